@@ -1,0 +1,681 @@
+/*
+ * boxinit: the native part of one sandbox run.
+ *
+ * Why native: forking the Python interpreter costs milliseconds and charges CPU and memory to
+ * the box (DESIGN 4). Python plans the run (cgroups, limits, rootfs, seccomp program) and
+ * spawns this small program, which does only the kernel work, in three processes:
+ *
+ *   outer  (host root, spawned by Python): joins the box cgroups, clones `init` into fresh
+ *          pid/mount/net/ipc/uts namespaces, relays a kill request, reaps init.
+ *   init   (pid 1 of the box, still host root in the host user namespace): builds the root
+ *          filesystem and pivots into it, forks the payload into a new user namespace, maps
+ *          its uid, reaps orphans, watches the seccomp listener, reports.
+ *   payload: drops every capability, sets rlimits, installs seccomp, execs the command.
+ *
+ * Keeping init outside the box's user namespace means the payload can neither signal it nor
+ * read its /proc entries, and every namespace the payload lives in is owned by the host user
+ * namespace, so the payload's capabilities in its own user namespace grant nothing there.
+ *
+ * Protocol. fd 3: configuration, records "KEY\0VALUE\0" until EOF; multi-field values are
+ * separated by \001. fd 4: report, text lines written by outer and init ("init PID",
+ * "start NS", "cpu_base NS", "cpu_end NS", "exit STATUS NS", "exec ERRNO", "syscall ARCH NR",
+ * "error MESSAGE"). The payload never holds fd 4, so it cannot forge a report.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <grp.h>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef SECBIT_NOROOT
+#define SECBIT_NOROOT (1 << 0)
+#define SECBIT_NOROOT_LOCKED (1 << 1)
+#define SECBIT_NO_SETUID_FIXUP (1 << 2)
+#define SECBIT_NO_SETUID_FIXUP_LOCKED (1 << 3)
+#define SECBIT_KEEP_CAPS_LOCKED (1 << 5)
+#define SECBIT_NO_CAP_AMBIENT_RAISE (1 << 6)
+#define SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED (1 << 7)
+#endif
+
+#define CONFIG_FD 3
+#define REPORT_FD 4
+#define MAX_ITEMS 256
+
+struct rlim_item { int resource; rlim_t soft, hard; };
+
+static struct {
+    pid_t ppid;
+    uid_t uid;
+    gid_t gid;
+    const char *newroot;
+    const char *hostname;
+    const char *cwd;
+    const char *cg2;                 /* v2: clone straight into this cgroup */
+    const char *cpufile;             /* the box cgroup's CPU counter */
+    int cpu_usec;                    /* its unit: 1 for cpu.stat (usec), 0 for ns */
+    const char *cgtasks[16];         /* v1: write "0" to these `tasks` files */
+    int n_cgtasks;
+    int boxfd;                       /* detached tmpfs mount for /box, made by Python */
+    char *ops[MAX_ITEMS];            /* rootfs operations in order: "kind\001a\001b" */
+    int n_ops;
+    char *argv[MAX_ITEMS + 1];
+    int argc;
+    char *envp[MAX_ITEMS + 1];
+    int envc;
+    struct rlim_item rlimits[16];
+    int n_rlimits;
+    unsigned char *bpf;
+    size_t bpf_len;
+} cfg = { .boxfd = -1 };
+
+static volatile sig_atomic_t init_pid_for_kill;
+
+static void report(const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
+    buf[n++] = '\n';
+    ssize_t rc = write(REPORT_FD, buf, (size_t)n);
+    (void)rc;
+}
+
+__attribute__((noreturn)) static void fail(const char *what) {
+    report("error %s: %s", what, strerror(errno));
+    _exit(121);
+}
+
+__attribute__((noreturn)) static void fail2(const char *what, const char *path) {
+    report("error %s %s: %s", what, path, strerror(errno));
+    _exit(121);
+}
+
+static uint64_t now_ns(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void write_file(const char *path, const char *data) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail2("open", path);
+    size_t len = strlen(data);
+    if (write(fd, data, len) != (ssize_t)len) fail2("write", path);
+    close(fd);
+}
+
+/* The box cgroup's CPU counter in ns: "N" (v1 cpuacct.usage) or "usage_usec N\n..." (v2). */
+static long long read_cpu(int fd) {
+    char buf[128];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    if (cfg.cpu_usec) {
+        char *p = strchr(buf, ' ');
+        return p ? strtoll(p + 1, NULL, 10) * 1000 : -1;
+    }
+    return strtoll(buf, NULL, 10);
+}
+
+/* ---------- configuration ---------- */
+
+static char *config_buf;
+
+static void read_config(void) {
+    size_t cap = 1 << 16, len = 0;
+    config_buf = malloc(cap);
+    if (!config_buf) fail("malloc");
+    for (;;) {
+        if (len == cap) {
+            cap *= 2;
+            config_buf = realloc(config_buf, cap);
+            if (!config_buf) fail("realloc");
+        }
+        ssize_t n = read(CONFIG_FD, config_buf + len, cap - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail("read config");
+        if (n == 0) break;
+        len += (size_t)n;
+    }
+    close(CONFIG_FD);
+    size_t pos = 0;
+    while (pos < len) {
+        char *key = config_buf + pos;
+        char *kend = memchr(key, 0, len - pos);
+        if (!kend || kend + 1 >= config_buf + len) break;
+        char *val = kend + 1;
+        char *vend = memchr(val, 0, (size_t)(config_buf + len - val));
+        if (!vend) break;
+        pos = (size_t)(vend + 1 - config_buf);
+        if (!strcmp(key, "ppid")) cfg.ppid = atoi(val);
+        else if (!strcmp(key, "uid")) cfg.uid = (uid_t)strtoul(val, NULL, 10);
+        else if (!strcmp(key, "gid")) cfg.gid = (gid_t)strtoul(val, NULL, 10);
+        else if (!strcmp(key, "newroot")) cfg.newroot = val;
+        else if (!strcmp(key, "hostname")) cfg.hostname = val;
+        else if (!strcmp(key, "cwd")) cfg.cwd = val;
+        else if (!strcmp(key, "cg2")) cfg.cg2 = val;
+        else if (!strcmp(key, "cpufile")) cfg.cpufile = val;
+        else if (!strcmp(key, "cpuusec")) cfg.cpu_usec = atoi(val);
+        else if (!strcmp(key, "cgtasks") && cfg.n_cgtasks < 16) cfg.cgtasks[cfg.n_cgtasks++] = val;
+        else if (!strcmp(key, "boxfd")) cfg.boxfd = atoi(val);
+        else if (!strcmp(key, "op") && cfg.n_ops < MAX_ITEMS) cfg.ops[cfg.n_ops++] = val;
+        else if (!strcmp(key, "arg") && cfg.argc < MAX_ITEMS) cfg.argv[cfg.argc++] = val;
+        else if (!strcmp(key, "env") && cfg.envc < MAX_ITEMS) cfg.envp[cfg.envc++] = val;
+        else if (!strcmp(key, "rlimit") && cfg.n_rlimits < 16) {
+            struct rlim_item *r = &cfg.rlimits[cfg.n_rlimits++];
+            char *p = val;
+            r->resource = (int)strtol(p, &p, 10);
+            r->soft = (rlim_t)strtoull(p + 1, &p, 10);
+            r->hard = (rlim_t)strtoull(p + 1, &p, 10);
+        } else if (!strcmp(key, "seccomp")) {
+            size_t hex = strlen(val);
+            cfg.bpf_len = hex / 2;
+            cfg.bpf = malloc(cfg.bpf_len + 1);
+            if (!cfg.bpf) fail("malloc");
+            for (size_t i = 0; i < cfg.bpf_len; i++) {
+                unsigned int byte;
+                if (sscanf(val + 2 * i, "%2x", &byte) != 1) {
+                    errno = EINVAL;
+                    fail("seccomp program");
+                }
+                cfg.bpf[i] = (unsigned char)byte;
+            }
+        } else {
+            errno = EINVAL;
+            fail2("unknown config key", key);
+        }
+    }
+    cfg.argv[cfg.argc] = NULL;
+    cfg.envp[cfg.envc] = NULL;
+    if (!cfg.argc || !cfg.newroot || !cfg.uid) {
+        errno = EINVAL;
+        fail("incomplete config");
+    }
+}
+
+/* Split "a\001b\001c" in place. */
+static int split(char *s, char **out, int max) {
+    int n = 0;
+    out[n++] = s;
+    for (char *p = s; *p && n < max; p++) {
+        if (*p == '\001') {
+            *p = 0;
+            out[n++] = p + 1;
+        }
+    }
+    return n;
+}
+
+/* ---------- root filesystem (init, host root, inside the new mount namespace) ---------- */
+
+static char pathbuf[4096];
+
+static const char *in_root(const char *path) {
+    snprintf(pathbuf, sizeof pathbuf, "%s%s", cfg.newroot, path);
+    return pathbuf;
+}
+
+static void mkdir_p(const char *path) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST) fail2("mkdir", tmp);
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) fail2("mkdir", tmp);
+}
+
+static void ensure_parent(const char *path) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    char *slash = strrchr(tmp, '/');
+    if (slash && slash != tmp) {
+        *slash = 0;
+        mkdir_p(tmp);
+    }
+}
+
+static void bind_readonly(const char *src, const char *dst_in_box, unsigned long extra) {
+    struct stat st;
+    if (stat(src, &st) < 0) fail2("stat", src);
+    const char *dst = in_root(dst_in_box);
+    ensure_parent(dst);
+    if (S_ISDIR(st.st_mode)) {
+        if (mkdir(dst, 0755) < 0 && errno != EEXIST) fail2("mkdir", dst);
+    } else {
+        int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) fail2("create", dst);
+        close(fd);
+    }
+    /* Not MS_REC: submounts of a host dir stay out of the box. */
+    if (mount(src, dst, NULL, MS_BIND, NULL) < 0) fail2("bind", src);
+    /* A bind keeps the source's flags; read-only needs a second, remounting call. */
+    if (mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extra,
+              NULL) < 0)
+        fail2("remount read-only", dst);
+}
+
+static void make_device(const char *name) {
+    char host[256];
+    struct stat st;
+    snprintf(host, sizeof host, "/dev/%s", name);
+    if (stat(host, &st) < 0) fail2("stat", host);
+    char box[300];
+    snprintf(box, sizeof box, "/dev/%s", name);
+    /* init is root in the host user namespace, so mknod works here; the payload, without
+     * CAP_MKNOD in the host namespace, can never make a device of its own. */
+    if (mknod(in_root(box), S_IFCHR | 0666, st.st_rdev) < 0) fail2("mknod", box);
+    chmod(in_root(box), 0666);
+}
+
+static void build_rootfs(void) {
+    /* Our copy of the host mount tree must not propagate anything back to the host. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("make mounts private");
+    if (mount("tmpfs", cfg.newroot, "tmpfs", MS_NOSUID, "size=1m,nr_inodes=4096,mode=0755") < 0)
+        fail2("mount root tmpfs", cfg.newroot);
+    for (int i = 0; i < cfg.n_ops; i++) {
+        char *f[5];
+        int n = split(cfg.ops[i], f, 5);
+        const char *kind = f[0];
+        if (!strcmp(kind, "dir") && n >= 2) {
+            mkdir_p(in_root(f[1]));
+        } else if (!strcmp(kind, "ro") && n >= 3) {
+            bind_readonly(f[1], f[2], 0);
+        } else if (!strcmp(kind, "symlink") && n >= 3) {
+            const char *link = in_root(f[2]);
+            ensure_parent(link);
+            if (symlink(f[1], link) < 0 && errno != EEXIST) fail2("symlink", f[2]);
+        } else if (!strcmp(kind, "file") && n >= 3) {
+            const char *p = in_root(f[1]);
+            ensure_parent(p);
+            int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd < 0) fail2("create", f[1]);
+            size_t len = strlen(f[2]);
+            if (write(fd, f[2], len) != (ssize_t)len) fail2("write", f[1]);
+            close(fd);
+        } else if (!strcmp(kind, "dev") && n >= 2) {
+            make_device(f[1]);
+        } else if (!strcmp(kind, "proc") && n >= 2) {
+            mkdir_p(in_root(f[1]));
+            /* init is pid 1 of the new pid namespace, so this proc shows only the box. */
+            if (mount("proc", in_root(f[1]), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                fail("mount proc");
+        } else if (!strcmp(kind, "mask") && n >= 2) {
+            /* Hide a sensitive file by binding /dev/null over it; absent files are fine. */
+            const char *p = in_root(f[1]);
+            if (access(p, F_OK) == 0 && mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+                fail2("mask", f[1]);
+        } else if (!strcmp(kind, "maskdir") && n >= 2) {
+            const char *p = in_root(f[1]);
+            if (access(p, F_OK) == 0 &&
+                mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      "size=0,nr_inodes=1,mode=0555") < 0)
+                fail2("mask dir", f[1]);
+        } else if (!strcmp(kind, "rodir") && n >= 2) {
+            const char *p = in_root(f[1]);
+            if (access(p, F_OK) == 0) {
+                if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) fail2("bind", f[1]);
+                if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                          NULL) < 0)
+                    fail2("remount read-only", f[1]);
+            }
+        } else if (!strcmp(kind, "tmpfs") && n >= 3) {
+            /* Writable scratch space: capped in bytes and inodes, and its pages are charged
+             * to the box's memory cgroup, since the payload is the one writing them. */
+            const char *p = in_root(f[1]);
+            mkdir_p(p);
+            char opts[256];
+            snprintf(opts, sizeof opts, "%s,uid=%u,gid=%u", f[2], cfg.uid, cfg.gid);
+            if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+                fail2("mount tmpfs", f[1]);
+        } else if (!strcmp(kind, "box") && n >= 2) {
+            const char *p = in_root(f[1]);
+            mkdir_p(p);
+            if (syscall(SYS_move_mount, cfg.boxfd, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                fail("attach /box");
+            close(cfg.boxfd);
+        } else {
+            errno = EINVAL;
+            fail2("bad rootfs op", kind);
+        }
+    }
+    /* Everything not explicitly writable stays read-only, the root itself included. */
+    if (mount(NULL, cfg.newroot, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL) < 0)
+        fail("remount root read-only");
+    if (chdir(cfg.newroot) < 0) fail("chdir new root");
+    if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root");
+    /* The old root now sits on top of the new one; detach it so no host path is reachable. */
+    if (umount2(".", MNT_DETACH) < 0) fail("detach old root");
+    if (chdir("/") < 0) fail("chdir /");
+}
+
+/* ---------- payload (child of init, in its own user namespace) ---------- */
+
+static int drop_capabilities(void) {
+    /* Locked securebits: exec as uid 0 never regains capabilities, setuid never restores. */
+    if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                                     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+                                     SECBIT_NO_CAP_AMBIENT_RAISE |
+                                     SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED) < 0)
+        return -1;
+    for (int cap = 0; cap <= 63; cap++) {
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+    }
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &hdr, data) < 0) return -1;
+    return 0;
+}
+
+static void send_fd(int sock, int fd) {
+    char dummy = 'L';
+    struct iovec iov = {&dummy, 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof u.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    ssize_t rc = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    (void)rc;
+}
+
+static int recv_fd(int sock) {
+    char dummy;
+    struct iovec iov = {&dummy, 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof u.buf};
+    ssize_t n;
+    do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    if (n <= 0) return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
+}
+
+/* Write errno to the exec-error pipe and die: the only channel from payload setup to init. */
+__attribute__((noreturn)) static void payload_fail(int errpipe, int code) {
+    int e = errno ? errno : EINVAL;
+    int msg[2] = {code, e};
+    ssize_t rc = write(errpipe, msg, sizeof msg);
+    (void)rc;
+    _exit(127);
+}
+
+enum { STEP_SYNC = 1, STEP_IDS, STEP_CAPS, STEP_RLIMIT, STEP_SECCOMP, STEP_EXEC, STEP_CWD };
+
+__attribute__((noreturn)) static void run_payload(int sync_rd, int errpipe, int sock) {
+    char go;
+    /* Wait until init has written our uid/gid maps. */
+    if (read(sync_rd, &go, 1) != 1) payload_fail(errpipe, STEP_SYNC);
+    close(sync_rd);
+    /* In an OOM the kernel must pick the payload (and its children), never init: raising
+     * our own score needs no privilege, unlike lowering init's (no CAP_SYS_RESOURCE). */
+    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (oom >= 0) {
+        ssize_t rc = write(oom, "1000", 4);
+        (void)rc;
+        close(oom);
+    }
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) payload_fail(errpipe, STEP_IDS);
+    /* A new session: no controlling terminal, so TIOCSTI has nothing to inject into. */
+    setsid();
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    for (int i = 0; i < cfg.n_rlimits; i++) {
+        struct rlimit rl = {cfg.rlimits[i].soft, cfg.rlimits[i].hard};
+        if (setrlimit(cfg.rlimits[i].resource, &rl) < 0) payload_fail(errpipe, STEP_RLIMIT);
+    }
+    if (chdir(cfg.cwd ? cfg.cwd : "/") < 0) payload_fail(errpipe, STEP_CWD);
+    if (drop_capabilities() < 0) payload_fail(errpipe, STEP_CAPS);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) payload_fail(errpipe, STEP_CAPS);
+    /* Only fds 0-2 survive the exec (DESIGN 5.8). */
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (cfg.bpf) {
+        struct sock_fprog prog = {(unsigned short)(cfg.bpf_len / sizeof(struct sock_filter)),
+                                  (struct sock_filter *)cfg.bpf};
+        /* Last step before exec. Blocked calls notify init, which names the syscall and ends
+         * the box; the payload cannot forge a notification or hide one. */
+        long lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                           &prog);
+        if (lfd < 0) payload_fail(errpipe, STEP_SECCOMP);
+        send_fd(sock, (int)lfd);
+        close((int)lfd);
+    }
+    close(sock);
+    execvpe(cfg.argv[0], cfg.argv, cfg.envp);
+    payload_fail(errpipe, STEP_EXEC);
+}
+
+/* ---------- init (pid 1 of the box) ---------- */
+
+static const char *step_name(int step) {
+    switch (step) {
+    case STEP_SYNC: return "uid map handshake";
+    case STEP_IDS: return "set ids";
+    case STEP_CAPS: return "drop capabilities";
+    case STEP_RLIMIT: return "set rlimits";
+    case STEP_SECCOMP: return "install seccomp filter";
+    case STEP_CWD: return "chdir";
+    default: return "setup";
+    }
+}
+
+static void write_id_maps(pid_t pid) {
+    char path[64], map[64];
+    snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
+    write_file(path, "deny");
+    snprintf(map, sizeof map, "0 %u 1\n", cfg.uid);
+    snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
+    write_file(path, map);
+    snprintf(map, sizeof map, "0 %u 1\n", cfg.gid);
+    snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
+    write_file(path, map);
+}
+
+__attribute__((noreturn)) static void run_init(void) {
+    /* The box dies with its supervisor, whatever killed the supervisor. */
+    /* (getppid() is 0 here: our parent lives outside the new pid namespace.) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* v1: a single-threaded process moving itself ("0" into `tasks`) skips the global
+     * threadgroup lock whose RCU grace period costs 10-30 ms per spaced-out move. Joining
+     * here, after the clone, keeps namespace creation off the box's CPU bill. */
+    for (int i = 0; i < cfg.n_cgtasks; i++) write_file(cfg.cgtasks[i], "0");
+    int cpufd = cfg.cpufile ? open(cfg.cpufile, O_RDONLY | O_CLOEXEC) : -1;
+    if (cfg.cpufile && cpufd < 0) fail2("open", cfg.cpufile);
+    /* Our cgroup is the box's now: make it the root of what the box can see. */
+    if (unshare(CLONE_NEWCGROUP) < 0) fail("unshare cgroup namespace");
+    build_rootfs();
+    if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) fail("sethostname");
+
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) fail("signalfd");
+
+    int sync[2], errp[2], sv[2];
+    if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) fail("pipe");
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail("socketpair");
+
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (pid < 0) fail("clone payload");
+    if (pid == 0) {
+        close(sync[1]);
+        close(errp[0]);
+        close(sv[0]);
+        close(sfd);
+        close(REPORT_FD);
+        run_payload(sync[0], errp[1], sv[1]);
+    }
+    close(sync[0]);
+    close(errp[1]);
+    close(sv[1]);
+    write_id_maps(pid);
+    uint64_t start = now_ns(CLOCK_MONOTONIC);
+    /* Setup work (mounts, our own process) is not the program's: measure from here. */
+    long long cpu_base = cpufd >= 0 ? read_cpu(cpufd) : -1;
+    report("cpu_base %lld", cpu_base);
+    report("start %llu", (unsigned long long)start);
+    if (write(sync[1], "g", 1) != 1) fail("release payload");
+    close(sync[1]);
+    int listener = recv_fd(sv[0]);
+    close(sv[0]);
+    /* Nothing of ours stays reachable as the box's stdio. */
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        close(devnull);
+    }
+
+    int status = 0;
+    for (;;) {
+        struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {listener, POLLIN, 0}};
+        int n = poll(pfd, listener >= 0 ? 2 : 1, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail("poll");
+        if (listener >= 0 && (pfd[1].revents & POLLIN)) {
+            struct seccomp_notif req;
+            memset(&req, 0, sizeof req);
+            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) {
+                report("syscall %u %d", req.data.arch, req.data.nr);
+                uint64_t end = now_ns(CLOCK_MONOTONIC);
+                if (cpufd >= 0) report("cpu_end %lld", read_cpu(cpufd));
+                kill(-1, SIGKILL);
+                report("exit %d %llu", (int)(SIGSYS), (unsigned long long)end);
+                _exit(0);
+            }
+        } else if (listener >= 0 && (pfd[1].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+            close(listener);
+            listener = -1;
+        }
+        if (pfd[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) > 0) {
+            }
+            int st;
+            pid_t w;
+            while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+                if (w == pid) {
+                    status = st;
+                    goto done;
+                }
+            }
+        }
+    }
+done:;
+    uint64_t end = now_ns(CLOCK_MONOTONIC);
+    if (cpufd >= 0) report("cpu_end %lld", read_cpu(cpufd));
+    int msg[2];
+    if (read(errp[0], msg, sizeof msg) == (ssize_t)sizeof msg) {
+        if (msg[0] == STEP_EXEC)
+            report("exec %d", msg[1]);
+        else
+            report("error payload %s: %s", step_name(msg[0]), strerror(msg[1]));
+    }
+    /* The payload is gone: so is everything it left behind (init's exit would do it too). */
+    kill(-1, SIGKILL);
+    report("exit %d %llu", status, (unsigned long long)end);
+    _exit(0);
+}
+
+/* ---------- outer ---------- */
+
+static void on_term(int sig) {
+    (void)sig;
+    if (init_pid_for_kill > 0) kill(init_pid_for_kill, SIGKILL);
+    else _exit(120);
+}
+
+int main(void) {
+    read_config();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (cfg.ppid && getppid() != cfg.ppid) _exit(120);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    /* Host supplementary groups (root's) must not follow the payload into its namespace. */
+    if (setgroups(0, NULL) < 0) fail("setgroups");
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+    args.exit_signal = SIGCHLD;
+    int cgfd = -1;
+    if (cfg.cg2) {
+        /* v2: born inside the box cgroup, so no migration at all. */
+        cgfd = open(cfg.cg2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgfd < 0) fail2("open cgroup", cfg.cg2);
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)cgfd;
+    }
+    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) fail("clone box");
+    if (pid == 0) run_init();
+    init_pid_for_kill = pid;
+    if (cgfd >= 0) close(cgfd);
+    if (cfg.boxfd >= 0) close(cfg.boxfd);
+    report("init %d", pid);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL) report("error init killed by signal %d", WTERMSIG(st));
+    else if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 121)
+        report("error init exited with %d", WEXITSTATUS(st));
+    return 0;
+}

@@ -1,0 +1,107 @@
+"""One interface over cgroup v1 and v2: make a box cgroup, join it, measure it, remove it."""
+
+from __future__ import annotations
+
+import os
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+# Every cgroup we make is named box-<creator pid>-<sequence>: a later process can tell
+# whether the creator is still alive and clean up after one that crashed.
+BOX_NAME_RE = re.compile(r"^box-(\d+)-\d+$")
+PARENT_NAME = os.environ.get("SANDBOX_CGROUP_PARENT", "pysandbox")
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_ns: int
+    memory_peak: int
+    oom_kills: int
+    memory_limit_hit: bool
+
+
+@dataclass(frozen=True)
+class JoinSpec:
+    """How the native helper enters the box cgroup before cloning the box."""
+
+    v1_tasks: tuple[str, ...] = ()  # write "0" to each (cheap self-move of one thread)
+    v2_dir: str | None = None  # clone3(CLONE_INTO_CGROUP) into this directory
+    cpu_file: str = ""  # the CPU counter init reads at payload start and end
+    cpu_usec: bool = False  # v2 cpu.stat counts microseconds, v1 cpuacct.usage nanoseconds
+
+
+class BoxCgroup(ABC):
+    @property
+    @abstractmethod
+    def join(self) -> JoinSpec: ...
+
+    @abstractmethod
+    def cpu_ns(self) -> int:
+        """CPU time of every task that ever ran in the box, in nanoseconds."""
+
+    @abstractmethod
+    def usage(self) -> Usage: ...
+
+    @abstractmethod
+    def remove(self) -> None:
+        """Remove the cgroup; every task in it must already be dead."""
+
+
+class Backend(ABC):
+    version: int
+
+    @abstractmethod
+    def create(self, name: str, memory: int, pids: int) -> BoxCgroup: ...
+
+    @abstractmethod
+    def describe(self) -> dict[str, object]:
+        """What `sandbox doctor` prints: mount points and controllers in use."""
+
+    @abstractmethod
+    def box_dirs(self) -> list[str]:
+        """Every box cgroup directory under our parents (for stale cleanup)."""
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_int(fd: int) -> int:
+    return int(os.pread(fd, 64, 0).split()[0])
+
+
+def write_text(path: str, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+def read_text(path: str) -> str:
+    with open(path, encoding="ascii") as handle:
+        return handle.read()
+
+
+def keyed(text: str) -> dict[str, int]:
+    """Parse "key value" lines (memory.events, cpu.stat, memory.oom_control)."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def tasks_in(directory: str, filename: str = "cgroup.procs") -> list[int]:
+    try:
+        return [int(x) for x in read_text(os.path.join(directory, filename)).split()]
+    except FileNotFoundError:
+        return []

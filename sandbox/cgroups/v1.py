@@ -1,0 +1,142 @@
+"""cgroup v1: separate memory, pids and cpuacct hierarchies (this machine's layout)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+from ..errors import HostUnsupportedError
+from .base import PARENT_NAME, Backend, BoxCgroup, JoinSpec, Usage, keyed, read_int, read_text
+from .base import write_text as _write
+
+CONTROLLERS = ("memory", "pids", "cpuacct")
+
+
+def find_mounts() -> dict[str, str] | None:
+    """Mount point of each needed v1 controller, or None when one is missing."""
+    found: dict[str, str] = {}
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            left, _, right = line.partition(" - ")
+            fields = right.split()
+            if len(fields) < 3 or fields[0] != "cgroup":
+                continue
+            options = set(fields[2].split(","))
+            for controller in CONTROLLERS:
+                if controller in options and controller not in found:
+                    found[controller] = left.split()[4]
+    return found if all(c in found for c in CONTROLLERS) else None
+
+
+def _own_path(controller: str) -> str:
+    """Our process's cgroup in a v1 hierarchy, from /proc/self/cgroup."""
+    with open("/proc/self/cgroup", encoding="utf-8") as handle:
+        for line in handle:
+            _, names, path = line.rstrip("\n").split(":", 2)
+            if controller in names.split(","):
+                return path
+    return "/"
+
+
+class V1Box(BoxCgroup):
+    def __init__(self, dirs: dict[str, str]) -> None:
+        self.dirs = dirs
+        self._cpu_fd = os.open(os.path.join(dirs["cpuacct"], "cpuacct.usage"), os.O_RDONLY)
+
+    @property
+    def join(self) -> JoinSpec:
+        return JoinSpec(v1_tasks=tuple(os.path.join(d, "tasks") for d in self.dirs.values()),
+                        cpu_file=os.path.join(self.dirs["cpuacct"], "cpuacct.usage"))
+
+    def cpu_ns(self) -> int:
+        return read_int(self._cpu_fd)
+
+    def usage(self) -> Usage:
+        memory = self.dirs["memory"]
+        oom = keyed(read_text(os.path.join(memory, "memory.oom_control")))
+        peak = int(read_text(os.path.join(memory, "memory.max_usage_in_bytes")))
+        failcnt = int(read_text(os.path.join(memory, "memory.failcnt")))
+        return Usage(self.cpu_ns(), peak, oom.get("oom_kill", 0), failcnt > 0)
+
+    def remove(self) -> None:
+        os.close(self._cpu_fd)
+        for directory in self.dirs.values():
+            _rmdir_retry(directory)
+
+
+def _rmdir_retry(directory: str) -> None:
+    # A task that has just been reaped can hold the cgroup busy for a moment.
+    for attempt in range(200):
+        try:
+            os.rmdir(directory)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if attempt == 199:
+                raise
+            time.sleep(0.005)
+
+
+class V1Backend(Backend):
+    version = 1
+
+    def __init__(self, mounts: dict[str, str]) -> None:
+        self.mounts = mounts
+        self.parents: dict[str, str] = {}
+        for controller, mount in mounts.items():
+            # Beside our own cgroup would put boxes inside a cgroup we did not make (the
+            # machine's own live under memory:/process_api); one parent of ours at the top.
+            parent = os.path.join(mount, PARENT_NAME)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(parent, 0o755)
+            self.parents[controller] = parent
+        memsw = os.path.join(self.parents["memory"], "memory.memsw.limit_in_bytes")
+        self.has_memsw = os.path.exists(memsw)
+        if not self.has_memsw and _swap_total() > 0:
+            raise HostUnsupportedError(
+                "cgroup v1 memory.memsw (swap accounting) is off but swap is on: the memory "
+                "limit could be evaded through swap; boot with swapaccount=1 or turn swap off"
+            )
+
+    def create(self, name: str, memory: int, pids: int) -> BoxCgroup:
+        dirs: dict[str, str] = {}
+        try:
+            for controller, parent in self.parents.items():
+                path = os.path.join(parent, name)
+                os.mkdir(path, 0o755)
+                dirs[controller] = path
+            mem = dirs["memory"]
+            _write(os.path.join(mem, "memory.limit_in_bytes"), str(memory))
+            if self.has_memsw:
+                # Limit memory+swap to the same number: swap cannot extend the limit.
+                _write(os.path.join(mem, "memory.memsw.limit_in_bytes"), str(memory))
+            _write(os.path.join(mem, "memory.swappiness"), "0")
+            _write(os.path.join(dirs["pids"], "pids.max"), str(pids))
+            return V1Box(dirs)
+        except BaseException:
+            for path in dirs.values():
+                with contextlib.suppress(OSError):
+                    os.rmdir(path)
+            raise
+
+    def describe(self) -> dict[str, object]:
+        return {"version": 1, "mounts": self.mounts, "parents": self.parents,
+                "swap_accounting": self.has_memsw}
+
+    def box_dirs(self) -> list[str]:
+        out = []
+        for parent in self.parents.values():
+            with contextlib.suppress(FileNotFoundError):
+                out.extend(os.path.join(parent, n) for n in os.listdir(parent)
+                           if os.path.isdir(os.path.join(parent, n)))
+        return out
+
+
+def _swap_total() -> int:
+    fields = keyed(read_text("/proc/meminfo").replace(":", "").replace(" kB", ""))
+    return fields.get("SwapTotal", 0)
+
+
+__all__ = ["V1Backend", "find_mounts", "_own_path", "read_int"]

@@ -1,0 +1,193 @@
+"""The seccomp policy: data, compiled once per (policy, relaxations) into a BPF program.
+
+Two kinds of rules. `notify` rules end the run with verdict SV: the kernel stops the calling
+thread and tells the box's init, which names the syscall and kills the box; a program cannot
+forge or hide that. `errno` rules make the call fail, for calls that runtimes probe and then
+fall back from (libuv tries io_uring, glibc tries clone3): the program keeps working.
+Every other syscall is allowed; namespaces, cgroups and the unprivileged uid do the rest.
+"""
+
+from __future__ import annotations
+
+import errno as errno_codes
+import functools
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import HostUnsupportedError, SandboxError
+
+# Each rule says why it is there. Arg conditions are (index, mask, value): the rule matches
+# when (arg & mask) == value. 32-bit arguments are masked to 32 bits, since the kernel ignores
+# the upper half and a filter comparing all 64 bits could be bypassed with junk there.
+M32 = 0xFFFFFFFF
+CLONE_NEW_FLAGS = {
+    "CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
+    "CLONE_NEWIPC": 0x08000000, "CLONE_NEWUSER": 0x10000000, "CLONE_NEWPID": 0x20000000,
+    "CLONE_NEWNET": 0x40000000, "CLONE_NEWTIME": 0x00000080,
+}
+AF_VSOCK = 40
+TIOCSTI = 0x5412
+TIOCLINUX = 0x541C
+
+KILL_RULES: dict[str, str] = {
+    # Reading or steering another process: the classic way from one box process to another's
+    # secrets, and a gateway to kernel bugs.
+    "ptrace": "debugging another process",
+    "process_vm_readv": "reading another process's memory",
+    "process_vm_writev": "writing another process's memory",
+    "process_madvise": "acting on another process's memory",
+    "pidfd_getfd": "stealing another process's file descriptors",
+    "kcmp": "comparing kernel objects of other processes",
+    # Kernel keyrings are not namespaced: keys would be shared with the host.
+    "keyctl": "kernel keyring", "add_key": "kernel keyring", "request_key": "kernel keyring",
+    # Large kernel attack surfaces no judged program needs.
+    "bpf": "eBPF", "perf_event_open": "perf events (also leaks kernel addresses)",
+    "userfaultfd": "userfaultfd (stalls the kernel at will: race exploits)",
+    "io_uring_register": "io_uring",
+    # The box's filesystem view is fixed: no mounts, old or new API, no root changes.
+    "mount": "mount", "umount2": "umount", "pivot_root": "pivot_root", "chroot": "chroot",
+    "move_mount": "mount API", "open_tree": "mount API", "fsopen": "mount API",
+    "fsconfig": "mount API", "fsmount": "mount API", "fspick": "mount API",
+    "mount_setattr": "mount API",
+    # New namespaces are where privilege escalations start (user namespace root).
+    "unshare": "new namespaces", "setns": "joining namespaces",
+    # The machine itself.
+    "kexec_load": "kexec", "kexec_file_load": "kexec", "init_module": "kernel modules",
+    "finit_module": "kernel modules", "delete_module": "kernel modules", "reboot": "reboot",
+    "swapon": "swap", "swapoff": "swap", "acct": "process accounting", "quotactl": "quotas",
+    "quotactl_fd": "quotas", "iopl": "I/O ports", "ioperm": "I/O ports",
+    "open_by_handle_at": "file handles (the shocker container escape)",
+    "lookup_dcookie": "kernel internals", "syslog": "kernel log", "vhangup": "terminals",
+    "settimeofday": "system clock", "clock_settime": "system clock", "adjtimex": "system clock",
+    "clock_adjtime": "system clock", "uselib": "obsolete loader", "nfsservctl": "obsolete",
+    "fanotify_init": "filesystem-wide watches",
+}
+# (syscall, [(arg, mask, value)], why): rules that match only some arguments.
+KILL_ARG_RULES: tuple[tuple[str, tuple[tuple[int, int, int], ...], str], ...] = (
+    *(("clone", ((0, flag, flag),), f"clone with {name}") for name, flag in CLONE_NEW_FLAGS.items()),
+    ("socket", ((0, M32, AF_VSOCK),), "AF_VSOCK sockets reach the hypervisor"),
+    ("socketpair", ((0, M32, AF_VSOCK),), "AF_VSOCK sockets reach the hypervisor"),
+    ("ioctl", ((1, M32, TIOCSTI),), "TIOCSTI injects keystrokes into a terminal"),
+    ("ioctl", ((1, M32, TIOCLINUX),), "TIOCLINUX reaches the console"),
+)
+ERRNO_RULES: dict[str, tuple[int, str]] = {
+    # libuv (Node) probes io_uring and falls back to epoll; io_uring bypasses seccomp for the
+    # operations it performs and has been a steady source of kernel exploits.
+    "io_uring_setup": (errno_codes.ENOSYS, "io_uring"),
+    "io_uring_enter": (errno_codes.ENOSYS, "io_uring"),
+    # clone3 takes its flags in memory a filter cannot read; glibc falls back to clone(2),
+    # whose flags we can check.
+    "clone3": (errno_codes.ENOSYS, "clone3 hides namespace flags from the filter"),
+    "name_to_handle_at": (errno_codes.EPERM, "file handles"),
+    "memfd_secret": (errno_codes.ENOSYS, "secret memory escapes accounting"),
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named seccomp policy plus per-run relaxations (`allow`)."""
+
+    name: str = "default"
+    allow: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def coerce(cls, value: Policy | str | None, allow: Iterable[str] = ()) -> Policy | None:
+        allowed = frozenset(allow)
+        if value is None or value == "none":
+            return None
+        if isinstance(value, Policy):
+            return cls(value.name, value.allow | allowed) if allowed else value
+        if value != "default":
+            raise SandboxError(f"seccomp: unknown policy {value!r} (known: default, none)")
+        return cls("default", allowed)
+
+
+@functools.lru_cache(maxsize=1)
+def _lib() -> Any:
+    try:
+        import pyseccomp
+    except ImportError as exc:  # pragma: no cover - depends on the host
+        raise HostUnsupportedError(f"seccomp needs pyseccomp and libseccomp ({exc})") from None
+    return pyseccomp
+
+
+def syscall_name(arch: int, number: int) -> str:
+    """Name of syscall `number` on audit arch `arch`, e.g. "ptrace" or "i386:write"."""
+    lib = _lib()
+    native = lib.system_arch()
+    x32_bit = 0x40000000
+    label = ""
+    if arch != native:
+        label = {0x40000003: "i386:"}.get(arch, f"arch {arch:#x}:")
+    elif number & x32_bit:
+        label, arch, number = "x32:", lib.Arch.X32, number & ~x32_bit
+    try:
+        return label + lib.resolve_syscall(arch, number).decode()
+    except Exception:
+        return f"{label}syscall {number}"
+
+
+def validate_names(names: Iterable[str]) -> frozenset[str]:
+    lib = _lib()
+    out = set()
+    for name in names:
+        if not isinstance(name, str) or lib.resolve_syscall(lib.system_arch(), name) < 0:
+            raise SandboxError(f"allow_syscalls: unknown syscall {name!r}")
+        out.add(name)
+    return frozenset(out)
+
+
+_compile_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def compile_policy(policy: Policy) -> bytes:
+    """The BPF program for `policy`, as bytes of struct sock_filter; compiled once."""
+    with _compile_lock:
+        return _compile(policy)
+
+
+def _compile(policy: Policy) -> bytes:
+    lib = _lib()
+    allow = validate_names(policy.allow)
+    filt = lib.SyscallFilter(lib.ALLOW)
+    # Calls from another ABI (int 0x80, x32) never get through: the filter's architecture
+    # check notifies init like any blocked call. Never KILL_THREAD: a killed thread leaves
+    # the rest of the process running in an unknown state.
+    filt.set_attr(lib.Attr.ACT_BADARCH, lib.NOTIFY)
+    for name in sorted(set(KILL_RULES) - allow):
+        filt.add_rule(lib.NOTIFY, name)
+    for name, conditions, _why in KILL_ARG_RULES:
+        if name in allow:
+            continue
+        args = [lib.Arg(index, lib.MASKED_EQ, mask, value) for index, mask, value in conditions]
+        filt.add_rule(lib.NOTIFY, name, *args)
+    for name, (code, _why) in sorted(ERRNO_RULES.items()):
+        if name not in allow:
+            filt.add_rule(lib.ERRNO(code), name)
+    read_fd, write_fd = os.pipe()
+    try:
+        with os.fdopen(write_fd, "wb", closefd=True) as out:
+            filt.export_bpf(out)
+        chunks = []
+        while chunk := os.read(read_fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+    program = b"".join(chunks)
+    if not program or len(program) % 8:
+        raise HostUnsupportedError("libseccomp produced no usable BPF program")
+    return program
+
+
+def describe(policy: Policy | None = None) -> Mapping[str, object]:
+    policy = policy or Policy()
+    return {
+        "name": policy.name,
+        "kill": sorted(set(KILL_RULES) - policy.allow),
+        "errno": sorted(set(ERRNO_RULES) - policy.allow),
+        "allowed": sorted(policy.allow),
+    }
