@@ -1,0 +1,230 @@
+"""SQLAlchemy 2 models: the database is the source of truth for every submission.
+
+Enumerations are stored as short strings (not native database enums) so that adding a verdict
+later is a code change, not a type migration, and so SQLite and PostgreSQL share one schema.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from store.types import UTCDateTime, utcnow
+from store.vocab import Status, Verdict
+
+
+def _str_enum(cls: type[Status] | type[Verdict], name: str) -> Enum:
+    # Store the enum's value ("AC", "queued"), not its Python name, in a plain VARCHAR.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+STATUS = _str_enum(Status, "status")
+VERDICT = _str_enum(Verdict, "verdict")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class ApiToken(Base):
+    """An API bearer token. Only a hash is kept: a leaked database leaks no usable token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class Problem(Base):
+    __tablename__ = "problems"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    statement: Mapped[str] = mapped_column(Text, default="")
+    time_limit: Mapped[float] = mapped_column(Float, default=1.0)  # CPU seconds per test
+    memory_limit: Mapped[int] = mapped_column(BigInteger)  # bytes
+    output_limit: Mapped[int] = mapped_column(BigInteger)  # bytes of stdout per test
+    # {"type": "tokens"} | {"type": "float", "abs": 1e-6, "rel": 1e-6}
+    # | {"type": "custom", "language": "cpp", "source": "..."}
+    checker: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Interactive problems (issue 8): {"language": id, "source": "..."}; None for batch problems.
+    interactor: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # True: stop at the first failing test and mark the rest SK. False: run all (partial scoring).
+    stop_on_failure: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    tests: Mapped[list[TestCase]] = relationship(
+        back_populates="problem",
+        cascade="all, delete-orphan",
+        order_by="TestCase.index",
+    )
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.points for t in self.tests)
+
+
+class TestCase(Base):
+    __test__ = False  # not a pytest test class, despite the name
+    __tablename__ = "test_cases"
+    __table_args__ = (UniqueConstraint("problem_id", "index", name="uq_test_cases_problem_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)  # 1-based, the order tests run in
+    input: Mapped[bytes] = mapped_column(LargeBinary)
+    output: Mapped[bytes] = mapped_column(LargeBinary)
+    # Tests sharing a group earn their points only together; None: the test stands alone.
+    group: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    points: Mapped[float] = mapped_column(Float, default=1.0)
+
+    problem: Mapped[Problem] = relationship(back_populates="tests")
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    # The sweeper scans in-progress rows by lease expiry; keep that scan off the full table.
+    __table_args__ = (Index("ix_submissions_status_lease", "status", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(
+        ForeignKey("problems.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    language: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(Text)
+    queue: Mapped[str] = mapped_column(String(32), default="interactive")
+
+    status: Mapped[Status] = mapped_column(STATUS, default=Status.QUEUED)
+    verdict: Mapped[Verdict | None] = mapped_column(VERDICT, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    time: Mapped[float | None] = mapped_column(Float, nullable=True)  # max CPU seconds of a test
+    memory: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # max peak bytes
+    compile_output: Mapped[str | None] = mapped_column(Text, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)  # why IE, for humans
+
+    # Reliability bookkeeping (DESIGN 6): each claim bumps attempts and sets a lease; a worker may
+    # write only while its attempt is the current one.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    problem: Mapped[Problem] = relationship()
+    user: Mapped[User | None] = relationship()
+    results: Mapped[list[TestResult]] = relationship(
+        back_populates="submission",
+        cascade="all, delete-orphan",
+        order_by="TestResult.test_index",
+    )
+
+
+class TestResult(Base):
+    __test__ = False  # not a pytest test class, despite the name
+    __tablename__ = "test_results"
+    # One row per (submission, test): a redelivered or retried grading overwrites, never duplicates.
+    __table_args__ = (
+        UniqueConstraint("submission_id", "test_index", name="uq_test_results_submission_test"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    test_index: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[Verdict] = mapped_column(VERDICT)
+    points: Mapped[float] = mapped_column(Float, default=0.0)
+    cpu_time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wall_time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    memory: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    oom_killed: Mapped[bool] = mapped_column(Boolean, default=False)
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    signal: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+    submission: Mapped[Submission] = relationship(back_populates="results")
+
+
+class Batch(Base):
+    """A set of submissions graded together (a class's homework, a contest rejudge)."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(
+        ForeignKey("problems.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    problem: Mapped[Problem] = relationship()
+    items: Mapped[list[BatchItem]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="BatchItem.id"
+    )
+
+
+class BatchItem(Base):
+    __tablename__ = "batch_items"
+    __table_args__ = (UniqueConstraint("batch_id", "name", name="uq_batch_items_batch_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), unique=True
+    )
+
+    batch: Mapped[Batch] = relationship(back_populates="items")
+    submission: Mapped[Submission] = relationship()

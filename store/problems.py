@@ -1,0 +1,295 @@
+"""Problems in and out of the database: validate the JSON form (DESIGN 3.4) and upsert it.
+
+Accepted forms: a mapping (the JSON of ``POST /api/problems``), a zip archive and a directory, the
+latter two holding ``problem.json`` (every field but the tests' data) and ``tests/N.in`` +
+``tests/N.out``. ``problem.json`` may still list ``tests`` without ``input``/``output`` to give each
+numbered test its ``group`` and ``points``, matched by order.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import Problem, TestCase
+
+DEFAULT_MEMORY_LIMIT = 256 << 20
+DEFAULT_OUTPUT_LIMIT = 16 << 20
+CHECKER_TYPES = ("exact", "tokens", "lines", "float", "custom")
+MAX_ARCHIVE_BYTES = 512 << 20  # uncompressed; a zip bomb stops here, not at the disk's end
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGkmg]?)(?:i?[Bb])?\s*$")
+_TEST_FILE = re.compile(r"^(?:.*/)?tests/(\d+)\.(in|out)$")
+
+
+class ProblemError(ValueError):
+    """The problem description is invalid; the message says which field and why."""
+
+
+def parse_size(value: int | float | str) -> int:
+    """Bytes from ``268435456``, ``"256M"``, ``"64k"`` or ``"1G"`` (binary multiples)."""
+    if isinstance(value, bool):
+        raise ProblemError(f"not a size: {value!r}")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ProblemError(f"size must be positive: {value!r}")
+        return int(value)
+    m = _SIZE.match(value)
+    if not m:
+        raise ProblemError(f"not a size: {value!r} (use bytes or a number with K, M or G)")
+    factor = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m.group(2).lower()]
+    size = int(float(m.group(1)) * factor)
+    if size <= 0:
+        raise ProblemError(f"size must be positive: {value!r}")
+    return size
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    input: bytes
+    output: bytes
+    group: str | None
+    points: float
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    slug: str
+    title: str
+    statement: str
+    time_limit: float
+    memory_limit: int
+    output_limit: int
+    checker: dict[str, Any]
+    interactor: dict[str, Any] | None
+    stop_on_failure: bool
+    tests: tuple[TestSpec, ...]
+
+
+def validate(data: Mapping[str, Any]) -> ProblemSpec:
+    """Check a problem mapping and fill in defaults; raises ProblemError naming the bad field."""
+    slug = data.get("slug")
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        raise ProblemError("slug: 1-64 characters of a-z, 0-9, '-' and '_', starting alphanumeric")
+    title = data.get("title", slug)
+    statement = data.get("statement", "")
+    if not isinstance(title, str) or not isinstance(statement, str):
+        raise ProblemError("title and statement must be strings")
+    time_limit = data.get("time_limit", 1.0)
+    if isinstance(time_limit, bool) or not isinstance(time_limit, int | float):
+        raise ProblemError("time_limit: a number of seconds")
+    if not 0 < time_limit <= 60:
+        raise ProblemError("time_limit: more than 0 and at most 60 seconds")
+    stop = data.get("stop_on_failure", True)
+    if not isinstance(stop, bool):
+        raise ProblemError("stop_on_failure: true or false")
+    tests = tuple(_test(i, t) for i, t in enumerate(_list(data.get("tests"), "tests"), 1))
+    if not tests:
+        raise ProblemError("tests: at least one test is needed")
+    return ProblemSpec(
+        slug=slug,
+        title=title,
+        statement=statement,
+        time_limit=float(time_limit),
+        memory_limit=parse_size(data.get("memory_limit", DEFAULT_MEMORY_LIMIT)),
+        output_limit=parse_size(data.get("output_limit", DEFAULT_OUTPUT_LIMIT)),
+        checker=_checker(data.get("checker", {"type": "tokens"})),
+        interactor=_program(data["interactor"], "interactor") if data.get("interactor") else None,
+        stop_on_failure=stop,
+        tests=tests,
+    )
+
+
+def _list(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ProblemError(f"{field}: a list is expected")
+    return value
+
+
+def _data(value: Any, field: str) -> bytes:
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, bytes):
+        return value
+    raise ProblemError(f"{field}: text is expected")
+
+
+def _test(index: int, t: Any) -> TestSpec:
+    if not isinstance(t, Mapping):
+        raise ProblemError(f"tests[{index}]: an object is expected")
+    group = t.get("group")
+    if group is not None and (not isinstance(group, str) or not group):
+        raise ProblemError(f"tests[{index}].group: a non-empty string")
+    points = t.get("points", 1)
+    if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
+        raise ProblemError(f"tests[{index}].points: a number >= 0")
+    return TestSpec(
+        input=_data(t.get("input"), f"tests[{index}].input"),
+        output=_data(t.get("output", ""), f"tests[{index}].output"),
+        group=group,
+        points=float(points),
+    )
+
+
+def _checker(c: Any) -> dict[str, Any]:
+    if isinstance(c, str):
+        c = {"type": c}
+    if not isinstance(c, Mapping) or c.get("type") not in CHECKER_TYPES:
+        raise ProblemError(f"checker.type: one of {', '.join(CHECKER_TYPES)}")
+    kind = c["type"]
+    if kind == "float":
+        out: dict[str, Any] = {"type": kind}
+        for key in ("abs", "rel"):
+            v = c.get(key, 1e-6)
+            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+                raise ProblemError(f"checker.{key}: a number >= 0")
+            out[key] = float(v)
+        return out
+    if kind == "custom":
+        return {"type": kind, **_program(c, "checker")}
+    return {"type": kind}
+
+
+def _program(p: Any, field: str) -> dict[str, Any]:
+    if not isinstance(p, Mapping):
+        raise ProblemError(f"{field}: an object with language and source")
+    language, source = p.get("language"), p.get("source")
+    if not isinstance(language, str) or not isinstance(source, str) or not source:
+        raise ProblemError(f"{field}: language and source must be non-empty strings")
+    return {"language": language, "source": source}
+
+
+def import_problem(session: Session, data: Mapping[str, Any] | ProblemSpec) -> Problem:
+    """Create the problem, or replace the one with the same slug (tests included).
+
+    The caller commits. Past submissions keep pointing at the problem; rejudge them to grade
+    against the new tests.
+    """
+    spec = data if isinstance(data, ProblemSpec) else validate(data)
+    problem = session.scalars(select(Problem).where(Problem.slug == spec.slug)).one_or_none()
+    if problem is None:
+        problem = Problem(slug=spec.slug)
+        session.add(problem)
+    elif problem.tests:
+        # Delete the old tests before inserting new ones: both would hold the same indexes.
+        problem.tests.clear()
+        session.flush()
+    problem.title = spec.title
+    problem.statement = spec.statement
+    problem.time_limit = spec.time_limit
+    problem.memory_limit = spec.memory_limit
+    problem.output_limit = spec.output_limit
+    problem.checker = spec.checker
+    problem.interactor = spec.interactor
+    problem.stop_on_failure = spec.stop_on_failure
+    problem.tests.extend(
+        TestCase(index=i, input=t.input, output=t.output, group=t.group, points=t.points)
+        for i, t in enumerate(spec.tests, 1)
+    )
+    session.flush()
+    return problem
+
+
+def problem_to_dict(problem: Problem, *, with_tests: bool = True) -> dict[str, Any]:
+    """The JSON form of a problem, as accepted by :func:`validate` (round-trips)."""
+    out: dict[str, Any] = {
+        "slug": problem.slug,
+        "title": problem.title,
+        "statement": problem.statement,
+        "time_limit": problem.time_limit,
+        "memory_limit": problem.memory_limit,
+        "output_limit": problem.output_limit,
+        "checker": problem.checker,
+        "stop_on_failure": problem.stop_on_failure,
+        "max_score": problem.max_score,
+    }
+    if problem.interactor:
+        out["interactor"] = problem.interactor
+    if with_tests:
+        out["tests"] = [
+            {
+                "input": t.input.decode(errors="replace"),
+                "output": t.output.decode(errors="replace"),
+                "group": t.group,
+                "points": t.points,
+            }
+            for t in problem.tests
+        ]
+    return out
+
+
+def load_archive(data: bytes) -> dict[str, Any]:
+    """A problem mapping from a zip archive (``problem.json`` + ``tests/N.in``/``tests/N.out``).
+
+    Nothing is extracted to disk, so names in the archive cannot point anywhere.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as e:
+        raise ProblemError(f"not a zip archive: {e}") from None
+    with zf:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        if sum(i.file_size for i in infos) > MAX_ARCHIVE_BYTES:
+            raise ProblemError(f"archive unpacks to more than {MAX_ARCHIVE_BYTES >> 20} MiB")
+        files = {i.filename: zf.read(i) for i in infos if _wanted(i.filename)}
+    return _assemble(files)
+
+
+def load_directory(path: str | Path) -> dict[str, Any]:
+    """A problem mapping from a directory laid out like the zip archive."""
+    root = Path(path)
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and not p.is_symlink() and _wanted(p.relative_to(root).as_posix())
+    }
+    return _assemble(files)
+
+
+def _wanted(name: str) -> bool:
+    return name.rsplit("/", 1)[-1] == "problem.json" or bool(_TEST_FILE.match(name))
+
+
+def _assemble(files: Mapping[str, bytes]) -> dict[str, Any]:
+    # Archives made by zipping a folder put everything under one top directory: accept both.
+    meta_names = sorted((n for n in files if n.rsplit("/", 1)[-1] == "problem.json"), key=len)
+    if not meta_names:
+        raise ProblemError("problem.json is missing")
+    try:
+        meta = json.loads(files[meta_names[0]])
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ProblemError(f"problem.json: {e}") from None
+    if not isinstance(meta, dict):
+        raise ProblemError("problem.json: an object is expected")
+
+    pairs: dict[int, dict[str, bytes]] = {}
+    for name, content in files.items():
+        m = _TEST_FILE.match(name)
+        if m:
+            pairs.setdefault(int(m.group(1)), {})[m.group(2)] = content
+    if not pairs:
+        if meta.get("tests"):
+            return meta  # tests inline in problem.json
+        raise ProblemError("no tests/N.in files")
+    numbers = sorted(pairs)
+    extra = meta.get("tests") or []
+    if not isinstance(extra, list) or (extra and len(extra) != len(numbers)):
+        raise ProblemError(f"problem.json lists {len(extra)} tests but there are {len(numbers)}")
+    tests = []
+    for k, n in enumerate(numbers):
+        pair = pairs[n]
+        if "in" not in pair or "out" not in pair:
+            raise ProblemError(f"test {n}: both tests/{n}.in and tests/{n}.out are needed")
+        t = dict(extra[k]) if extra else {}
+        t.update(input=pair["in"], output=pair["out"])
+        tests.append(t)
+    return {**meta, "tests": tests}
