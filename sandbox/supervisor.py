@@ -137,6 +137,8 @@ def _config(plan: _Plan, uid: int, join: cgroups.JoinSpec, newroot: str) -> byte
         ("ppid", str(os.getpid())), ("uid", str(uid)), ("gid", str(uid)),
         ("newroot", newroot), ("hostname", plan.hostname), ("cwd", "/box"), ("boxfd", "5"),
     ]
+    if os.environ.get("SANDBOX_TRACE"):
+        records.append(("trace", "1"))
     records += [("cgtasks", path) for path in join.v1_tasks]
     if join.v2_dir:
         records.append(("cg2", join.v2_dir))

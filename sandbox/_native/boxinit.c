@@ -83,6 +83,7 @@ static struct {
     const char *cg2;                 /* v2: clone straight into this cgroup */
     const char *cpufile;             /* the box cgroup's CPU counter */
     int cpu_usec;                    /* its unit: 1 for cpu.stat (usec), 0 for ns */
+    int trace;                       /* report "trace LABEL NS" at each stage (profiling) */
     const char *cgtasks[16];         /* v1: write "0" to these `tasks` files */
     int n_cgtasks;
     int boxfd;                       /* detached tmpfs mount for /box, made by Python */
@@ -150,6 +151,11 @@ static long long read_cpu(int fd) {
     return strtoll(buf, NULL, 10);
 }
 
+#define TRACE(label)                                                                      \
+    do {                                                                                  \
+        if (cfg.trace) report("trace %s %llu", label, (unsigned long long)now_ns(CLOCK_MONOTONIC)); \
+    } while (0)
+
 /* ---------- configuration ---------- */
 
 static char *config_buf;
@@ -189,6 +195,7 @@ static void read_config(void) {
         else if (!strcmp(key, "cg2")) cfg.cg2 = val;
         else if (!strcmp(key, "cpufile")) cfg.cpufile = val;
         else if (!strcmp(key, "cpuusec")) cfg.cpu_usec = atoi(val);
+        else if (!strcmp(key, "trace")) cfg.trace = atoi(val);
         else if (!strcmp(key, "cgtasks") && cfg.n_cgtasks < 16) cfg.cgtasks[cfg.n_cgtasks++] = val;
         else if (!strcmp(key, "boxfd")) cfg.boxfd = atoi(val);
         else if (!strcmp(key, "op") && cfg.n_ops < MAX_ITEMS) cfg.ops[cfg.n_ops++] = val;
@@ -395,7 +402,10 @@ static int drop_capabilities(void) {
                                      SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED) < 0)
         return -1;
     for (int cap = 0; cap <= 63; cap++) {
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL) break; /* past CAP_LAST_CAP */
+            return -1;
+        }
     }
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -473,7 +483,10 @@ __attribute__((noreturn)) static void run_payload(int sync_rd, int errpipe, int 
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    /* Handlers reset at exec by themselves; ignored signals do not. Python ignores these. */
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGXFSZ, SIG_DFL);
+    signal(SIGXCPU, SIG_DFL);
     for (int i = 0; i < cfg.n_rlimits; i++) {
         struct rlimit rl = {cfg.rlimits[i].soft, cfg.rlimits[i].hard};
         if (setrlimit(cfg.rlimits[i].resource, &rl) < 0) payload_fail(errpipe, STEP_RLIMIT);
@@ -535,9 +548,11 @@ __attribute__((noreturn)) static void run_init(void) {
     for (int i = 0; i < cfg.n_cgtasks; i++) write_file(cfg.cgtasks[i], "0");
     int cpufd = cfg.cpufile ? open(cfg.cpufile, O_RDONLY | O_CLOEXEC) : -1;
     if (cfg.cpufile && cpufd < 0) fail2("open", cfg.cpufile);
+    TRACE("init_joined");
     /* Our cgroup is the box's now: make it the root of what the box can see. */
     if (unshare(CLONE_NEWCGROUP) < 0) fail("unshare cgroup namespace");
     build_rootfs();
+    TRACE("rootfs");
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) fail("sethostname");
 
     sigset_t chld;
@@ -561,6 +576,7 @@ __attribute__((noreturn)) static void run_init(void) {
         close(REPORT_FD);
         run_payload(sync[0], errp[1], sv[1]);
     }
+    TRACE("payload_cloned");
     close(sync[0]);
     close(errp[1]);
     close(sv[1]);
@@ -574,6 +590,7 @@ __attribute__((noreturn)) static void run_init(void) {
     close(sync[1]);
     int listener = recv_fd(sv[0]);
     close(sv[0]);
+    TRACE("listener");
     /* Nothing of ours stays reachable as the box's stdio. */
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull >= 0) {
@@ -644,6 +661,7 @@ static void on_term(int sig) {
 
 int main(void) {
     read_config();
+    TRACE("configured");
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (cfg.ppid && getppid() != cfg.ppid) _exit(120);
     struct sigaction sa;

@@ -1,0 +1,83 @@
+"""Per-run cost of sandbox.run(["/bin/true"]) with full isolation, next to plain subprocess and
+bwrap measured in the same process, back to back and with pauses between runs.
+
+    python3 bench/sandbox_bench.py [--runs 200] [--pause-runs 60]
+
+Prints medians (ms) and the sandbox/bwrap ratio. Runs are interleaved round-robin so a noisy
+neighbour on this shared machine hits every contestant alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sandbox  # noqa: E402
+
+
+def contestants() -> dict[str, Callable[[], None]]:
+    out: dict[str, Callable[[], None]] = {
+        "subprocess": lambda: subprocess.run(["/bin/true"], check=True),
+        "sandbox": lambda: _sandbox_ok(),
+    }
+    bwrap = shutil.which("bwrap")
+    if bwrap:
+        argv = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
+                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+                "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev",
+                "--tmpfs", "/tmp", "/bin/true"]
+        out["bwrap"] = lambda: subprocess.run(argv, check=True)
+    return out
+
+
+def _sandbox_ok() -> None:
+    result = sandbox.run(["/bin/true"])
+    if not result.ok:
+        raise SystemExit(f"sandbox run failed: {result.verdict} {result.message}")
+
+
+def measure(runs: int, pause: float) -> dict[str, list[float]]:
+    funcs = contestants()
+    times: dict[str, list[float]] = {name: [] for name in funcs}
+    for func in funcs.values():  # warm caches, build the helper
+        func()
+    for _ in range(runs):
+        for name, func in funcs.items():
+            if pause:
+                time.sleep(pause)
+            start = time.perf_counter()
+            func()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def show(title: str, times: dict[str, list[float]]) -> None:
+    print(f"\n{title}")
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, values in times.items():
+        p90 = statistics.quantiles(values, n=10)[-1] if len(values) >= 10 else max(values)
+        print(f"  {name:<11} median {medians[name]:7.3f} ms   p90 {p90:7.3f} ms   n={len(values)}")
+    if "bwrap" in medians:
+        print(f"  sandbox/bwrap ratio: {medians['sandbox'] / medians['bwrap']:.2f}")
+    print(f"  sandbox/subprocess ratio: {medians['sandbox'] / medians['subprocess']:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200, help="back-to-back runs per contestant")
+    parser.add_argument("--pause-runs", type=int, default=60, help="runs with 100 ms pauses")
+    args = parser.parse_args()
+    show("back to back", measure(args.runs, 0.0))
+    show("with 100 ms pauses", measure(args.pause_runs, 0.1))
+
+
+if __name__ == "__main__":
+    main()
