@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     OK = "OK"
     RUNTIME_ERROR = "RE"
     TIME_LIMIT = "TLE"
@@ -15,9 +15,6 @@ class Verdict(str, enum.Enum):
     OUTPUT_LIMIT = "OLE"
     SECURITY_VIOLATION = "SV"
     INTERNAL_ERROR = "IE"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # When several limits hit at once, the first of these wins (DESIGN 3.1).

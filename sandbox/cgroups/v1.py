@@ -126,7 +126,7 @@ class V1Backend(Backend):
                 "swap_accounting": self.has_memsw}
 
     def box_dirs(self) -> list[str]:
-        out = []
+        out: list[str] = []
         for parent in self.parents.values():
             with contextlib.suppress(FileNotFoundError):
                 out.extend(os.path.join(parent, n) for n in os.listdir(parent)
@@ -139,4 +139,4 @@ def _swap_total() -> int:
     return fields.get("SwapTotal", 0)
 
 
-__all__ = ["V1Backend", "find_mounts", "_own_path", "read_int"]
+__all__ = ["V1Backend", "_own_path", "find_mounts", "read_int"]
