@@ -86,7 +86,8 @@ def run(
     with slot() as number:
         uid = host_uid(number)
         name = f"box-{os.getpid()}-{next(_sequence)}"
-        box_cgroup = backend.create(name, plan.limits.memory, plan.limits.pids)
+        # +1: the box's init lives in the cgroup too, and is not the program's to count.
+        box_cgroup = backend.create(name, plan.limits.memory, plan.limits.pids + 1)
         try:
             return _run_in(plan, box_cgroup, helper, newroot, uid)
         finally:
