@@ -29,8 +29,9 @@ def parse_size(value: object, name: str = "size") -> int:
         number = float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
     else:
         raise SandboxError(f"{name}: expected a size such as 64M, got {value!r}")
-    if not math.isfinite(number) or number <= 0:
-        raise SandboxError(f"{name}: must be positive, got {value!r}")
+    # Whole bytes: "0.5" or 0.4 would truncate to 0, which is not a positive size.
+    if not math.isfinite(number) or number < 1:
+        raise SandboxError(f"{name}: must be at least one byte, got {value!r}")
     if number >= 1 << 62:
         raise SandboxError(f"{name}: too large, got {value!r}")
     return int(number)
