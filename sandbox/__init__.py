@@ -9,7 +9,7 @@ from .errors import HostUnsupportedError, SandboxError
 from .limits import Limits, parse_seconds, parse_size
 from .result import Result, Verdict
 from .seccomp import Policy
-from .supervisor import run
+from .supervisor import Side, run, run_interactive
 
 __all__ = [
     "HostUnsupportedError",
@@ -17,8 +17,10 @@ __all__ = [
     "Policy",
     "Result",
     "SandboxError",
+    "Side",
     "Verdict",
     "parse_seconds",
     "parse_size",
     "run",
+    "run_interactive",
 ]

@@ -1,0 +1,105 @@
+"""Validate a run's arguments into a Plan, and encode a Plan for the native helper."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import cgroups, files, rootfs
+from . import seccomp as seccomp_policy
+from .errors import SandboxError
+from .limits import Limits
+
+DEFAULT_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/box", "LANG": "C.UTF-8"}
+_RLIMIT = {"cpu": 0, "fsize": 1, "stack": 3, "core": 4, "nofile": 7, "memlock": 8, "msgqueue": 12}
+
+
+@dataclass
+class Plan:
+    argv: list[str]
+    limits: Limits
+    env: dict[str, str]
+    binds: tuple[str, ...]
+    bpf: bytes | None
+    files: Mapping[str, object]
+    executables: set[str]
+    copy_out: list[str]
+    stdin: Any
+    hostname: str = "box"
+
+
+def make_plan(cmd: Sequence[str], limits: Limits | Mapping[str, Any] | None, *, stdin: Any = None,
+              files_: Mapping[str, Any] | None = None, executables: Iterable[str] = (),
+              copy_out: Iterable[str] = (), env: Mapping[str, str] | None = None,
+              binds: Iterable[str] = (), seccomp: seccomp_policy.Policy | str | None = "default",
+              allow_syscalls: Iterable[str] = (), hostname: str = "box") -> Plan:
+    """Check every argument before anything is created: bad input leaves nothing behind."""
+    if isinstance(cmd, (str, bytes)) or not cmd:
+        raise SandboxError("command: expected a non-empty list of strings")
+    argv = list(cmd)
+    for arg in argv:
+        if not isinstance(arg, str) or "\x00" in arg:
+            raise SandboxError(f"command: bad argument {arg!r}")
+    lim = Limits.coerce(limits)
+    full_env = dict(DEFAULT_ENV)
+    for key, value in (env or {}).items():
+        if not isinstance(key, str) or not key or "=" in key or "\x00" in key:
+            raise SandboxError(f"env: bad variable name {key!r}")
+        if not isinstance(value, str) or "\x00" in value:
+            raise SandboxError(f"env: bad value for {key}")
+        full_env[key] = value
+    file_map = dict(files_ or {})
+    for box_name in file_map:
+        files.box_relative(box_name, "files")
+    outs = list(copy_out)
+    for box_name in outs:
+        files.box_relative(box_name, "copy_out")
+    policy = seccomp_policy.Policy.coerce(seccomp, allow_syscalls)
+    bpf = seccomp_policy.compile_policy(policy) if policy else None
+    if stdin is not None and not isinstance(stdin, (bytes, bytearray, memoryview, str,
+                                                    os.PathLike)):
+        raise SandboxError(f"stdin: expected bytes or a file path, got {type(stdin).__name__}")
+    if isinstance(stdin, (str, os.PathLike)) and not os.access(stdin, os.R_OK):
+        raise SandboxError(f"stdin: cannot read {os.fspath(stdin)}")
+    if not hostname.isascii() or not hostname.replace("-", "").isalnum() or len(hostname) > 63:
+        raise SandboxError(f"hostname: bad hostname {hostname!r}")
+    return Plan(argv, lim, full_env, rootfs.validate_binds(binds), bpf, file_map,
+                set(executables), outs, stdin, hostname)
+
+
+def config_bytes(plan: Plan, uid: int, join: cgroups.JoinSpec, newroot: str) -> bytes:
+    """The helper's configuration: records "KEY\\0VALUE\\0" (see boxinit.c)."""
+    lim = plan.limits
+    records: list[tuple[str, str]] = [
+        ("ppid", str(os.getpid())), ("uid", str(uid)), ("gid", str(uid)),
+        ("newroot", newroot), ("hostname", plan.hostname), ("cwd", "/box"), ("boxfd", "5"),
+    ]
+    if os.environ.get("SANDBOX_TRACE"):
+        records.append(("trace", "1"))
+    records += [("cgtasks", path) for path in join.v1_tasks]
+    if join.v2_dir:
+        records.append(("cg2", join.v2_dir))
+    if join.cpu_file:
+        records += [("cpufile", join.cpu_file), ("cpuusec", "1" if join.cpu_usec else "0")]
+    records += [("op", "\x01".join(op)) for op in rootfs.run_ops(plan.binds, lim.disk)]
+    records += [("arg", a) for a in plan.argv]
+    records += [("env", f"{k}={v}") for k, v in plan.env.items()]
+    # RLIMIT_CPU is only a backstop past the limit (the cgroup counter is the real one,
+    # summed over all threads); at the hard limit the kernel sends SIGKILL, which a program
+    # ignoring SIGXCPU cannot escape.
+    cpu_backstop = int(lim.cpu_time) + 2
+    rlimits = {"cpu": (cpu_backstop, cpu_backstop), "fsize": (lim.file_size, lim.file_size),
+               "stack": (lim.stack, lim.stack), "core": (0, 0),
+               "nofile": (lim.open_files, lim.open_files), "memlock": (0, 0),
+               "msgqueue": (0, 0)}
+    records += [("rlimit", f"{_RLIMIT[k]} {s} {h}") for k, (s, h) in rlimits.items()]
+    if plan.bpf is not None:
+        records.append(("seccomp", plan.bpf.hex()))
+    out = bytearray()
+    for key, value in records:
+        if "\x00" in value:
+            raise SandboxError(f"{key}: NUL byte in {value!r}")
+        out += key.encode() + b"\0" + value.encode() + b"\0"
+    return bytes(out)

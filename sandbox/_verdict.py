@@ -1,0 +1,127 @@
+"""Turn what a run left behind (the helper's report, the watch, the cgroup) into a Result."""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass, field
+
+from . import cgroups
+from . import seccomp as seccomp_policy
+from ._plan import Plan
+from .result import PRECEDENCE, Result, Verdict
+
+
+@dataclass
+class Watched:
+    """What the supervisor saw of one box while it ran."""
+
+    stdout: bytearray = field(default_factory=bytearray)
+    stderr: bytearray = field(default_factory=bytearray)
+    stdout_total: int = 0
+    stderr_total: int = 0
+    killed_for: str | None = None  # "cpu", "wall", "output", "peer"
+    killed_at: float | None = None
+    cpu_base: int = 0  # the box's CPU counter when the payload was released
+    report: bytearray = field(default_factory=bytearray)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def size_text(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:g} {unit}"
+    return f"{n} B"
+
+
+def judge(plan: Plan, watch: Watched, usage: cgroups.Usage, grace: float = 0.0) -> Result:
+    lim = plan.limits
+    status: int | None = None
+    start_ns = end_ns = cpu_base = 0
+    cpu_end: int | None = None
+    errors: list[str] = []
+    exec_errno: int | None = None
+    blocked: str | None = None
+    for line in watch.report.decode("utf-8", "replace").splitlines():
+        key, _, rest = line.partition(" ")
+        if key == "exit":
+            raw, _, ns = rest.partition(" ")
+            status, end_ns = int(raw), int(ns)
+        elif key == "start":
+            start_ns = int(rest)
+        elif key == "cpu_base":
+            cpu_base = max(0, int(rest))
+        elif key == "cpu_end":
+            cpu_end = int(rest)
+        elif key == "error":
+            errors.append(rest)
+        elif key == "exec":
+            exec_errno = int(rest)
+        elif key == "syscall":
+            arch, _, nr = rest.partition(" ")
+            blocked = seccomp_policy.syscall_name(int(arch), int(nr))
+    if start_ns and end_ns:
+        wall = (end_ns - start_ns) / 1e9
+    elif start_ns and watch.killed_at is not None:
+        wall = watch.killed_at - start_ns / 1e9
+    else:
+        wall = 0.0
+    # init reads the counter when the payload ends; after a kill, the cgroup's final count.
+    cpu_ns = cpu_end if cpu_end is not None and cpu_end >= 0 else usage.cpu_ns
+    cpu = max(0, cpu_ns - cpu_base) / 1e9
+    result = Result(Verdict.OK, cpu_time=cpu, wall_time=max(0.0, wall),
+                    memory_peak=usage.memory_peak, oom_killed=usage.oom_kills > 0,
+                    stdout=bytes(watch.stdout), stderr=bytes(watch.stderr))
+    if status is not None:
+        if os.WIFEXITED(status):
+            result.exit_code = os.WEXITSTATUS(status)
+        elif os.WIFSIGNALED(status):
+            result.signal = os.WTERMSIG(status)
+    candidates: dict[Verdict, str] = {}
+    if errors:
+        candidates[Verdict.INTERNAL_ERROR] = "sandbox setup failed: " + errors[0]
+    elif status is None and watch.killed_for is None:
+        candidates[Verdict.INTERNAL_ERROR] = "sandbox helper ended without a report"
+    if watch.killed_for == "cpu" or cpu > lim.cpu_time:
+        candidates[Verdict.TIME_LIMIT] = f"cpu time limit {lim.cpu_time:.3f} s exceeded"
+    elif watch.killed_for == "wall" or wall > lim.effective_wall_time:
+        candidates[Verdict.TIME_LIMIT] = (
+            f"wall time limit {lim.effective_wall_time:.3f} s exceeded")
+    elif watch.killed_for == "peer":
+        candidates[Verdict.TIME_LIMIT] = (
+            f"idleness: still running {grace:.3f} s after the other side ended")
+    if usage.oom_kills > 0:
+        candidates[Verdict.MEMORY_LIMIT] = (
+            f"memory limit {size_text(lim.memory)} exceeded (killed by the kernel OOM killer)")
+    elif usage.memory_limit_hit and status is not None and status != 0 and blocked is None:
+        candidates[Verdict.MEMORY_LIMIT] = f"memory limit {size_text(lim.memory)} reached"
+    if watch.killed_for == "output":
+        stream = "stdout" if watch.stdout_total > lim.output else "stderr"
+        candidates[Verdict.OUTPUT_LIMIT] = (
+            f"output limit {size_text(lim.output)} exceeded on {stream}")
+    elif result.signal == signal.SIGXFSZ:
+        candidates[Verdict.OUTPUT_LIMIT] = f"file size limit {size_text(lim.file_size)} exceeded"
+    if blocked is not None:
+        result.blocked_syscall = blocked
+        result.signal = None
+        candidates[Verdict.SECURITY_VIOLATION] = f"blocked syscall: {blocked}"
+    if exec_errno is not None:
+        result.exit_code = 127
+        candidates[Verdict.RUNTIME_ERROR] = (
+            f"cannot execute {plan.argv[0]!r}: {os.strerror(exec_errno)}")
+    elif result.signal is not None:
+        candidates[Verdict.RUNTIME_ERROR] = f"killed by {_signal_name(result.signal)}"
+    elif result.exit_code:
+        candidates[Verdict.RUNTIME_ERROR] = f"exited with code {result.exit_code}"
+    for verdict in PRECEDENCE:
+        if verdict in candidates:
+            result.verdict = verdict
+            result.message = candidates[verdict]
+            break
+    return result

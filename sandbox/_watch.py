@@ -1,0 +1,89 @@
+"""Watch running boxes: drain their output (capped), enforce CPU and wall limits, and, for
+boxes that belong together, end the rest a grace period after the first one ends."""
+
+from __future__ import annotations
+
+import os
+import select
+import time
+
+from ._box import Box
+
+_NCPU = max(1, len(os.sched_getaffinity(0)))
+_READ_CHUNK = 1 << 16
+_MAX_SLEEP = 0.5
+
+
+def watch(boxes: list[Box], grace: float | None = None) -> None:
+    poller = select.poll()
+    owner: dict[int, tuple[Box, str]] = {}
+    open_fds: dict[Box, set[int]] = {box: set() for box in boxes}
+    for box in boxes:
+        for fd, kind in ((box.out_r, "out"), (box.err_r, "err"), (box.rep_r, "rep")):
+            if fd is not None:
+                owner[fd] = (box, kind)
+                open_fds[box].add(fd)
+                poller.register(fd, select.POLLIN)
+    peer_deadline: float | None = None
+    while any(open_fds.values()):
+        now = time.monotonic()
+        timeout = _MAX_SLEEP
+        if grace is not None and peer_deadline is None and any(not s for s in open_fds.values()):
+            peer_deadline = now + grace
+        for box, fds in open_fds.items():
+            if not fds or box.watched.killed_for is not None:
+                continue
+            if peer_deadline is not None and now >= peer_deadline:
+                box.kill("peer")
+                continue
+            timeout = min(timeout, _check_limits(box, now))
+        if peer_deadline is not None:
+            timeout = min(timeout, max(0.0, peer_deadline - now))
+        for fd, _event in poller.poll(max(1.0, timeout * 1000)):
+            box, kind = owner[fd]
+            chunk = os.read(fd, _READ_CHUNK)
+            if not chunk:
+                poller.unregister(fd)
+                open_fds[box].discard(fd)
+            else:
+                _take(box, kind, chunk)
+
+
+def _check_limits(box: Box, now: float) -> float:
+    """Kill the box if over a limit; else how long we may sleep before it could be."""
+    watched = box.watched
+    lim = box.plan.limits
+    wall_deadline = box.started + lim.effective_wall_time
+    if now >= wall_deadline:
+        box.kill("wall")
+        return _MAX_SLEEP
+    if not watched.cpu_base and b"cpu_base " in watched.report:
+        watched.cpu_base = max(0, int(watched.report.split(b"cpu_base ", 1)[1].split()[0]))
+    assert box.cgroup is not None
+    used = box.cgroup.cpu_ns() - watched.cpu_base
+    cpu_limit_ns = int(lim.cpu_time * 1e9)
+    if used >= cpu_limit_ns:
+        box.kill("cpu")
+        return _MAX_SLEEP
+    # The box can burn at most _NCPU seconds of CPU per wall second: sleeping for the
+    # remaining budget divided by that never overshoots by more than one short step.
+    return min((cpu_limit_ns - used) / 1e9 / _NCPU, wall_deadline - now)
+
+
+def _take(box: Box, kind: str, chunk: bytes) -> None:
+    watched = box.watched
+    cap = box.plan.limits.output
+    if kind == "rep":
+        watched.report += chunk
+    elif kind == "out":
+        watched.stdout_total += len(chunk)
+        if len(watched.stdout) < cap:
+            watched.stdout += chunk[: cap - len(watched.stdout)]
+        if watched.stdout_total > cap:
+            box.kill("output")
+    else:
+        watched.stderr_total += len(chunk)
+        if len(watched.stderr) < cap:
+            watched.stderr += chunk[: cap - len(watched.stderr)]
+        if watched.stderr_total > cap:
+            box.kill("output")
