@@ -157,6 +157,10 @@ class Submission(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
+    # When the last wake-up message was sent; a queued row much older than this lost its message
+    # (Redis restarted, or the broker was down at submit time) and the sweeper sends another.
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,88 @@
+"""The Celery application: Redis broker, no result backend, at-least-once delivery.
+
+Run a worker with ``python -m worker`` (or ``celery -A worker.celery_app worker -Q
+interactive,batch``). The message is only a wake-up; the database row is the job (DESIGN 6).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
+from kombu import Queue
+
+from worker import config
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("interactive", "batch")  # consumed in this order: interactive work never waits
+GRADE_TASK = "judge.grade"
+SWEEP_TASK = "judge.sweep"
+
+settings = config.load()
+
+app = Celery("judge", broker=settings.redis_url, include=["worker.tasks"])
+app.conf.update(
+    # Results live in our tables; a result backend would be a second, unread copy.
+    result_backend=None,
+    task_ignore_result=True,
+    # At-least-once: a message is acknowledged only after its task returns, and a worker
+    # process that dies mid-task (SIGKILL, OOM) gives the message back instead of losing it.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    # One message at a time per process: a long grading must not sit on messages that another
+    # idle worker could take.
+    worker_prefetch_multiplier=1,
+    task_queues=[Queue(name) for name in QUEUES],
+    task_default_queue="interactive",
+    broker_transport_options={
+        # Redis re-delivers unacknowledged messages after this; it must exceed the longest job.
+        "visibility_timeout": settings.visibility_timeout,
+        # Poll queues in the listed order (interactive first) instead of round robin.
+        "queue_order_strategy": "priority",
+    },
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    task_serializer="json",
+    accept_content=["json"],
+)
+
+
+def owner_name() -> str:
+    """Who holds a lease: enough to find the process in logs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(submission_id: int, queue: str, countdown: float = 0.0) -> None:
+    """Send the wake-up message for a submission (by task name: no import of the task needed)."""
+    if queue not in QUEUES:
+        queue = "interactive"
+    options: dict[str, Any] = {"queue": queue}
+    if countdown > 0:
+        options["countdown"] = countdown
+    app.send_task(GRADE_TASK, args=[submission_id], **options)
+
+
+_sweeper: Any = None
+
+
+@worker_ready.connect
+def _start_sweeper(**_: Any) -> None:
+    # The main worker process survives its pool children, so the sweeper lives there.
+    global _sweeper
+    from worker import db
+    from worker.sweeper import SweeperThread
+
+    _sweeper = SweeperThread(db.sessions(), enqueue, settings)
+    _sweeper.start()
+    log.info("sweeper started: every %.1f s", settings.sweep_interval)
+
+
+@worker_shutdown.connect
+def _stop_sweeper(**_: Any) -> None:
+    if _sweeper is not None:
+        _sweeper.stop()

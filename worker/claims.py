@@ -1,0 +1,190 @@
+"""The lease protocol (DESIGN 6): who may grade a submission, and who may write its results.
+
+A worker claims a submission with one conditional UPDATE that bumps ``attempts`` and sets a
+lease. Every later write of that grading is guarded by "still my attempt, still in progress", so
+a worker that lost its lease (it stalled, the sweeper handed the submission on) can no longer
+touch the row or its results, and a duplicate delivery finds nothing to claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.models import Submission, TestResult
+from store.types import utcnow
+from store.vocab import IN_PROGRESS, Status, Verdict
+
+
+class LeaseLost(Exception):
+    """This grading no longer owns the submission; stop without writing anything."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    submission_id: int
+    attempt: int
+    owner: str
+
+
+def claim(
+    sessions: sessionmaker[Session],
+    submission_id: int,
+    *,
+    owner: str,
+    lease_seconds: float,
+    max_attempts: int,
+    now: datetime | None = None,
+) -> Claim | None:
+    """Take the submission if it is queued, or in progress under an expired lease.
+
+    Returns None when there is nothing to claim: already graded, being graded under a live lease
+    (a duplicate delivery), or out of attempts (the sweeper ends those as IE).
+    """
+    now = now or utcnow()
+    stmt = (
+        update(Submission)
+        .where(
+            Submission.id == submission_id,
+            Submission.attempts < max_attempts,
+            or_(
+                Submission.status == Status.QUEUED,
+                and_(Submission.status.in_(IN_PROGRESS), Submission.lease_until < now),
+            ),
+        )
+        .values(
+            status=Status.COMPILING,
+            attempts=Submission.attempts + 1,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            lease_owner=owner,
+            started_at=now,
+            finished_at=None,
+            verdict=None,
+            score=None,
+            time=None,
+            memory=None,
+            compile_output=None,
+        )
+        .returning(Submission.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    with sessions.begin() as s:
+        attempt = s.execute(stmt).scalar_one_or_none()
+        if attempt is None:
+            return None
+        # A new attempt starts from a clean slate; results of an earlier, interrupted attempt
+        # (or of the grading a rejudge replaces) would otherwise mix with the new ones.
+        s.execute(delete(TestResult).where(TestResult.submission_id == submission_id))
+    return Claim(submission_id, attempt, owner)
+
+
+def _mine(c: Claim) -> ColumnElement[bool]:
+    return and_(
+        Submission.id == c.submission_id,
+        Submission.attempts == c.attempt,
+        Submission.lease_owner == c.owner,
+        Submission.status.in_(IN_PROGRESS),
+    )
+
+
+def _guarded_update(s: Session, c: Claim, values: Mapping[str, Any]) -> bool:
+    stmt = update(Submission).where(_mine(c)).values(**values)
+    result = s.execute(stmt.execution_options(synchronize_session=False))
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def renew(
+    sessions: sessionmaker[Session], c: Claim, seconds: float, *, status: Status | None = None
+) -> None:
+    """Extend the lease (and move to ``status``); LeaseLost if the submission is no longer ours."""
+    values: dict[str, Any] = {"lease_until": utcnow() + timedelta(seconds=seconds)}
+    if status is not None:
+        values["status"] = status
+    with sessions.begin() as s:
+        if not _guarded_update(s, c, values):
+            raise LeaseLost(f"submission {c.submission_id} attempt {c.attempt}")
+
+
+def record_results(
+    sessions: sessionmaker[Session], c: Claim, rows: list[dict[str, Any]], lease_seconds: float
+) -> None:
+    """Write per-test results idempotently, renewing the lease in the same transaction.
+
+    The guarded UPDATE comes first: it takes the row's write lock, so a concurrent claim by
+    another worker waits for this transaction and then sees the bumped lease, or commits first
+    and makes this one write nothing.
+    """
+    with sessions.begin() as s:
+        values = {"lease_until": utcnow() + timedelta(seconds=lease_seconds)}
+        if not _guarded_update(s, c, values):
+            raise LeaseLost(f"submission {c.submission_id} attempt {c.attempt}")
+        for row in rows:
+            _upsert_result(s, {"submission_id": c.submission_id, **row})
+
+
+def _upsert_result(s: Session, values: dict[str, Any]) -> None:
+    key = ("submission_id", "test_index")
+    dialect = s.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        mod = sqlite if dialect == "sqlite" else postgresql
+        ins = mod.insert(TestResult).values(**values)
+        stmt = ins.on_conflict_do_update(
+            index_elements=list(key),
+            set_={k: ins.excluded[k] for k in values if k not in key},
+        )
+        s.execute(stmt)
+        return
+    # Other backends: delete-then-insert inside the same transaction is just as idempotent.
+    s.execute(
+        delete(TestResult).where(
+            TestResult.submission_id == values["submission_id"],
+            TestResult.test_index == values["test_index"],
+        )
+    )
+    s.add(TestResult(**values))
+
+
+def finish(sessions: sessionmaker[Session], c: Claim, values: Mapping[str, Any]) -> None:
+    """Close the grading as done with its verdict; LeaseLost if someone else owns it now."""
+    final = {
+        "status": Status.DONE,
+        "finished_at": utcnow(),
+        "lease_until": None,
+        "message": None,
+        **values,
+    }
+    with sessions.begin() as s:
+        if not _guarded_update(s, c, final):
+            raise LeaseLost(f"submission {c.submission_id} attempt {c.attempt}")
+
+
+def fail(sessions: sessionmaker[Session], c: Claim, message: str) -> bool:
+    """End the submission as IE (status error), keeping ``message`` for the admin."""
+    values = {
+        "status": Status.ERROR,
+        "verdict": Verdict.IE,
+        "message": message,
+        "finished_at": utcnow(),
+        "lease_until": None,
+    }
+    with sessions.begin() as s:
+        return _guarded_update(s, c, values)
+
+
+def release(sessions: sessionmaker[Session], c: Claim, message: str) -> bool:
+    """Put the submission back in the queue after an internal error, for another attempt."""
+    values = {
+        "status": Status.QUEUED,
+        "message": message,
+        "lease_until": None,
+        "lease_owner": None,
+        "enqueued_at": utcnow(),
+    }
+    with sessions.begin() as s:
+        return _guarded_update(s, c, values)

@@ -1,0 +1,187 @@
+"""Compile and run programs in the sandbox; the only module that calls ``sandbox.run``.
+
+Compilation happens once: its artifacts are copied out of the compile box and copied into each
+run box, so tests never pay for compilation and never see the compiler's leftovers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sandbox
+from store.vocab import Verdict
+from worker.errors import InternalError
+from worker.languages import Language
+
+COMPILE_OUTPUT_LIMIT = 64 << 10  # characters of compiler messages kept for the submitter
+
+
+class Runner(Protocol):
+    """The shape of ``sandbox.run``; tests of the pipeline's error paths pass their own."""
+
+    def __call__(
+        self,
+        cmd: list[str],
+        limits: Mapping[str, Any] | None = None,
+        *,
+        stdin: bytes | None = None,
+        files: Mapping[str, bytes] | None = None,
+        executables: Iterable[str] = (),
+        copy_out: Iterable[str] = (),
+        binds: Iterable[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> sandbox.Result: ...
+
+
+def sandbox_runner(
+    cmd: list[str],
+    limits: Mapping[str, Any] | None = None,
+    *,
+    stdin: bytes | None = None,
+    files: Mapping[str, bytes] | None = None,
+    executables: Iterable[str] = (),
+    copy_out: Iterable[str] = (),
+    binds: Iterable[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> sandbox.Result:
+    return sandbox.run(
+        cmd,
+        limits,
+        stdin=stdin,
+        files=files,
+        executables=executables,
+        copy_out=copy_out,
+        binds=binds,
+        env=env,
+    )
+
+
+def run_safely(run: Runner, cmd: list[str], limits: Mapping[str, Any], **kw: Any) -> sandbox.Result:
+    """One sandboxed run; a failure of the sandbox itself is InternalError, never a verdict."""
+    try:
+        result = run(cmd, limits, **kw)
+    except sandbox.SandboxError as e:
+        raise InternalError(f"sandbox refused the run: {e}") from e
+    except OSError as e:
+        raise InternalError(f"sandbox failed: {e}") from e
+    if result.verdict is sandbox.Verdict.INTERNAL_ERROR:
+        raise InternalError(f"sandbox internal error: {result.message or 'no details'}")
+    return result
+
+
+@dataclass(frozen=True)
+class Program:
+    """A compiled (or ready-to-interpret) program: the files its run box needs, and its argv."""
+
+    language: Language
+    files: Mapping[str, bytes]
+
+    def command(self, memory_limit: int) -> list[str]:
+        return self.language.run_command(memory_limit)
+
+
+@dataclass(frozen=True)
+class CompileFailure:
+    output: str  # the compiler's messages, capped, for the submitter
+
+
+def _compiler_output(r: sandbox.Result) -> str:
+    text = (r.stdout + r.stderr).decode("utf-8", "replace").strip()
+    if r.verdict is not sandbox.Verdict.OK and r.verdict is not sandbox.Verdict.RUNTIME_ERROR:
+        text = f"{text}\n[compiler stopped: {r.message}]".strip()
+    if len(text) > COMPILE_OUTPUT_LIMIT:
+        text = text[:COMPILE_OUTPUT_LIMIT] + "\n[... output truncated]"
+    return text
+
+
+def compile_source(
+    run: Runner, lang: Language, source: str
+) -> tuple[Program | CompileFailure, str]:
+    """Compile once in the sandbox: (the program or the failure, the compiler's output)."""
+    src = source.encode()
+    if lang.compile is None:
+        return Program(lang, {lang.source: src}), ""
+    r = run_safely(
+        run,
+        list(lang.compile),
+        lang.compile_limits,
+        files={lang.source: src},
+        copy_out=lang.artifacts,
+        binds=lang.binds,
+        env=dict(lang.compile_env) or None,
+    )
+    output = _compiler_output(r)
+    if r.verdict is not sandbox.Verdict.OK or r.exit_code != 0:
+        return CompileFailure(output or f"compilation failed: {r.message}"), output
+    if not lang.artifacts:
+        # A syntax check that passed has nothing to say ("Syntax OK"): keep the page quiet.
+        return Program(lang, {lang.source: src}), ""
+    missing = [a for a in lang.artifacts if a not in r.files]
+    if missing:
+        return CompileFailure(
+            f"{output}\ncompiler produced no {', '.join(missing)}".strip()
+        ), output
+    return Program(lang, {a: r.files[a] for a in lang.artifacts}), output
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    cpu_time: float
+    memory: int
+    output: int
+
+    def wall_time(self) -> float:
+        # Generous: a program blocked on nothing still ends, but a busy host (every core
+        # running other boxes) does not turn a correct solution into TLE.
+        return self.cpu_time * 3 + 1
+
+    def for_sandbox(self, lang: Language) -> dict[str, Any]:
+        return {
+            "cpu_time": self.cpu_time,
+            "wall_time": self.wall_time(),
+            "memory": self.memory + lang.memory_overhead,
+            "output": self.output,
+            "pids": lang.pids,
+        }
+
+
+def run_program(
+    run: Runner,
+    program: Program,
+    limits: RunLimits,
+    *,
+    stdin: bytes,
+    extra_args: tuple[str, ...] = (),
+    extra_files: Mapping[str, bytes] | None = None,
+) -> sandbox.Result:
+    lang = program.language
+    return run_safely(
+        run,
+        program.command(limits.memory) + list(extra_args),
+        limits.for_sandbox(lang),
+        stdin=stdin,
+        files={**program.files, **(extra_files or {})},
+        executables=[e for e in lang.executables if e in program.files],
+        binds=lang.binds,
+    )
+
+
+_SANDBOX_TO_JUDGE = {
+    sandbox.Verdict.TIME_LIMIT: Verdict.TLE,
+    sandbox.Verdict.MEMORY_LIMIT: Verdict.MLE,
+    sandbox.Verdict.OUTPUT_LIMIT: Verdict.OLE,
+    sandbox.Verdict.SECURITY_VIOLATION: Verdict.SV,
+    sandbox.Verdict.RUNTIME_ERROR: Verdict.RE,
+}
+
+
+def run_verdict(lang: Language, r: sandbox.Result) -> Verdict | None:
+    """The judge verdict of a finished run, or None when it ran cleanly and must be checked."""
+    if r.verdict is sandbox.Verdict.OK and r.exit_code == 0:
+        return None
+    verdict = _SANDBOX_TO_JUDGE.get(r.verdict, Verdict.RE)
+    if verdict is Verdict.RE and any(m in r.stderr for m in lang.mle_markers):
+        return Verdict.MLE
+    return verdict

@@ -1,0 +1,302 @@
+"""Grade one submission: claim, compile once, run every test, check, record, aggregate.
+
+Celery-free on purpose: the task in worker.tasks only wires the sandbox, the database and the
+queue into :func:`grade`, so the whole pipeline can be driven (and tested) without a broker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+import sandbox
+from store.models import Submission
+from store.vocab import Status, Verdict
+from worker import checkers, claims, languages
+from worker.config import Settings
+from worker.errors import InternalError, ProblemFault
+from worker.execution import (
+    CompileFailure,
+    Program,
+    RunLimits,
+    Runner,
+    compile_source,
+    run_program,
+    run_verdict,
+)
+from worker.scoring import TestInfo, TestOutcome, earned, summarize
+
+log = logging.getLogger(__name__)
+
+#: enqueue(submission_id, queue, countdown_seconds): send the wake-up message again.
+Enqueue = Callable[[int, str, float], None]
+
+CHECKER_FILES = ("input.txt", "output.txt", "answer.txt")
+
+
+@dataclass(frozen=True)
+class Job:
+    """What grading needs, read once so no database session stays open while programs run."""
+
+    submission_id: int
+    queue: str
+    language: str
+    source: str
+    time_limit: float
+    memory_limit: int
+    output_limit: int
+    checker: dict[str, Any]
+    interactor: dict[str, Any] | None
+    stop_on_failure: bool
+    tests: tuple[tuple[TestInfo, bytes, bytes], ...]  # (info, input, answer)
+
+
+def _load(sessions: sessionmaker[Session], submission_id: int) -> Job:
+    with sessions() as s:
+        sub = s.get(Submission, submission_id, options=[selectinload(Submission.problem)])
+        if sub is None:
+            raise InternalError(f"submission {submission_id} vanished while claimed")
+        p = sub.problem
+        return Job(
+            submission_id=sub.id,
+            queue=sub.queue,
+            language=sub.language,
+            source=sub.source,
+            time_limit=p.time_limit,
+            memory_limit=p.memory_limit,
+            output_limit=p.output_limit,
+            checker=dict(p.checker),
+            interactor=dict(p.interactor) if p.interactor else None,
+            stop_on_failure=p.stop_on_failure,
+            tests=tuple((TestInfo(t.index, t.group, t.points), t.input, t.output) for t in p.tests),
+        )
+
+
+def grade(
+    sessions: sessionmaker[Session],
+    submission_id: int,
+    *,
+    settings: Settings,
+    owner: str,
+    enqueue: Enqueue,
+    run: Runner,
+) -> str:
+    """Grade the submission if it can be claimed; returns a word for logs and tests.
+
+    "skipped": nothing to claim (duplicate delivery, already done); "done": graded;
+    "lost": the lease was taken over mid-way; "retry": internal error, re-queued;
+    "failed": ended as IE (attempt cap reached, or the problem cannot be graded).
+    """
+    c = claims.claim(
+        sessions,
+        submission_id,
+        owner=owner,
+        lease_seconds=settings.lease_seconds,
+        max_attempts=settings.max_attempts,
+    )
+    if c is None:
+        log.info("submission %s: nothing to claim", submission_id)
+        return "skipped"
+    queue = "interactive"
+    try:
+        job = _load(sessions, submission_id)
+        queue = job.queue
+        _Grading(sessions, c, job, settings, run).run()
+        return "done"
+    except claims.LeaseLost:
+        log.warning("submission %s: lease lost by attempt %s", submission_id, c.attempt)
+        return "lost"
+    except ProblemFault as e:
+        log.error("submission %s cannot be graded: %s", submission_id, e)
+        claims.fail(sessions, c, str(e))
+        return "failed"
+    except Exception as e:
+        # Sandbox failures, a database hiccup, a bug: never the submitter's fault, so never
+        # their verdict. Try again elsewhere, up to the cap.
+        log.exception("submission %s attempt %s: internal error", submission_id, c.attempt)
+        message = f"{type(e).__name__}: {e}" if not isinstance(e, InternalError) else str(e)
+        if c.attempt >= settings.max_attempts:
+            claims.fail(
+                sessions, c, f"internal error, gave up after {c.attempt} attempts: {message}"
+            )
+            return "failed"
+        if claims.release(sessions, c, message):
+            enqueue(submission_id, queue, min(2.0**c.attempt, 30.0))
+        return "retry"
+
+
+class _Grading:
+    """One claimed grading; every write goes through the claim's guard."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        claim: claims.Claim,
+        job: Job,
+        settings: Settings,
+        run: Runner,
+    ) -> None:
+        self.sessions = sessions
+        self.claim = claim
+        self.job = job
+        self.settings = settings
+        self.run_ = run
+        self.limits = RunLimits(job.time_limit, job.memory_limit, job.output_limit)
+        # A test step holds the lease for its own wall-time limit plus the configured slack.
+        self.test_lease = self.limits.wall_time() + settings.lease_seconds
+
+    def run(self) -> None:
+        job = self.job
+        if job.interactor is not None:
+            # Issue 8 plugs an interactive runner in here; until then, say so instead of guessing.
+            raise ProblemFault("interactive problems are not supported by this worker yet")
+        try:
+            lang = languages.get(job.language)
+        except languages.UnknownLanguage as e:
+            # Another worker may have the toolchain: an internal error, so it is retried.
+            raise InternalError(str(e)) from e
+
+        claims.renew(self.sessions, self.claim, self._compile_lease(lang), status=Status.COMPILING)
+        built, compiler_output = compile_source(self.run_, lang, job.source)
+        if isinstance(built, CompileFailure):
+            claims.finish(
+                self.sessions,
+                self.claim,
+                {
+                    "verdict": Verdict.CE,
+                    "score": 0.0,
+                    "max_score": sum(info.points for info, _, _ in job.tests),
+                    "compile_output": built.output,
+                },
+            )
+            return
+        check = self._checker()
+        claims.renew(self.sessions, self.claim, self.test_lease, status=Status.RUNNING)
+
+        outcomes: list[TestOutcome] = []
+        failed = False
+        for info, test_input, answer in job.tests:
+            if failed and job.stop_on_failure:
+                outcomes.append(self._skip(info))
+                continue
+            outcome, row = self._run_test(built, check, info, test_input, answer)
+            claims.record_results(self.sessions, self.claim, [row], self.test_lease)
+            outcomes.append(outcome)
+            failed = failed or outcome.verdict is not Verdict.AC
+        skipped = [
+            self._row(o, "skipped after a failed test") for o in outcomes if o.verdict is Verdict.SK
+        ]
+        if skipped:
+            claims.record_results(self.sessions, self.claim, skipped, self.test_lease)
+
+        s = summarize([info for info, _, _ in job.tests], outcomes)
+        claims.finish(
+            self.sessions,
+            self.claim,
+            {
+                "verdict": s.verdict,
+                "score": s.score,
+                "max_score": s.max_score,
+                "time": s.time,
+                "memory": s.memory,
+                "compile_output": compiler_output or None,
+            },
+        )
+
+    def _compile_lease(self, lang: languages.Language) -> float:
+        return float(lang.compile_limits.get("wall_time", 60.0)) + self.settings.lease_seconds
+
+    def _checker(self) -> checkers.Check:
+        spec = self.job.checker
+        if spec.get("type", "tokens") != "custom":
+            return checkers.builtin(spec)
+        try:
+            lang = languages.get(str(spec.get("language")))
+        except languages.UnknownLanguage as e:
+            raise ProblemFault(f"custom checker: {e}") from e
+        built, _ = compile_source(self.run_, lang, str(spec.get("source", "")))
+        if isinstance(built, CompileFailure):
+            raise ProblemFault(f"custom checker does not compile:\n{built.output}")
+        return self._custom_checker(built)
+
+    def _custom_checker(self, program: Program) -> checkers.Check:
+        limits = RunLimits(max(5.0, self.job.time_limit * 2), 512 << 20, 1 << 20)
+
+        def check(test_input: bytes, output: bytes, answer: bytes) -> checkers.CheckResult:
+            r = run_program(
+                self.run_,
+                program,
+                limits,
+                stdin=b"",
+                extra_args=CHECKER_FILES,
+                extra_files=dict(zip(CHECKER_FILES, (test_input, output, answer), strict=True)),
+            )
+            if r.verdict not in (sandbox.Verdict.OK, sandbox.Verdict.RUNTIME_ERROR):
+                return checkers.CheckResult(Verdict.IE, f"checker did not finish: {r.message}")
+            return checkers.from_exit_code(r.exit_code, r.stderr)
+
+        return check
+
+    def _run_test(
+        self,
+        program: Program,
+        check: checkers.Check,
+        info: TestInfo,
+        test_input: bytes,
+        answer: bytes,
+    ) -> tuple[TestOutcome, dict[str, Any]]:
+        r = run_program(self.run_, program, self.limits, stdin=test_input)
+        verdict = run_verdict(program.language, r)
+        checker_points: float | None = None
+        if verdict is None:
+            verdict_check = check(test_input, r.stdout, answer)
+            verdict, message = verdict_check.verdict, verdict_check.message
+            checker_points = verdict_check.points
+            if checker_points is not None and checker_points >= info.points:
+                verdict = Verdict.AC  # partial credit worth the whole test
+        else:
+            message = r.message or _exit_message(r)
+        outcome = TestOutcome(
+            index=info.index,
+            verdict=verdict,
+            points=earned(info.points, verdict, checker_points),
+            cpu_time=r.cpu_time,
+            memory=r.memory_peak,
+        )
+        row = self._row(outcome, message)
+        row.update(
+            wall_time=r.wall_time,
+            oom_killed=r.oom_killed,
+            exit_code=r.exit_code,
+            signal=r.signal,
+        )
+        return outcome, row
+
+    @staticmethod
+    def _skip(info: TestInfo) -> TestOutcome:
+        return TestOutcome(index=info.index, verdict=Verdict.SK, points=0.0)
+
+    @staticmethod
+    def _row(o: TestOutcome, message: str) -> dict[str, Any]:
+        return {
+            "test_index": o.index,
+            "verdict": o.verdict,
+            "points": o.points,
+            "cpu_time": o.cpu_time,
+            "memory": o.memory,
+            "message": message,
+            "wall_time": None,
+            "oom_killed": False,
+            "exit_code": None,
+            "signal": None,
+        }
+
+
+def _exit_message(r: sandbox.Result) -> str:
+    if r.signal:
+        return f"killed by signal {r.signal}"
+    return f"exit code {r.exit_code}"

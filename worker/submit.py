@@ -1,0 +1,149 @@
+"""Creating and re-grading submissions: commit the row first, then send the wake-up message.
+
+If the broker is down when the message is sent, the submission is still safe in the database:
+the sweeper re-sends messages for queued rows that waited too long (``JUDGE_REQUEUE_AFTER``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from store.models import Problem, Submission, TestResult, User
+from store.types import utcnow
+from store.vocab import IN_PROGRESS, Status
+from worker import languages
+
+log = logging.getLogger(__name__)
+
+MAX_SOURCE_BYTES = 256 << 10
+QUEUES = ("interactive", "batch")
+
+
+class SubmitError(ValueError):
+    """The submission is not acceptable; the message says why (for a 400/404 answer)."""
+
+
+class UnknownProblem(SubmitError):
+    pass
+
+
+def create_submission(
+    session: Session,
+    problem_slug: str,
+    language: str,
+    source: str,
+    user: User | int | None = None,
+    queue: str = "interactive",
+) -> Submission:
+    """Validate and add a queued submission without committing or enqueueing.
+
+    For callers that create many rows in one transaction (batches): commit, then call
+    :func:`enqueue_many` with the ids.
+    """
+    if queue not in QUEUES:
+        raise SubmitError(f"queue must be one of {', '.join(QUEUES)}")
+    try:
+        languages.get(language)
+    except languages.UnknownLanguage as e:
+        raise SubmitError(str(e)) from None
+    if len(source.encode()) > MAX_SOURCE_BYTES:
+        raise SubmitError(f"source is larger than {MAX_SOURCE_BYTES >> 10} KiB")
+    problem = session.scalars(select(Problem).where(Problem.slug == problem_slug)).one_or_none()
+    if problem is None:
+        raise UnknownProblem(f"no problem {problem_slug!r}")
+    sub = Submission(
+        problem=problem,
+        language=language,
+        source=source,
+        queue=queue,
+        status=Status.QUEUED,
+        enqueued_at=utcnow(),
+        max_score=problem.max_score,
+    )
+    if isinstance(user, User):
+        sub.user = user
+    elif user is not None:
+        sub.user_id = user
+    session.add(sub)
+    session.flush()
+    return sub
+
+
+def submit(
+    session: Session,
+    problem_slug: str,
+    language: str,
+    source: str,
+    user: User | int | None = None,
+    queue: str = "interactive",
+) -> int:
+    """Store a submission, commit, and wake a worker; returns the submission id."""
+    sub = create_submission(session, problem_slug, language, source, user=user, queue=queue)
+    session.commit()
+    enqueue_many([(sub.id, queue)])
+    return sub.id
+
+
+def enqueue_many(items: Iterable[tuple[int, str]]) -> None:
+    """Send wake-up messages; a broker failure is logged, not raised (the sweeper re-sends)."""
+    from worker.celery_app import enqueue  # the Celery app is only loaded by code that sends
+
+    for sid, queue in items:
+        try:
+            enqueue(sid, queue)
+        except Exception:
+            log.exception("could not enqueue submission %s; the sweeper will re-send it", sid)
+
+
+def rejudge(session: Session, submission_ids: Iterable[int], queue: str = "batch") -> list[int]:
+    """Grade finished submissions again (new tests, a fixed checker); returns the ids re-queued.
+
+    Submissions being graded right now are left alone: their grading is already current.
+    """
+    if queue not in QUEUES:
+        raise SubmitError(f"queue must be one of {', '.join(QUEUES)}")
+    ids = list(submission_ids)
+    if not ids:
+        return []
+    requeued = list(
+        session.execute(
+            update(Submission)
+            .where(Submission.id.in_(ids), Submission.status.not_in(IN_PROGRESS))
+            .values(
+                status=Status.QUEUED,
+                queue=queue,
+                attempts=0,
+                verdict=None,
+                score=None,
+                time=None,
+                memory=None,
+                compile_output=None,
+                message=None,
+                lease_until=None,
+                lease_owner=None,
+                started_at=None,
+                finished_at=None,
+                enqueued_at=utcnow(),
+            )
+            .returning(Submission.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    if requeued:
+        session.execute(delete(TestResult).where(TestResult.submission_id.in_(requeued)))
+    session.commit()
+    enqueue_many((sid, queue) for sid in requeued)
+    return requeued
+
+
+def rejudge_problem(session: Session, problem_slug: str, queue: str = "batch") -> list[int]:
+    """Rejudge every submission of a problem (``POST /api/problems/{slug}/rejudge``)."""
+    problem_id = session.scalars(select(Problem.id).where(Problem.slug == problem_slug)).first()
+    if problem_id is None:
+        raise UnknownProblem(f"no problem {problem_slug!r}")
+    ids = session.scalars(select(Submission.id).where(Submission.problem_id == problem_id)).all()
+    return rejudge(session, ids, queue=queue)
