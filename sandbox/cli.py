@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .errors import SandboxError
 from .limits import Limits
@@ -21,29 +21,41 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _add_box_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--cpu-time", metavar="S")
+    cmd.add_argument("--wall-time", metavar="S")
+    cmd.add_argument("--memory", metavar="SIZE")
+    cmd.add_argument("--pids", metavar="N")
+    cmd.add_argument("--output", metavar="SIZE")
+    cmd.add_argument("--file-size", metavar="SIZE")
+    cmd.add_argument("--disk", metavar="SIZE")
+    cmd.add_argument("--open-files", metavar="N")
+    cmd.add_argument("--stack", metavar="SIZE")
+    cmd.add_argument("--copy-in", metavar="HOST:BOX", action="append", default=[])
+    cmd.add_argument("--copy-out", metavar="BOX:HOST", action="append", default=[])
+    cmd.add_argument("--env", metavar="NAME=VALUE", action="append", default=[])
+    cmd.add_argument("--bind", metavar="DIR", action="append", default=[],
+                     help="extra read-only host directory (toolchains outside /usr)")
+    cmd.add_argument("--no-seccomp", action="store_true", help="run without the seccomp filter")
+    cmd.add_argument("--allow-syscall", metavar="NAME", action="append", default=[])
+    cmd.add_argument("--json", action="store_true", help="print the result as one JSON object")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sandbox", description="Run untrusted code under strict limits.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one command in a fresh box")
-    run.add_argument("--cpu-time", metavar="S")
-    run.add_argument("--wall-time", metavar="S")
-    run.add_argument("--memory", metavar="SIZE")
-    run.add_argument("--pids", metavar="N")
-    run.add_argument("--output", metavar="SIZE")
-    run.add_argument("--file-size", metavar="SIZE")
-    run.add_argument("--disk", metavar="SIZE")
-    run.add_argument("--open-files", metavar="N")
-    run.add_argument("--stack", metavar="SIZE")
+    _add_box_options(run)
     run.add_argument("--stdin", metavar="FILE")
-    run.add_argument("--copy-in", metavar="HOST:BOX", action="append", default=[])
-    run.add_argument("--copy-out", metavar="BOX:HOST", action="append", default=[])
-    run.add_argument("--env", metavar="NAME=VALUE", action="append", default=[])
-    run.add_argument("--bind", metavar="DIR", action="append", default=[],
-                     help="extra read-only host directory (toolchains outside /usr)")
-    run.add_argument("--no-seccomp", action="store_true", help="run without the seccomp filter")
-    run.add_argument("--allow-syscall", metavar="NAME", action="append", default=[])
-    run.add_argument("--json", action="store_true", help="print the result as one JSON object")
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]")
+    interact = sub.add_parser(
+        "interact", help="run two commands in two boxes, each one's stdout the other's stdin",
+        description="Options give the limits of both boxes; copy-in files go to both.")
+    _add_box_options(interact)
+    interact.add_argument("--grace", metavar="S", type=float, default=0.5,
+                          help="how long one side may outlive the other (default 0.5)")
+    interact.add_argument("argv", nargs=argparse.REMAINDER,
+                          metavar="-- FIRST [ARG...] -- SECOND [ARG...]")
     doctor = sub.add_parser("doctor", help="what this host supports")
     doctor.add_argument("--json", action="store_true")
     return parser
@@ -63,13 +75,8 @@ def _limits(args: argparse.Namespace) -> Limits:
     return Limits.coerce(given)
 
 
-def _run(args: argparse.Namespace) -> int:
-    argv = list(args.argv)
-    if argv and argv[0] == "--":
-        argv = argv[1:]
-    if not argv:
-        raise SandboxError("missing command: sandbox run [OPTIONS] -- COMMAND [ARG...]")
-    limits = _limits(args)
+def _box_kwargs(args: argparse.Namespace) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The keyword arguments of sandbox.run shared by `run` and `interact`, and copy-outs."""
     files: dict[str, str] = {}
     for spec in args.copy_in:
         host, box = _split_pair(spec, "--copy-in")
@@ -83,21 +90,66 @@ def _run(args: argparse.Namespace) -> int:
         if not sep or not name:
             raise SandboxError(f"--env: expected NAME=VALUE, got {item!r}")
         env[name] = value
-    if args.stdin is not None and not os.access(args.stdin, os.R_OK):
-        raise SandboxError(f"--stdin: cannot read {args.stdin}")
-    from .supervisor import run
+    kwargs: dict[str, Any] = {
+        "limits": _limits(args), "files": files, "copy_out": [b for b, _ in outs], "env": env,
+        "binds": args.bind, "seccomp": None if args.no_seccomp else "default",
+        "allow_syscalls": args.allow_syscall}
+    return kwargs, outs
 
-    result = run(argv, limits, stdin=args.stdin, files=files, copy_out=[b for b, _ in outs],
-                 env=env, binds=args.bind, seccomp=None if args.no_seccomp else "default",
-                 allow_syscalls=args.allow_syscall)
+
+def _write_outs(result: Result, outs: list[tuple[str, str]]) -> None:
     for box, host in outs:
         if box in result.files:
             with open(host, "wb") as handle:
                 handle.write(result.files[box])
+
+
+def _exit_status(results: Sequence[Result]) -> int:
+    if any(r.verdict is Verdict.INTERNAL_ERROR for r in results):
+        return 2
+    return 0 if all(r.verdict is Verdict.OK for r in results) else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise SandboxError("missing command: sandbox run [OPTIONS] -- COMMAND [ARG...]")
+    kwargs, outs = _box_kwargs(args)
+    if args.stdin is not None and not os.access(args.stdin, os.R_OK):
+        raise SandboxError(f"--stdin: cannot read {args.stdin}")
+    from .supervisor import run
+
+    result = run(argv, stdin=args.stdin, **kwargs)
+    _write_outs(result, outs)
     _print_result(result, args.json)
-    if result.verdict is Verdict.OK:
-        return 0
-    return 2 if result.verdict is Verdict.INTERNAL_ERROR else 1
+    return _exit_status([result])
+
+
+def _interact(args: argparse.Namespace) -> int:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if "--" not in argv:
+        raise SandboxError("usage: sandbox interact [OPTIONS] -- FIRST [ARG...] -- SECOND [ARG...]")
+    split = argv.index("--")
+    first, second = argv[:split], argv[split + 1:]
+    if not first or not second:
+        raise SandboxError("missing command: both FIRST and SECOND are needed")
+    kwargs, outs = _box_kwargs(args)
+    from .supervisor import Side, run_interactive
+
+    results = run_interactive(Side(first, **kwargs), Side(second, **kwargs), grace=args.grace)
+    for result in results:
+        _write_outs(result, outs)
+    if args.json:
+        print(json.dumps({"first": results[0].to_json(), "second": results[1].to_json()}))
+    else:
+        for label, result in zip(("first", "second"), results, strict=True):
+            sys.stderr.buffer.write(result.stderr)
+            sys.stderr.write(f"sandbox: {label}: {_summary(result)}\n")
+    return _exit_status(results)
 
 
 def _print_result(result: Result, as_json: bool) -> None:
@@ -107,11 +159,15 @@ def _print_result(result: Result, as_json: bool) -> None:
     sys.stdout.buffer.write(result.stdout)
     sys.stdout.flush()
     sys.stderr.buffer.write(result.stderr)
+    sys.stderr.write(f"sandbox: {_summary(result)}\n")
+
+
+def _summary(result: Result) -> str:
     summary = (f"{result.verdict.value} cpu={result.cpu_time:.3f}s wall={result.wall_time:.3f}s "
                f"mem={result.memory_peak / (1 << 20):.1f}MiB")
     if result.message:
         summary += f" ({result.message})"
-    sys.stderr.write(f"sandbox: {summary}\n")
+    return summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .doctor import main as doctor_main
 
             return doctor_main(as_json=args.json)
+        if args.command == "interact":
+            return _interact(args)
         return _run(args)
     except SandboxError as exc:
         sys.stderr.write(f"sandbox: {exc}\n")
