@@ -2,9 +2,16 @@
 
 Two kinds of rules. `notify` rules end the run with verdict SV: the kernel stops the calling
 thread and tells the box's init, which names the syscall and kills the box; a program cannot
-forge or hide that. `errno` rules make the call fail, for calls that runtimes probe and then
-fall back from (libuv tries io_uring, glibc tries clone3): the program keeps working.
-Every other syscall is allowed; namespaces, cgroups and the unprivileged uid do the rest.
+forge or hide that (the kernel refuses a second listener in one filter chain, so a program's
+own filter cannot take the call over and let it "continue"). `errno` rules make the call
+fail, for calls that runtimes probe and then fall back from (libuv tries io_uring, glibc
+tries clone3): the program keeps working. Every other syscall is allowed; namespaces,
+cgroups and the unprivileged uid do the rest.
+
+A policy is a name ("default") plus per-run relaxations: `allow=("ptrace",)` drops every rule
+on those syscalls, arg rules included (allowing "socket" also allows AF_VSOCK). Names are
+checked against libseccomp's table and our own table of newer syscalls; an unknown name is
+bad input (SandboxError).
 """
 
 from __future__ import annotations
@@ -32,6 +39,17 @@ AF_VSOCK = 40
 TIOCSTI = 0x5412
 TIOCLINUX = 0x541C
 
+# Syscalls newer than the tables of the libseccomp we build with (2.5.x stops near Linux
+# 6.2): libseccomp cannot resolve these names, so without this table a rule on them would
+# be impossible and a name-based policy would silently leave them allowed. Since Linux 5.1
+# (pidfd_send_signal, 424) new syscalls get one number on every architecture but alpha.
+NEWER_SYSCALLS: dict[str, int] = {
+    "statmount": 457, "listmount": 458, "lsm_get_self_attr": 459, "lsm_set_self_attr": 460,
+    "lsm_list_modules": 461, "mseal": 462, "setxattrat": 463, "getxattrat": 464,
+    "listxattrat": 465, "removexattrat": 466, "open_tree_attr": 467, "file_getattr": 468,
+    "file_setattr": 469,
+}
+
 KILL_RULES: dict[str, str] = {
     # Reading or steering another process: the classic way from one box process to another's
     # secrets, and a gateway to kernel bugs.
@@ -51,7 +69,7 @@ KILL_RULES: dict[str, str] = {
     "mount": "mount", "umount2": "umount", "pivot_root": "pivot_root", "chroot": "chroot",
     "move_mount": "mount API", "open_tree": "mount API", "fsopen": "mount API",
     "fsconfig": "mount API", "fsmount": "mount API", "fspick": "mount API",
-    "mount_setattr": "mount API",
+    "mount_setattr": "mount API", "open_tree_attr": "mount API (Linux 6.15)",
     # New namespaces are where privilege escalations start (user namespace root).
     "unshare": "new namespaces", "setns": "joining namespaces",
     # The machine itself.
@@ -83,7 +101,13 @@ ERRNO_RULES: dict[str, tuple[int, str]] = {
     "clone3": (errno_codes.ENOSYS, "clone3 hides namespace flags from the filter"),
     "name_to_handle_at": (errno_codes.EPERM, "file handles"),
     "memfd_secret": (errno_codes.ENOSYS, "secret memory escapes accounting"),
+    # 16-bit segments: a long history of kernel bugs (espfix, CVE-2015-5157); only Wine and
+    # old DOS emulators use it, and they cope with the failure.
+    "modify_ldt": (errno_codes.ENOSYS, "LDT entries"),
 }
+
+
+POLICY_NAMES = ("default",)
 
 
 @dataclass(frozen=True)
@@ -93,16 +117,27 @@ class Policy:
     name: str = "default"
     allow: frozenset[str] = field(default_factory=frozenset)
 
+    def __post_init__(self) -> None:
+        if self.name not in POLICY_NAMES:
+            raise SandboxError(f"seccomp: unknown policy {self.name!r} (known: default, none)")
+        if isinstance(self.allow, (str, bytes)) or not isinstance(self.allow, frozenset):
+            raise SandboxError("allow_syscalls: expected a list of syscall names")
+
     @classmethod
     def coerce(cls, value: Policy | str | None, allow: Iterable[str] = ()) -> Policy | None:
-        allowed = frozenset(allow)
+        """A Policy from a Policy, "default", or None/"none" (no filter at all)."""
+        if isinstance(allow, (str, bytes)):
+            # A bare string would be taken letter by letter.
+            raise SandboxError(f"allow_syscalls: expected a list of syscall names, got {allow!r}")
+        # Checked here, at the call, so a typo is bad input whether or not a filter is on.
+        allowed = validate_names(allow)
         if value is None or value == "none":
             return None
         if isinstance(value, Policy):
             return cls(value.name, value.allow | allowed) if allowed else value
-        if value != "default":
+        if not isinstance(value, str) or value not in POLICY_NAMES:
             raise SandboxError(f"seccomp: unknown policy {value!r} (known: default, none)")
-        return cls("default", allowed)
+        return cls(value, allowed)
 
 
 @functools.lru_cache(maxsize=1)
@@ -125,19 +160,45 @@ def syscall_name(arch: int, number: int) -> str:
     elif number & x32_bit:
         label, arch, number = "x32:", lib.Arch.X32, number & ~x32_bit
     try:
-        return label + lib.resolve_syscall(arch, number).decode()
+        return label + str(lib.resolve_syscall(arch, number).decode())
     except Exception:
-        return f"{label}syscall {number}"
+        pass
+    if not label:
+        for name, known in NEWER_SYSCALLS.items():
+            if known == number:
+                return name
+    return f"{label}syscall {number}"
+
+
+def _number(name: str) -> int | None:
+    """The native syscall number of `name`, or None when neither table knows it."""
+    lib = _lib()
+    number = lib.resolve_syscall(lib.system_arch(), name)
+    if number >= 0:
+        return int(number)
+    return NEWER_SYSCALLS.get(name)
 
 
 def validate_names(names: Iterable[str]) -> frozenset[str]:
-    lib = _lib()
+    """The names, each checked to be a syscall of this architecture."""
     out = set()
     for name in names:
-        if not isinstance(name, str) or lib.resolve_syscall(lib.system_arch(), name) < 0:
+        if not isinstance(name, str) or not name.isidentifier() or _number(name) is None:
             raise SandboxError(f"allow_syscalls: unknown syscall {name!r}")
         out.add(name)
     return frozenset(out)
+
+
+def _rule_target(name: str) -> str | int:
+    """What libseccomp's add_rule takes for `name`: the name, or the number for syscalls
+    newer than its table."""
+    lib = _lib()
+    if lib.resolve_syscall(lib.system_arch(), name) >= 0:
+        return name
+    number = NEWER_SYSCALLS.get(name)
+    if number is None:  # a typo in the rules above, not bad user input
+        raise HostUnsupportedError(f"seccomp: the policy names unknown syscall {name!r}")
+    return number
 
 
 _compile_lock = threading.Lock()
@@ -154,20 +215,23 @@ def _compile(policy: Policy) -> bytes:
     lib = _lib()
     allow = validate_names(policy.allow)
     filt = lib.SyscallFilter(lib.ALLOW)
-    # Calls from another ABI (int 0x80, x32) never get through: the filter's architecture
-    # check notifies init like any blocked call. Never KILL_THREAD: a killed thread leaves
-    # the rest of the process running in an unknown state.
+    # Calls from another ABI (int 0x80 reaches the i386 table, with other numbers) never get
+    # through: the filter's architecture check notifies init like any blocked call. x32
+    # calls share the x86_64 audit arch but carry bit 0x40000000 in the number; libseccomp's
+    # x86_64 filter sends every number with that bit to the same bad-arch action.
+    # Never KILL_THREAD: a killed thread leaves the rest of the process running in an
+    # unknown state.
     filt.set_attr(lib.Attr.ACT_BADARCH, lib.NOTIFY)
     for name in sorted(set(KILL_RULES) - allow):
-        filt.add_rule(lib.NOTIFY, name)
+        filt.add_rule(lib.NOTIFY, _rule_target(name))
     for name, conditions, _why in KILL_ARG_RULES:
         if name in allow:
             continue
         args = [lib.Arg(index, lib.MASKED_EQ, mask, value) for index, mask, value in conditions]
-        filt.add_rule(lib.NOTIFY, name, *args)
+        filt.add_rule(lib.NOTIFY, _rule_target(name), *args)
     for name, (code, _why) in sorted(ERRNO_RULES.items()):
         if name not in allow:
-            filt.add_rule(lib.ERRNO(code), name)
+            filt.add_rule(lib.ERRNO(code), _rule_target(name))
     read_fd, write_fd = os.pipe()
     try:
         with os.fdopen(write_fd, "wb", closefd=True) as out:
