@@ -1,0 +1,203 @@
+"""Helpers for the hostile suite: building and running the attack programs, and judging them.
+
+Every hostile program lives in `programs/` (C compiled on the host with gcc, or Python run
+by the box's /usr/bin/python3). A program prints a line starting with "ESCAPED" whenever an
+attack that must fail succeeded, so every test also asserts that word never appears.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sandbox
+from sandbox import Result, Verdict
+
+PROGRAMS = Path(__file__).parent / "programs"
+# The real interpreter: the pyenv shim on PATH is a bash script that needs $HOME's pyenv.
+PYTHON = "/usr/bin/python3"
+# Tight defaults, so that a limit a test does not set still ends a runaway quickly.
+BASE_LIMITS: dict[str, Any] = {"cpu_time": 2.0, "memory": "64M", "pids": 32, "output": "1M",
+                               "file_size": "8M", "disk": "16M"}
+MIB = 1 << 20
+
+
+class Hostile:
+    """Builds hostile programs once per session and runs them in a fresh box each time."""
+
+    def __init__(self, build_dir: Path) -> None:
+        self.build_dir = build_dir
+        self._built: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    def binary_path(self, name: str) -> Path:
+        """Compile programs/<name>.c (static-free, -pthread) once; return the binary's path."""
+        with self._lock:
+            if name not in self._built:
+                out = self.build_dir / name
+                source = PROGRAMS / f"{name}.c"
+                proc = subprocess.run(
+                    ["gcc", "-O1", "-pthread", "-Wall", "-Wno-unused-result", f"-I{PROGRAMS}",
+                     "-o", str(out), str(source)],
+                    capture_output=True, text=True, check=False)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"gcc {source.name} failed:\n{proc.stderr}")
+                self._built[name] = out
+            return self._built[name]
+
+    def binary(self, name: str) -> bytes:
+        return self.binary_path(name).read_bytes()
+
+    def c(self, name: str, *args: str, limits: Mapping[str, Any] | None = None,
+          files: Mapping[str, bytes] | None = None, **kwargs: Any) -> Result:
+        """Run the C program `name` as /box/prog with `args`."""
+        all_files = {"prog": self.binary(name), **(files or {})}
+        return sandbox.run(["./prog", *args], merged(limits), files=all_files,
+                           executables=["prog"], **kwargs)
+
+    def py(self, name: str, *args: str, limits: Mapping[str, Any] | None = None,
+           files: Mapping[str, bytes] | None = None, **kwargs: Any) -> Result:
+        """Run programs/<name>.py as /box/prog.py with `args`."""
+        source = (PROGRAMS / f"{name}.py").read_bytes()
+        all_files = {"prog.py": source, **(files or {})}
+        return sandbox.run([PYTHON, "prog.py", *args], merged(limits), files=all_files,
+                           **kwargs)
+
+
+def merged(limits: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {**BASE_LIMITS, **(limits or {})}
+
+
+def describe(result: Result) -> str:
+    """A compact account of a result for assertion messages."""
+    return (f"verdict={result.verdict} message={result.message!r} exit={result.exit_code} "
+            f"signal={result.signal} blocked={result.blocked_syscall} cpu={result.cpu_time:.3f} "
+            f"wall={result.wall_time:.3f} peak={result.memory_peak} oom={result.oom_killed}\n"
+            f"stdout={result.stdout[:600]!r}\nstderr={result.stderr[:600]!r}")
+
+
+def assert_no_escape(result: Result) -> None:
+    assert b"ESCAPED" not in result.stdout + result.stderr, describe(result)
+
+
+def assert_verdict(result: Result, verdict: Verdict) -> None:
+    assert result.verdict is verdict, describe(result)
+    assert_no_escape(result)
+
+
+def assert_sv(result: Result, syscall: str) -> None:
+    """The run ended because of `syscall`, named in the result and in the message."""
+    assert_verdict(result, Verdict.SECURITY_VIOLATION)
+    assert result.blocked_syscall == syscall, describe(result)
+    assert result.message == f"blocked syscall: {syscall}", describe(result)
+
+
+def lines(result: Result) -> list[str]:
+    return result.stdout.decode("utf-8", "replace").splitlines()
+
+
+# ---- host-side observation -------------------------------------------------------------
+
+
+def held_box_uids() -> set[int]:
+    """Host uids of the sandbox slots this process holds: any process running with one of
+    them after a run has returned is a leftover of one of our boxes."""
+    from sandbox import _slots
+
+    return {_slots.host_uid(number) for number in _slots._held}
+
+
+def _status_fields(pid: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def leftover_processes() -> list[str]:
+    """Processes that a finished box left on the host: running as one of our box uids, or a
+    child of ours (the helper) that was not reaped."""
+    uids = held_box_uids()
+    me = str(os.getpid())
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        fields = _status_fields(pid)
+        if not fields:
+            continue
+        real_uid = int(fields.get("Uid", "-1 ").split()[0])
+        if real_uid in uids or fields.get("PPid") == me:
+            found.append(f"{pid} uid={real_uid} ppid={fields.get('PPid')} {fields.get('Name')}")
+    return found
+
+
+def our_cgroups() -> list[str]:
+    """Box cgroups of this process still present in any hierarchy."""
+    prefix = f"box-{os.getpid()}-"
+    found = []
+    for parent in Path("/sys/fs/cgroup").glob("*/pysandbox"):
+        found += [str(p) for p in parent.iterdir() if p.is_dir() and p.name.startswith(prefix)]
+    unified = Path("/sys/fs/cgroup/pysandbox")
+    if unified.is_dir():
+        found += [str(p) for p in unified.iterdir() if p.is_dir() and p.name.startswith(prefix)]
+    return found
+
+
+def mount_count() -> int:
+    with open("/proc/self/mountinfo") as handle:
+        return sum(1 for _ in handle)
+
+
+def _status_kib(key: str) -> int:
+    return int(_status_fields("self")[key].split()[0]) * 1024
+
+
+def reset_peak_rss() -> int:
+    """Reset this process's VmHWM (writing 5 to clear_refs) and return the current RSS."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+    return _status_kib("VmRSS")
+
+
+def peak_rss() -> int:
+    return _status_kib("VmHWM")
+
+
+@dataclasses.dataclass(frozen=True)
+class HostSecret:
+    """A root-only file on the host that boxes must never read, in a bindable directory."""
+
+    directory: Path
+    path: Path
+    content: bytes
+
+
+@contextlib.contextmanager
+def host_secret(base: str = "/var/tmp") -> Iterator[HostSecret]:
+    # Not under /tmp: binds of /tmp paths are refused, and one test binds this directory.
+    import secrets
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="hostile-secret-", dir=base))
+    try:
+        directory.chmod(0o755)  # traversable by the box's uid, so only the file mode guards it
+        content = b"host secret " + secrets.token_hex(16).encode() + b"\n"
+        path = directory / "secret.txt"
+        path.write_bytes(content)
+        path.chmod(0o600)
+        yield HostSecret(directory, path, content)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def run_all(results: Sequence[Result]) -> bytes:
+    """All output of several results, for one escape check."""
+    return b"".join(r.stdout + r.stderr for r in results)
