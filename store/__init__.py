@@ -3,8 +3,8 @@
 Public API (what ``web/`` and ``worker/`` use)::
 
     import store
-    engine = store.init_db(url=None)       # migrate to head, return an Engine; url None means
-                                           # $JUDGE_DATABASE_URL, else sqlite:///$JUDGE_DATA_DIR/judge.db
+    engine = store.init_db(url=None)       # migrate to head, return an Engine; url None:
+                                           # $JUDGE_DATABASE_URL, else $JUDGE_DATA_DIR/judge.db
     engine = store.make_engine(url=None)   # an Engine without migrating (workers use this)
     Session = store.session_factory(engine)  # sessionmaker; expire_on_commit=False
     store.upgrade(url) / store.downgrade(url, rev)   # `judge migrate`

@@ -46,7 +46,6 @@ app.conf.update(
         "queue_order_strategy": "priority",
     },
     broker_connection_retry_on_startup=True,
-    worker_hijack_root_logger=False,
     task_serializer="json",
     accept_content=["json"],
 )

@@ -29,6 +29,8 @@ class Settings:
     sweep_interval: float
     #: A queued submission whose wake-up message may have been lost is re-sent after this long.
     requeue_after: float
+    #: Delay before retrying after an internal error; doubles with each attempt (max 30 s).
+    retry_delay: float
     #: Redis redelivers an unacknowledged message after this long. It must exceed the longest
     #: job, or a slow grading would be handed to a second worker while the first still runs.
     visibility_timeout: float
@@ -41,5 +43,6 @@ def load() -> Settings:
         max_attempts=_int("JUDGE_MAX_ATTEMPTS", 3),
         sweep_interval=_float("JUDGE_SWEEP_INTERVAL", 15.0),
         requeue_after=_float("JUDGE_REQUEUE_AFTER", 600.0),
+        retry_delay=_float("JUDGE_RETRY_DELAY", 2.0),
         visibility_timeout=_float("JUDGE_VISIBILITY_TIMEOUT", 3600.0),
     )

@@ -125,7 +125,7 @@ def grade(
             )
             return "failed"
         if claims.release(sessions, c, message):
-            enqueue(submission_id, queue, min(2.0**c.attempt, 30.0))
+            enqueue(submission_id, queue, min(settings.retry_delay * 2 ** (c.attempt - 1), 30.0))
         return "retry"
 
 

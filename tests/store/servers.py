@@ -8,6 +8,7 @@ start. Loaded by file path from tests/worker/conftest.py too, so it imports noth
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import signal
@@ -18,8 +19,17 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-POSTGRES_BIN = Path(os.environ.get("JUDGE_TEST_PG_BIN", "/usr/local/bin"))
 NOBODY = 65534
+
+
+def postgres_bin() -> Path | None:
+    """Where initdb and postgres live: $JUDGE_TEST_PG_BIN, /usr/local/bin, or Debian's layout."""
+    candidates = [os.environ.get("JUDGE_TEST_PG_BIN", ""), "/usr/local/bin"]
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for c in candidates:
+        if c and os.path.exists(os.path.join(c, "postgres")):
+            return Path(c)
+    return None
 
 
 def free_port() -> int:
@@ -93,14 +103,14 @@ class RedisServer:
 class PostgresServer:
     """A throw-away PostgreSQL cluster owned by ``nobody`` (postgres refuses to run as root)."""
 
-    def __init__(self) -> None:
+    def __init__(self, bindir: Path) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="judge-pg-"))
         os.chown(self.root, NOBODY, NOBODY)
         self.data = self.root / "data"
         self.port = free_port()
         self.log = self.root / "postgres.log"
         self._as_nobody(
-            [str(POSTGRES_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
+            [str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
              "--auth=trust", "-E", "UTF8", "--no-sync"],
         )  # fmt: skip
         log_fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -108,7 +118,7 @@ class PostgresServer:
             self.proc = subprocess.Popen(
                 [
                     *self._nobody_prefix(),
-                    str(POSTGRES_BIN / "postgres"), "-D", str(self.data),
+                    str(bindir / "postgres"), "-D", str(self.data),
                     "-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.root),
                     # Durability is not under test here; speed is welcome.
                     "-c", "fsync=off", "-c", "full_page_writes=off",
