@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from worker import languages, run_once
+
+EXPECTED_IDS = {"c", "cpp", "python3", "java", "javascript", "rust", "ruby", "perl", "bash"}
+
+
+def test_every_language_of_the_design_is_described() -> None:
+    assert {lang.id for lang in languages.LANGUAGES} == EXPECTED_IDS
+    for lang in languages.LANGUAGES:
+        # Absolute interpreter paths: the box has no pyenv shims or rustup proxies.
+        assert lang.run[0].startswith(("/", "./")), lang.id
+        assert lang.compile is None or lang.compile[0].startswith("/"), lang.id
+
+
+def test_only_installed_toolchains_are_offered(monkeypatch: pytest.MonkeyPatch) -> None:
+    ruby = languages.get("ruby")
+    gone = dataclasses.replace(ruby, requires=("/nonexistent/ruby",))
+    table = tuple(gone if lang.id == "ruby" else lang for lang in languages.LANGUAGES)
+    monkeypatch.setattr(languages, "LANGUAGES", table)
+    monkeypatch.setattr(languages, "_BY_ID", {lang.id: lang for lang in table})
+    assert "ruby" not in {d["id"] for d in languages.describe()}
+    with pytest.raises(languages.UnknownLanguage, match="not installed"):
+        languages.get("ruby")
+    with pytest.raises(languages.UnknownLanguage, match="unknown"):
+        languages.get("cobol")
+
+
+def test_java_heap_follows_the_memory_limit() -> None:
+    assert "-Xmx256m" in languages.get("java").run_command(256 << 20)
+
+
+def test_run_once_compiles_and_runs() -> None:
+    r = run_once(
+        "c", '#include <stdio.h>\nint main(){int a;scanf("%d",&a);printf("%d",a*2);}', "21"
+    )
+    assert r.compiled and r.result is not None and r.result.stdout == b"42"
+    bad = run_once("python3", "def (:\n")
+    assert not bad.compiled and "SyntaxError" in bad.compile_output and bad.result is None
+    with pytest.raises(ValueError, match="cpu_time"):
+        run_once("python3", "print(1)", limits={"cpu_time": 1000})

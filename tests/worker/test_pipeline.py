@@ -1,0 +1,131 @@
+"""The pipeline's error paths, driven in-process with a sandbox that fails on purpose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from programs import APLUSB, APLUSB_SOURCES
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+import sandbox
+import store
+from store import Status, Submission, Verdict
+from worker import create_submission, pipeline
+from worker.config import Settings
+from worker.execution import sandbox_runner
+
+SETTINGS = Settings(
+    redis_url="redis://unused",
+    lease_seconds=5,
+    max_attempts=3,
+    sweep_interval=1,
+    requeue_after=60,
+    retry_delay=0.1,
+    visibility_timeout=3600,
+)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str, float]] = []
+
+    def __call__(self, sid: int, queue: str, countdown: float) -> None:
+        self.sent.append((sid, queue, countdown))
+
+
+def _grade(sessions: sessionmaker[Session], sid: int, run: Any, enqueue: Recorder) -> str:
+    return pipeline.grade(sessions, sid, settings=SETTINGS, owner="t", enqueue=enqueue, run=run)
+
+
+def _submission(sessions: sessionmaker[Session], spec: dict[str, Any] = APLUSB) -> int:
+    with sessions() as s:
+        store.import_problem(s, spec)
+        sid = create_submission(s, spec["slug"], "python3", APLUSB_SOURCES["python3"]).id
+        s.commit()
+    return sid
+
+
+def _get(sessions: sessionmaker[Session], sid: int) -> Submission:
+    with sessions() as s:
+        sub = s.get(Submission, sid)
+        assert sub is not None
+        _ = sub.results
+        return sub
+
+
+def _refusing(*_: Any, **__: Any) -> sandbox.Result:
+    raise sandbox.SandboxError("no cgroups today")
+
+
+def test_internal_errors_are_retried_then_capped(sessions: sessionmaker[Session]) -> None:
+    sid = _submission(sessions)
+    enqueue = Recorder()
+    assert _grade(sessions, sid, _refusing, enqueue) == "retry"
+    sub = _get(sessions, sid)
+    assert (sub.status, sub.verdict, sub.attempts) == (Status.QUEUED, None, 1)
+    assert sub.message and "no cgroups today" in sub.message
+    assert enqueue.sent == [(sid, "interactive", 0.1)]
+    assert _grade(sessions, sid, _refusing, enqueue) == "retry"
+    assert enqueue.sent[-1] == (sid, "interactive", 0.2)  # backoff doubles
+    assert _grade(sessions, sid, _refusing, enqueue) == "failed"
+    sub = _get(sessions, sid)
+    assert (sub.status, sub.verdict, sub.attempts) == (Status.ERROR, Verdict.IE, 3)
+    assert sub.message and "gave up after 3 attempts" in sub.message
+    assert len(enqueue.sent) == 2
+    assert _grade(sessions, sid, _refusing, enqueue) == "skipped"
+
+
+def test_sandbox_internal_error_verdict_is_never_the_users(sessions: sessionmaker[Session]) -> None:
+    sid = _submission(sessions)
+
+    def broken(*_: Any, **__: Any) -> sandbox.Result:
+        return sandbox.Result(verdict=sandbox.Verdict.INTERNAL_ERROR, message="helper crashed")
+
+    assert _grade(sessions, sid, broken, Recorder()) == "retry"
+    sub = _get(sessions, sid)
+    assert sub.verdict is None and sub.results == []
+    assert sub.message and "helper crashed" in sub.message
+
+
+def test_failure_mid_grading_then_clean_retry(sessions: sessionmaker[Session]) -> None:
+    sid = _submission(sessions)
+    calls = {"n": 0}
+
+    def flaky(*args: Any, **kwargs: Any) -> sandbox.Result:
+        calls["n"] += 1
+        if calls["n"] == 5:  # compile, tests 1-3 fine, then the sandbox breaks
+            raise OSError("box slot vanished")
+        return sandbox_runner(*args, **kwargs)
+
+    enqueue = Recorder()
+    assert _grade(sessions, sid, flaky, enqueue) == "retry"
+    assert len(_get(sessions, sid).results) == 3, "progress was visible before the failure"
+    assert _grade(sessions, sid, flaky, enqueue) == "done"
+    sub = _get(sessions, sid)
+    assert (sub.verdict, sub.attempts, sub.message) == (Verdict.AC, 2, None)
+    assert [r.test_index for r in sub.results] == list(range(1, 11))
+
+
+def test_interactive_problem_fails_cleanly_until_supported(sessions: sessionmaker[Session]) -> None:
+    spec = {**APLUSB, "slug": "guess", "interactor": {"language": "python3", "source": "pass"}}
+    sid = _submission(sessions, spec)
+    enqueue = Recorder()
+    assert _grade(sessions, sid, sandbox_runner, enqueue) == "failed"
+    sub = _get(sessions, sid)
+    assert (sub.status, sub.verdict, sub.attempts) == (Status.ERROR, Verdict.IE, 1)
+    assert sub.message and "interactive" in sub.message and enqueue.sent == []
+
+
+def test_language_missing_on_this_worker_is_retried(sessions: sessionmaker[Session]) -> None:
+    sid = _submission(sessions)
+    with sessions.begin() as s:
+        s.execute(update(Submission).where(Submission.id == sid).values(language="cobol"))
+    assert _grade(sessions, sid, sandbox_runner, Recorder()) == "retry"
+    assert "cobol" in (_get(sessions, sid).message or "")
+
+
+@pytest.mark.parametrize("missing", [12345])
+def test_unknown_submission_is_skipped(sessions: sessionmaker[Session], missing: int) -> None:
+    assert _grade(sessions, missing, sandbox_runner, Recorder()) == "skipped"
