@@ -30,7 +30,7 @@ class HostSnapshot:
     planted: tuple[str, ...]
     hostname: str
     dev_shm: frozenset[str]
-    sysv_ipc: dict[str, int]
+    sysv_keys: frozenset[int]
 
 
 def _digest(path: str) -> str:
@@ -41,17 +41,17 @@ def _digest(path: str) -> str:
 
 
 def snapshot(extra: tuple[str, ...] = ()) -> HostSnapshot:
-    ipc = {}
+    keys: set[int] = set()
     for name in ("shm", "msg", "sem"):
         with open(f"/proc/sysvipc/{name}") as handle:
-            ipc[name] = sum(1 for _ in handle)
+            keys |= {int(line.split()[0]) for line in handle.readlines()[1:]}
     return HostSnapshot(
         mounts=mount_count(),
         digests={path: _digest(path) for path in (*CANARY_FILES, *extra)},
         planted=tuple(p for p in PLANTED if os.path.lexists(p)),
         hostname=socket.gethostname(),
         dev_shm=frozenset(os.listdir("/dev/shm")),
-        sysv_ipc=ipc,
+        sysv_keys=frozenset(keys),
     )
 
 

@@ -4,16 +4,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 
-int main(void) {
-    for (int i = 0; i < 50; i++) {
-        pid_t pid = fork();
-        if (pid == 0) _exit(0);
-        if (pid < 0) {
-            say("fork %d failed: %s", i, strerror(errno));
-            return 1;
-        }
-    }
-    usleep(100 * 1000);
+static int count_zombies(void) {
     int zombies = 0;
     DIR *d = opendir("/proc");
     struct dirent *e;
@@ -27,6 +18,25 @@ int main(void) {
             if (p && p[2] == 'Z') zombies++;
         }
         fclose(f);
+    }
+    if (d) closedir(d);
+    return zombies;
+}
+
+int main(void) {
+    for (int i = 0; i < 50; i++) {
+        pid_t pid = fork();
+        if (pid == 0) _exit(0);
+        if (pid < 0) {
+            say("fork %d failed: %s", i, strerror(errno));
+            return 1;
+        }
+    }
+    /* Wait (up to 5 s on a busy host) until every child has exited and is a zombie. */
+    int zombies = 0;
+    for (int round = 0; round < 500 && zombies < 50; round++) {
+        usleep(10 * 1000);
+        zombies = count_zombies();
     }
     say("zombies %d", zombies);
     return 0;
