@@ -59,7 +59,10 @@ def copy_in(root_fd: int, files: Mapping[str, object], executables: set[str], ui
         parts = box_relative(name, "files")
         data = _content(name, content)
         mode = 0o755 if name in executables or _host_executable(content) else 0o644
-        dir_fd = _open_dirs(root_fd, parts[:-1], True, uid, gid)
+        try:
+            dir_fd = _open_dirs(root_fd, parts[:-1], True, uid, gid)
+        except OSError as exc:
+            raise SandboxError(f"files: cannot create the directory of {name}: {exc.strerror}") from None
         try:
             fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW |
                          os.O_CLOEXEC, mode, dir_fd=dir_fd)
