@@ -1,0 +1,1 @@
+"""The JSON API under /api (DESIGN 3.4), one router per resource."""

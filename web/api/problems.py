@@ -1,0 +1,113 @@
+"""``/api/problems``: list, read, create or replace (admins), rejudge (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+import store
+from store import Problem
+from web import grading, problem_io
+from web.deps import DB, AdminUser, MaybeUser, app_state
+from web.errors import ApiError
+from web.schemas import ErrorOut, ProblemOut, ProblemSummary
+
+router = APIRouter(prefix="/api/problems", tags=["problems"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 422)
+}
+
+_PROBLEM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["slug", "tests"],
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "title": {"type": "string"},
+                        "statement": {"type": "string", "description": "Markdown"},
+                        "time_limit": {"type": "number"},
+                        "memory_limit": {"type": ["string", "integer"]},
+                        "checker": {"type": "object"},
+                        "tests": {"type": "array", "items": {"type": "object"}},
+                    },
+                }
+            },
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+def find(session: Session, slug: str) -> Problem:
+    problem = session.scalars(
+        select(Problem).where(Problem.slug == slug).options(selectinload(Problem.tests))
+    ).first()
+    if problem is None:
+        raise ApiError(404, f"no problem {slug!r}")
+    return problem
+
+
+def problem_out(p: Problem, *, admin: bool) -> ProblemOut:
+    return ProblemOut(
+        **ProblemSummary.of(p).model_dump(),
+        statement=p.statement,
+        checker_type=str(p.checker.get("type", "tokens")),
+        interactive=p.interactor is not None,
+        tests_detail=store.problem_to_dict(p)["tests"] if admin else None,
+    )
+
+
+@router.get("", response_model=list[ProblemSummary], summary="All problems")
+def list_problems(session: DB) -> list[ProblemSummary]:
+    rows = session.scalars(
+        select(Problem).options(selectinload(Problem.tests)).order_by(Problem.slug)
+    )
+    return [ProblemSummary.of(p) for p in rows]
+
+
+@router.get("/{slug}", response_model=ProblemOut, responses=_ERRORS, summary="One problem")
+def get_problem(slug: str, session: DB, user: MaybeUser) -> ProblemOut:
+    return problem_out(find(session, slug), admin=bool(user and user.is_admin))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProblemOut,
+    responses=_ERRORS,
+    openapi_extra=_PROBLEM_BODY,
+    summary="Create or replace a problem (JSON, or a zip with problem.json and tests/N.in|out)",
+)
+async def create_problem(request: Request, admin: AdminUser) -> ProblemOut:
+    state = app_state(request)
+    body = await request.body()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("application/zip", "application/x-zip-compressed", "application/octet-stream"):
+        data = await run_in_threadpool(problem_io.problem_from_zip, body)
+    else:
+        data = problem_io.parse_json(body)
+
+    def save() -> ProblemOut:
+        with state.sessions() as session:
+            problem = problem_io.save_problem(session, data)
+            session.commit()
+            return problem_out(problem, admin=True)
+
+    return await run_in_threadpool(save)
+
+
+@router.post(
+    "/{slug}/rejudge",
+    responses=_ERRORS,
+    summary="Grade every submission of the problem again (batch queue)",
+)
+def rejudge(slug: str, session: DB, admin: AdminUser) -> dict[str, list[int]]:
+    return {"requeued": grading.rejudge_problem(session, slug)}

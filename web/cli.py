@@ -1,0 +1,169 @@
+"""The ``judge`` command (DESIGN 3.5): run the parts, manage tokens, users and problems.
+
+Errors a user can fix (a bad path, an invalid problem) print one line on stderr and exit 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import store
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from web import config
+
+    config.load()  # a bad JUDGE_* value stops here with one line, not in a worker traceback
+
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from worker.__main__ import main as worker_main
+
+    argv = ["--queues", args.queues]
+    if args.concurrency:
+        argv += ["--concurrency", str(args.concurrency)]
+    worker_main(argv)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    url = store.default_url()
+    store.upgrade(url)
+    print(f"database is at the newest schema: {store.make_engine(url).url!r}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    sessions = store.session_factory(store.init_db())
+    with sessions() as s:
+        token = store.create_token(s, args.name, admin=args.admin)
+        s.commit()
+    print(f"token for {args.name}{' (admin)' if args.admin else ''}:", flush=True)
+    print(token)
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    from web import accounts
+
+    engine = store.init_db()
+    accounts.ensure_schema(engine)
+    password = args.password or secrets.token_urlsafe(12)
+    with store.session_factory(engine)() as s:
+        try:
+            accounts.create_user(s, args.name, password, admin=args.admin)
+        except accounts.AccountError as e:
+            raise SystemExit(f"judge: {e}") from None
+        s.commit()
+    print(f"user {args.name} created; password:", flush=True)
+    print(password)
+    return 0
+
+
+def cmd_problem_import(args: argparse.Namespace) -> int:
+    sessions = store.session_factory(store.init_db())
+    for raw in args.paths:
+        path = Path(raw)
+        try:
+            data = (
+                store.load_directory(path)
+                if path.is_dir()
+                else store.load_archive(path.read_bytes())
+            )
+            with sessions() as s:
+                problem = store.import_problem(s, data)
+                s.commit()
+                print(f"imported {problem.slug}: {problem.title} ({len(problem.tests)} tests)")
+        except (OSError, store.ProblemError) as e:
+            raise SystemExit(f"judge: {path}: {e}") from None
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from web import up
+
+    return up.main(host=args.host, port=args.port, workers=args.workers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="judge", description="Run and manage the judge service.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(fn=fn)
+        return sp
+
+    up = add("up", cmd_up, "everything on this machine: Redis, web and workers")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--workers", type=int, default=0, help="worker processes (default: CPUs)")
+
+    web = add("web", cmd_web, "the web server (pages and /api)")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--log-level", default="info")
+
+    wk = add("worker", cmd_worker, "a grading worker")
+    wk.add_argument("--queues", default="interactive,batch", help="in priority order")
+    wk.add_argument("--concurrency", type=int, default=0, help="processes (default: CPUs)")
+
+    add("migrate", cmd_migrate, "bring the database to the newest schema")
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    tc = token.add_parser("create", help="make a token; it is the last line printed")
+    tc.add_argument("name")
+    tc.add_argument("--admin", action="store_true")
+    tc.set_defaults(fn=cmd_token_create)
+
+    user = sub.add_parser("user", help="web accounts").add_subparsers(dest="action", required=True)
+    uc = user.add_parser("create", help="make a web account; the password is the last line")
+    uc.add_argument("name")
+    uc.add_argument("--admin", action="store_true")
+    uc.add_argument("--password", help="default: a random one")
+    uc.set_defaults(fn=cmd_user_create)
+
+    problem = sub.add_parser("problem", help="problems").add_subparsers(
+        dest="action", required=True
+    )
+    pi = problem.add_parser("import", help="import problem directories or zips")
+    pi.add_argument("paths", nargs="+", metavar="DIR_OR_ZIP")
+    pi.set_defaults(fn=cmd_problem_import)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    fn: Callable[[argparse.Namespace], int] = args.fn
+    from web.config import ConfigError
+
+    try:
+        return fn(args)
+    except ConfigError as e:
+        print(f"judge: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

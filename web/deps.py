@@ -1,0 +1,96 @@
+"""Request-scoped dependencies: the database session and who is asking.
+
+Who is asking comes from a bearer token (programs) or the signed session cookie (the browser).
+A cookie alone never authorises a state-changing API call: those also need the page's CSRF
+token in ``X-CSRF-Token``, so another site cannot make a logged-in browser submit for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import store
+from store import User
+from web.config import Settings
+from web.errors import ApiError
+from web.ratelimit import RateLimiter
+from web.security import SessionData, Signer
+
+SESSION_COOKIE = "judge_session"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    signer: Signer
+    limiter: RateLimiter
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.judge
+    return state
+
+
+def db(request: Request) -> Iterator[Session]:
+    with app_state(request).sessions() as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(db)]
+
+
+def browser_session(request: Request) -> SessionData | None:
+    return app_state(request).signer.loads(request.cookies.get(SESSION_COOKIE))
+
+
+def current_user(request: Request, session: DB) -> User | None:
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "use 'Authorization: Bearer <token>'")
+        user = store.user_for_token(session, token.strip())
+        if user is None:
+            raise ApiError(401, "unknown or revoked token")
+        session.commit()  # keeps the token's last-use time
+        return user
+    data = browser_session(request)
+    if data is None or data.user_id is None:
+        return None
+    if request.url.path.startswith("/api") and request.method not in SAFE_METHODS:
+        signer = app_state(request).signer
+        if not signer.check_csrf(data, request.headers.get("x-csrf-token")):
+            raise ApiError(403, "a browser session needs the page's X-CSRF-Token header here")
+    user = session.get(User, data.user_id)
+    # End the read transaction: a ?wait=true request must not hold a pooled connection while
+    # it sleeps. The user object stays usable (the session factory does not expire on commit).
+    session.commit()
+    return user
+
+
+MaybeUser = Annotated[User | None, Depends(current_user)]
+
+
+def require_user(user: MaybeUser) -> User:
+    if user is None:
+        raise ApiError(401, "log in or send 'Authorization: Bearer <token>'")
+    return user
+
+
+def require_admin(user: Annotated[User, Depends(require_user)]) -> User:
+    if not user.is_admin:
+        raise ApiError(403, "only admins may do this")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]
+AdminUser = Annotated[User, Depends(require_admin)]

@@ -1,0 +1,179 @@
+"""Admin pages: create and edit problems, upload tests, watch the queue, rejudge, tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
+from starlette.datastructures import FormData, UploadFile
+
+import store
+from store import ApiToken, Problem, Submission, User
+from store.vocab import IN_PROGRESS, Status
+from web import accounts, grading, problem_io
+from web.api.problems import find
+from web.deps import DB, AdminUser, app_state
+from web.errors import ApiError
+from web.pages.render import check_csrf, redirect, render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+@router.get("")
+def queue(request: Request, session: DB, admin: AdminUser) -> Response:
+    active = session.scalars(
+        select(Submission)
+        .where(Submission.status.in_((Status.QUEUED, *IN_PROGRESS)))
+        .options(selectinload(Submission.problem), selectinload(Submission.user))
+        .order_by(Submission.id)
+        .limit(500)
+    ).all()
+    recent = session.scalars(
+        select(Submission)
+        .options(selectinload(Submission.problem), selectinload(Submission.user))
+        .order_by(Submission.id.desc())
+        .limit(50)
+    ).all()
+    problems = session.scalars(select(Problem).order_by(Problem.slug)).all()
+    ctx = {"active": active, "recent": recent, "problems": problems}
+    return render(request, "admin/queue.html", ctx, user=admin)
+
+
+@router.get("/problems/new")
+def new_problem(request: Request, admin: AdminUser) -> Response:
+    return render(request, "admin/problem_edit.html", {"p": None, "error": None}, user=admin)
+
+
+@router.get("/problems/{slug}/edit")
+def edit_problem(request: Request, slug: str, session: DB, admin: AdminUser) -> Response:
+    p = store.problem_to_dict(find(session, slug))
+    return render(request, "admin/problem_edit.html", {"p": p, "error": None}, user=admin)
+
+
+def _problem_from_form(form: FormData, existing: dict[str, Any] | None) -> dict[str, Any]:
+    def number(name: str, default: float) -> float:
+        raw = str(form.get(name, "") or "").strip()
+        try:
+            return float(raw) if raw else default
+        except ValueError:
+            raise ApiError(422, f"{name}: a number is expected") from None
+
+    checker: dict[str, Any] = {"type": str(form.get("checker", "tokens"))}
+    if checker["type"] == "float":
+        checker.update(abs=number("abs", 1e-6), rel=number("rel", 1e-6))
+    data: dict[str, Any] = {
+        "slug": str(form.get("slug", "")).strip(),
+        "title": str(form.get("title", "")).strip(),
+        "statement": str(form.get("statement", "")),
+        "time_limit": number("time_limit", 1.0),
+        "memory_limit": str(form.get("memory_limit", "256M")).strip() or "256M",
+        "checker": checker,
+        "stop_on_failure": form.get("stop_on_failure") == "on",
+    }
+    if existing is not None:
+        data["tests"] = existing["tests"]
+        if existing.get("interactor"):
+            data["interactor"] = existing["interactor"]
+        if existing["checker"].get("type") == "custom" and checker["type"] == "custom":
+            data["checker"] = existing["checker"]
+    return data
+
+
+@router.post("/problems")
+async def save_problem(request: Request, admin: AdminUser) -> Response:
+    state = app_state(request)
+    form = await request.form(max_part_size=16 << 20)
+    check_csrf(request, form.get("csrf"))
+    original = str(form.get("original_slug", "") or "")
+
+    def existing() -> dict[str, Any] | None:
+        if not original:
+            return None
+        with state.sessions() as session:
+            return store.problem_to_dict(find(session, original))
+
+    data = _problem_from_form(form, await run_in_threadpool(existing))
+    upload = form.get("tests")
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read()
+        if raw[:2] == b"PK":
+            data["tests"] = await run_in_threadpool(problem_io.tests_from_zip, raw)
+        else:
+            data["tests"] = problem_io.tests_from_json(raw)
+    if "tests" not in data:
+        raise ApiError(422, "a new problem needs tests: upload a zip of N.in/N.out or JSON")
+
+    def save() -> str:
+        with state.sessions() as session:
+            problem = problem_io.save_problem(session, data)
+            session.commit()
+            return problem.slug
+
+    slug = await run_in_threadpool(save)
+    return redirect(f"/problems/{slug}")
+
+
+@router.post("/problems/{slug}/rejudge")
+async def rejudge(request: Request, slug: str, session: DB, admin: AdminUser) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    await run_in_threadpool(grading.rejudge_problem, session, slug)
+    return redirect("/admin")
+
+
+@router.get("/tokens")
+def tokens(request: Request, session: DB, admin: AdminUser) -> Response:
+    rows = session.scalars(
+        select(ApiToken).options(selectinload(ApiToken.user)).order_by(ApiToken.id)
+    ).all()
+    users = session.scalars(select(User).order_by(User.name)).all()
+    ctx = {"tokens": rows, "users": users, "new_token": None, "error": None}
+    return render(request, "admin/tokens.html", ctx, user=admin)
+
+
+@router.post("/tokens")
+async def create_token(request: Request, session: DB, admin: AdminUser) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    name = str(form.get("name", "")).strip()
+    if not accounts.USER_NAME.match(name):
+        raise ApiError(422, "a name is 1-64 letters, digits, '.', '-' or '_'")
+    token = store.create_token(session, name, admin=form.get("admin") == "on")
+    session.commit()
+    rows = session.scalars(
+        select(ApiToken).options(selectinload(ApiToken.user)).order_by(ApiToken.id)
+    ).all()
+    users = session.scalars(select(User).order_by(User.name)).all()
+    # Shown once, on this response only: the database keeps just a hash.
+    ctx = {"tokens": rows, "users": users, "new_token": token, "error": None}
+    return render(request, "admin/tokens.html", ctx, user=admin)
+
+
+@router.post("/tokens/{token_id}/revoke")
+async def revoke_token(request: Request, token_id: int, session: DB, admin: AdminUser) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    session.execute(delete(ApiToken).where(ApiToken.id == token_id))
+    session.commit()
+    return redirect("/admin/tokens")
+
+
+@router.post("/users")
+async def create_user(request: Request, session: DB, admin: AdminUser) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    try:
+        accounts.create_user(
+            session,
+            str(form.get("name", "")).strip(),
+            str(form.get("password", "")),
+            admin=form.get("admin") == "on",
+        )
+        session.commit()
+    except accounts.AccountError as e:
+        raise ApiError(422, str(e)) from None
+    return redirect("/admin/tokens")

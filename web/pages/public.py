@@ -1,0 +1,114 @@
+"""Pages for everyone: problems, the submit form, a submission, my submissions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from starlette.datastructures import UploadFile
+
+from store import Problem, Submission
+from store.vocab import FINISHED
+from web import grading
+from web.api import submissions as api_submissions
+from web.api.problems import find
+from web.deps import DB, MaybeUser, app_state
+from web.errors import ApiError
+from web.pages.render import check_csrf, redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def problem_list(request: Request, session: DB, user: MaybeUser) -> Response:
+    problems = session.scalars(
+        select(Problem).options(selectinload(Problem.tests)).order_by(Problem.slug)
+    ).all()
+    solved: set[int] = set()
+    if user is not None:
+        solved = set(
+            session.scalars(
+                select(Submission.problem_id).where(
+                    Submission.user_id == user.id, Submission.verdict == "AC"
+                )
+            )
+        )
+    return render(request, "problems.html", {"problems": problems, "solved": solved}, user=user)
+
+
+@router.get("/problems/{slug}")
+def problem_page(request: Request, slug: str, session: DB, user: MaybeUser) -> Response:
+    problem = find(session, slug)
+    recent = []
+    if user is not None:
+        recent = list(
+            session.scalars(
+                select(Submission)
+                .where(Submission.user_id == user.id, Submission.problem_id == problem.id)
+                .order_by(Submission.id.desc())
+                .limit(5)
+            )
+        )
+    return render(
+        request,
+        "problem.html",
+        {"problem": problem, "languages": grading.languages(), "recent": recent},
+        user=user,
+    )
+
+
+@router.post("/problems/{slug}/submit")
+async def submit_form(request: Request, slug: str, user: MaybeUser) -> Response:
+    if user is None:
+        return redirect(f"/login?next=/problems/{slug}")
+    state = app_state(request)
+    form = await request.form(max_part_size=state.settings.max_source_bytes + 1024)
+    check_csrf(request, form.get("csrf"))
+    language = str(form.get("language", ""))
+    source = str(form.get("source", "") or "")
+    upload = form.get("file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read(state.settings.max_source_bytes + 1)
+        if len(raw) > state.settings.max_source_bytes:
+            raise ApiError(413, f"the file is larger than {state.settings.max_source_bytes} bytes")
+        source = raw.decode("utf-8", "replace")
+    if not source.strip():
+        raise ApiError(422, "paste your code or choose a file")
+
+    def create() -> int:
+        with state.sessions() as session:
+            return api_submissions.create_submission(state, session, user, slug, language, source)
+
+    submission_id = await run_in_threadpool(create)
+    return redirect(f"/submissions/{submission_id}")
+
+
+@router.get("/submissions/{submission_id}")
+def submission_page(request: Request, submission_id: int, session: DB, user: MaybeUser) -> Response:
+    sub = api_submissions.load(session, submission_id)
+    if sub is None or not api_submissions.visible(sub, user):
+        raise ApiError(404, "no such submission of yours")
+    results = {r.test_index: r for r in sub.results}
+    rows = [(t.index, results.get(t.index)) for t in sub.problem.tests]
+    return render(
+        request,
+        "submission.html",
+        {"sub": sub, "rows": rows, "finished": sub.status in FINISHED},
+        user=user,
+    )
+
+
+@router.get("/submissions")
+def my_submissions(request: Request, session: DB, user: MaybeUser) -> Response:
+    if user is None:
+        return redirect("/login?next=/submissions")
+    subs = session.scalars(
+        select(Submission)
+        .where(Submission.user_id == user.id)
+        .options(selectinload(Submission.problem))
+        .order_by(Submission.id.desc())
+        .limit(200)
+    ).all()
+    return render(request, "submissions.html", {"subs": subs, "title": "My submissions"}, user=user)

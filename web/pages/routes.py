@@ -1,0 +1,11 @@
+"""All HTML routes in one router, for the app factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from web.pages import account, admin, public
+
+router = APIRouter(include_in_schema=False)
+for module in (public, account, admin):
+    router.include_router(module.router)

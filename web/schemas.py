@@ -1,0 +1,196 @@
+"""JSON shapes of the API (DESIGN 3.4), as Pydantic models so /docs documents them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from store import Problem, Submission, TestResult
+
+
+class SubmissionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    problem: str = Field(description="problem slug", examples=["aplusb"])
+    language: str = Field(description="a language id from GET /api/languages", examples=["python3"])
+    source: str = Field(examples=["a, b = map(int, input().split())\nprint(a + b)\n"])
+
+
+class SubmissionCreated(BaseModel):
+    id: int
+    status: str
+
+
+class TestOut(BaseModel):
+    index: int
+    verdict: str
+    points: float
+    cpu_time: float | None
+    wall_time: float | None
+    memory: int | None
+    oom_killed: bool
+    exit_code: int | None
+    signal: int | None
+    message: str
+
+    @classmethod
+    def of(cls, r: TestResult) -> TestOut:
+        return cls(
+            index=r.test_index,
+            verdict=str(r.verdict),
+            points=r.points,
+            cpu_time=r.cpu_time,
+            wall_time=r.wall_time,
+            memory=r.memory,
+            oom_killed=r.oom_killed,
+            exit_code=r.exit_code,
+            signal=r.signal,
+            message=r.message,
+        )
+
+
+class SubmissionOut(BaseModel):
+    id: int
+    problem: str
+    language: str
+    user: str | None
+    status: str
+    verdict: str | None
+    score: float | None
+    max_score: float | None
+    time: float | None
+    memory: int | None
+    compile_output: str | None
+    message: str | None
+    test_count: int
+    created_at: str
+    finished_at: str | None
+    tests: list[TestOut]
+    source: str | None = Field(default=None, description="only for the author and admins")
+
+    @classmethod
+    def of(cls, s: Submission, *, with_source: bool) -> SubmissionOut:
+        return cls(
+            id=s.id,
+            problem=s.problem.slug,
+            language=s.language,
+            user=s.user.name if s.user else None,
+            status=str(s.status),
+            verdict=str(s.verdict) if s.verdict else None,
+            score=s.score,
+            max_score=s.max_score,
+            time=s.time,
+            memory=s.memory,
+            compile_output=s.compile_output,
+            message=s.message,
+            test_count=len(s.problem.tests),
+            created_at=s.created_at.isoformat(),
+            finished_at=s.finished_at.isoformat() if s.finished_at else None,
+            tests=[TestOut.of(r) for r in s.results],
+            source=s.source if with_source else None,
+        )
+
+
+class SubmissionSummary(BaseModel):
+    id: int
+    problem: str
+    language: str
+    user: str | None
+    status: str
+    verdict: str | None
+    score: float | None
+    time: float | None
+    memory: int | None
+    created_at: str
+
+    @classmethod
+    def of(cls, s: Submission) -> SubmissionSummary:
+        return cls(
+            id=s.id,
+            problem=s.problem.slug,
+            language=s.language,
+            user=s.user.name if s.user else None,
+            status=str(s.status),
+            verdict=str(s.verdict) if s.verdict else None,
+            score=s.score,
+            time=s.time,
+            memory=s.memory,
+            created_at=s.created_at.isoformat(),
+        )
+
+
+class ProblemSummary(BaseModel):
+    slug: str
+    title: str
+    time_limit: float
+    memory_limit: int
+    tests: int
+    max_score: float
+
+    @classmethod
+    def of(cls, p: Problem) -> ProblemSummary:
+        return cls(
+            slug=p.slug,
+            title=p.title,
+            time_limit=p.time_limit,
+            memory_limit=p.memory_limit,
+            tests=len(p.tests),
+            max_score=p.max_score,
+        )
+
+
+class ProblemOut(ProblemSummary):
+    statement: str
+    checker_type: str
+    interactive: bool
+    tests_detail: list[dict[str, Any]] | None = Field(
+        default=None, description="inputs and outputs; only for admins"
+    )
+
+
+class Language(BaseModel):
+    id: str
+    name: str
+    source_file: str
+
+
+class RunLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cpu_time: float | None = Field(default=None, gt=0, description="seconds")
+    wall_time: float | None = Field(default=None, gt=0, description="seconds")
+    memory: int | str | None = Field(default=None, description="bytes, or a size like '256M'")
+    output: int | str | None = Field(
+        default=None, description="bytes of stdout/stderr kept, or '1M'"
+    )
+    pids: int | None = Field(default=None, gt=0)
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: str = Field(examples=["python3"])
+    source: str = Field(examples=["print(input()[::-1])\n"])
+    stdin: str = ""
+    limits: RunLimits = Field(default_factory=lambda: RunLimits())
+
+
+class RunOut(BaseModel):
+    status: str = Field(description="'done', or 'compile_error' when compiling failed")
+    verdict: str | None
+    compile_output: str | None
+    exit_code: int | None
+    signal: int | None
+    cpu_time: float | None
+    wall_time: float | None
+    memory: int | None
+    oom_killed: bool
+    stdout: str
+    stderr: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: Any

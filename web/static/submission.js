@@ -1,0 +1,70 @@
+// Live submission page: poll the JSON API and update the rows in place, no reload.
+// Everything shown comes from textContent, never innerHTML: program output stays text.
+(function () {
+  "use strict";
+  const root = document.getElementById("submission");
+  if (!root || root.dataset.finished === "true") return;
+  const id = root.dataset.id;
+  const $ = (sel) => document.getElementById(sel);
+
+  function seconds(v) { return v == null ? "" : v.toFixed(3) + " s"; }
+  function memory(v) {
+    if (v == null) return "";
+    if (v >= 1 << 30) return (v / (1 << 30)).toFixed(1) + " GiB";
+    if (v >= 1 << 20) return (v / (1 << 20)).toFixed(1) + " MiB";
+    return Math.round(v / 1024) + " KiB";
+  }
+  function badge(el, verdict, pending) {
+    el.className = "verdict" + (el.classList.contains("big") ? " big" : "") +
+      (verdict ? " v-" + verdict : " v-pending");
+    el.textContent = verdict || pending;
+  }
+  function score(s) {
+    return s.score == null ? "" : +s.score.toFixed(6) + " / " + +(s.max_score || 0).toFixed(6);
+  }
+
+  function update(s) {
+    badge($("verdict"), s.verdict, s.status);
+    $("status").textContent = s.status;
+    $("score").textContent = score(s);
+    $("time").textContent = seconds(s.time);
+    $("memory").textContent = memory(s.memory);
+    const msg = $("message");
+    msg.hidden = !s.message;
+    msg.textContent = s.message || "";
+    const compile = $("compile");
+    compile.hidden = !s.compile_output;
+    $("compile-output").textContent = s.compile_output || "";
+    for (const t of s.tests) {
+      const row = $("test-" + t.index);
+      if (!row) continue;
+      row.className = "row-" + t.verdict;
+      const cells = row.children;
+      badge(cells[1].firstElementChild, t.verdict, "…");
+      cells[2].textContent = seconds(t.cpu_time);
+      cells[3].textContent = seconds(t.wall_time);
+      cells[4].textContent = memory(t.memory);
+      if (t.oom_killed) {
+        const mark = document.createElement("span");
+        mark.className = "oom"; mark.title = "killed by the out-of-memory killer"; mark.textContent = "OOM";
+        cells[4].append(" ", mark);
+      }
+      cells[5].textContent = t.message || "";
+    }
+    return s.status === "done" || s.status === "error";
+  }
+
+  let delay = 300;
+  async function poll() {
+    try {
+      const r = await fetch("/api/submissions/" + id, { credentials: "same-origin",
+        headers: { "Accept": "application/json" } });
+      if (r.ok && update(await r.json())) return;
+      delay = r.ok ? 300 : Math.min(delay * 2, 5000);
+    } catch (e) {
+      delay = Math.min(delay * 2, 5000);  // server restarting: back off, keep trying
+    }
+    setTimeout(poll, delay);
+  }
+  setTimeout(poll, delay);
+})();

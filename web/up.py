@@ -1,0 +1,272 @@
+"""``judge up``: the whole judge on one machine with embedded defaults.
+
+State lives in ``$JUDGE_DATA_DIR`` (default ``./var``): the SQLite database, a Redis that this
+command starts when ``JUDGE_REDIS_URL`` is unset (append-only file there, so queued work survives
+a restart), the secret key and the logs. It migrates, loads the sample problems and makes an admin
+on first start, then runs the web server and N worker processes, restarts a worker that dies,
+and on Ctrl-C or SIGTERM stops them in order (web, workers, Redis), leaving no process behind.
+
+Children run in their own sessions so a terminal's Ctrl-C reaches only this supervisor, which
+then stops them in a known order; each also gets PDEATHSIG, so even a SIGKILL of the supervisor
+takes them down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+SAMPLES = Path(__file__).with_name("samples")
+_PR_SET_PDEATHSIG = 1
+
+
+class UpError(Exception):
+    """A prerequisite is missing or a port is taken; the message says what to do."""
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask the kernel to SIGTERM it if we die.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=fd,
+                stderr=fd,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        finally:
+            os.close(fd)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+
+    def reap(self, deadline: float) -> None:
+        """Wait until ``deadline`` (monotonic), then SIGKILL whatever is left of the child."""
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait(5)
+        # Anything the child left in its session (Celery pool processes): the group id is the
+        # child's own PID, so this reaches only processes we started.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise UpError(f"cannot listen on {host}:{port} ({e.strerror}); try --port") from None
+
+
+def _wait(check: Callable[[], bool], timeout: float, what: str, child: Child) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.running():
+            raise UpError(f"{what} exited at start; see {child.log}")
+        if check():
+            return
+        time.sleep(0.1)
+    raise UpError(f"{what} did not start within {timeout:.0f} s; see {child.log}")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _prepare_database() -> tuple[str, str] | None:
+    """Migrate; on first start load the samples and make an admin. Returns (password, token)."""
+    from sqlalchemy import select
+
+    import store
+    from web import accounts
+
+    engine = store.init_db()
+    accounts.ensure_schema(engine)
+    try:
+        with store.session_factory(engine)() as s:
+            if s.scalars(select(store.User).where(store.User.is_admin)).first() is not None:
+                return None
+            if s.scalars(select(store.Problem.id)).first() is None:
+                for d in sorted(p for p in SAMPLES.iterdir() if p.is_dir()):
+                    store.import_problem(s, store.load_directory(d))
+            password = secrets.token_urlsafe(12)
+            admin = s.scalars(select(store.User).where(store.User.name == "admin")).first()
+            if admin is None:
+                accounts.create_user(s, "admin", password, admin=True)
+            else:
+                admin.is_admin = True
+                accounts.set_password(s, admin, password)
+            token = store.create_token(s, "admin", admin=True)
+            s.commit()
+            return password, token
+    finally:
+        engine.dispose()
+
+
+class Supervisor:
+    def __init__(self, host: str, port: int, workers: int) -> None:
+        self.host, self.port, self.workers = host, port, workers
+        self.data = Path(os.environ.get("JUDGE_DATA_DIR", "./var")).resolve()
+        self.logs = self.data / "logs"
+        self.children: list[Child] = []
+        self.stopping = False
+
+    def env(self, redis_url: str) -> dict[str, str]:
+        return {**os.environ, "JUDGE_DATA_DIR": str(self.data), "JUDGE_REDIS_URL": redis_url}
+
+    def start_redis(self) -> str:
+        url = os.environ.get("JUDGE_REDIS_URL")
+        if url:
+            return url
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise UpError(
+                "redis-server is not installed: `apt-get install redis-server` "
+                "(or set JUDGE_REDIS_URL to a Redis you run)"
+            )
+        port = _free_port()
+        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.data),
+                "--appendonly", "yes", "--save", "", "--protected-mode", "yes"]  # fmt: skip
+        redis = Child("redis", argv, dict(os.environ), self.logs / "redis.log")
+        redis.start()
+        self.children.append(redis)
+        _wait(lambda: _port_open(port), 20, "redis-server", redis)
+        return f"redis://127.0.0.1:{port}/0"
+
+    def run(self) -> int:
+        _check_port(self.host, self.port)
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(exist_ok=True)
+        os.environ["JUDGE_DATA_DIR"] = str(self.data)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+        try:
+            redis_url = self.start_redis()
+            env = self.env(redis_url)
+            first = _prepare_database()
+            self._start_workers(env)
+            web = Child(
+                "web",
+                [sys.executable, "-m", "web.cli", "web", "--host", self.host,
+                 "--port", str(self.port)],
+                env,
+                self.logs / "web.log",
+            )  # fmt: skip
+            web.start()
+            self.children.append(web)
+            _wait(lambda: _port_open(self.port), 30, "the web server", web)
+            self._banner(first)
+            return self._supervise()
+        except UpError as e:
+            print(f"judge up: {e}", file=sys.stderr)
+            return 2
+        finally:
+            self.shutdown()
+
+    def _start_workers(self, env: dict[str, str]) -> None:
+        for i in range(self.workers):
+            argv = [sys.executable, "-m", "worker", "--concurrency", "1",
+                    "--hostname", f"up{i}-{os.getpid()}@%h"]  # fmt: skip
+            child = Child(f"worker-{i}", argv, env, self.logs / f"worker-{i}.log")
+            child.start()
+            self.children.append(child)
+
+    def _banner(self, first: tuple[str, str] | None) -> None:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        lines = [f"Judge is running at http://{host}:{self.port}  (Ctrl-C stops it)",
+                 f"data and logs: {self.data}"]  # fmt: skip
+        if first is not None:
+            password, token = first
+            lines += [f"admin login: admin / {password}", "admin API token (shown once):", token]
+        print("\n".join(lines), flush=True)
+
+    def _supervise(self) -> int:
+        while not self.stopping:
+            for child in self.children:
+                if self.stopping or child.running():
+                    continue
+                if not child.name.startswith("worker"):
+                    print(f"judge up: {child.name} stopped; see {child.log}", file=sys.stderr)
+                    return 1
+                # A worker that dies is restarted, but not in a tight loop if it cannot start.
+                now = time.monotonic()
+                child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+                if len(child.restarts) > 5:
+                    print(f"judge up: {child.name} keeps dying; see {child.log}", file=sys.stderr)
+                    return 1
+                print(f"judge up: {child.name} exited; restarting it", file=sys.stderr, flush=True)
+                child.start()
+            time.sleep(0.5)
+        return 0
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def shutdown(self) -> None:
+        # Web first (no new work), then workers (they finish or hand back their job), Redis last.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        phases: dict[int, list[Child]] = {}
+        for child in self.children:
+            phases.setdefault({"web": 0, "redis": 2}.get(child.name, 1), []).append(child)
+        for _, group in sorted(phases.items()):
+            for child in group:  # all of a phase at once: N workers stop in parallel
+                child.terminate()
+            deadline = time.monotonic() + 15
+            for child in group:
+                child.reap(deadline)
+        self.children.clear()
+
+
+def main(host: str = "127.0.0.1", port: int = 8000, workers: int = 0) -> int:
+    return Supervisor(host, port, workers or os.cpu_count() or 1).run()
