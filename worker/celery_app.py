@@ -11,9 +11,10 @@ import os
 import socket
 from typing import Any
 
-from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
-from kombu import Queue
+# The ignores let mypy pass without the celery-types stubs too (they are unused with them).
+from celery import Celery  # type: ignore[import-untyped,unused-ignore]
+from celery.signals import worker_ready, worker_shutdown  # type: ignore[import-untyped,unused-ignore]
+from kombu import Queue  # type: ignore[attr-defined,unused-ignore]
 
 from worker import config
 
@@ -37,7 +38,7 @@ app.conf.update(
     # One message at a time per process: a long grading must not sit on messages that another
     # idle worker could take.
     worker_prefetch_multiplier=1,
-    task_queues=[Queue(name) for name in QUEUES],
+    task_queues=[Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call,unused-ignore]
     task_default_queue="interactive",
     broker_transport_options={
         # Redis re-delivers unacknowledged messages after this; it must exceed the longest job.
@@ -69,7 +70,7 @@ def enqueue(submission_id: int, queue: str, countdown: float = 0.0) -> None:
 _sweeper: Any = None
 
 
-@worker_ready.connect
+@worker_ready.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
 def _start_sweeper(**_: Any) -> None:
     # The main worker process survives its pool children, so the sweeper lives there.
     global _sweeper
@@ -81,7 +82,7 @@ def _start_sweeper(**_: Any) -> None:
     log.info("sweeper started: every %.1f s", settings.sweep_interval)
 
 
-@worker_shutdown.connect
+@worker_shutdown.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
 def _stop_sweeper(**_: Any) -> None:
     if _sweeper is not None:
         _sweeper.stop()

@@ -13,7 +13,10 @@ from worker.sweeper import sweep
 log = logging.getLogger(__name__)
 
 
-@app.task(name=GRADE_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+# Without the celery-types stubs the decorator is untyped; the ignore is unused with them.
+@app.task(  # type: ignore[untyped-decorator,misc,unused-ignore]
+    name=GRADE_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
 def grade_submission(submission_id: int) -> str:
     outcome = grade(
         db.sessions(),
@@ -27,7 +30,7 @@ def grade_submission(submission_id: int) -> str:
     return outcome
 
 
-@app.task(name=SWEEP_TASK, ignore_result=True)
+@app.task(name=SWEEP_TASK, ignore_result=True)  # type: ignore[untyped-decorator,misc,unused-ignore]
 def sweep_leases() -> dict[str, int]:
     report = sweep(db.sessions(), enqueue, settings)
     return {"requeued": report.requeued, "failed": report.failed, "resent": report.resent}
