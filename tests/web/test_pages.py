@@ -1,0 +1,172 @@
+"""The HTML pages through a real browser-like client: cookies, CSRF, escaping, admin forms."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from conftest import stack_module
+
+PASSWORD = stack_module.PASSWORD
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+@contextlib.contextmanager
+def login(stack: Any, name: str = "carol", password: str = PASSWORD) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.url, timeout=60, headers={"Accept": "text/html"}) as c:
+        token = csrf_of(c.get("/login").text)
+        r = c.post("/login", data={"csrf": token, "name": name, "password": password, "next": "/"})
+        assert r.status_code == 303, r.text
+        yield c
+
+
+def test_problem_list_and_statement(stack: Any) -> None:
+    with httpx.Client(base_url=stack.url) as c:
+        page = c.get("/").text
+        assert "A+B" in page and "/problems/maxsub" in page
+        page = c.get("/problems/aplusb").text
+        assert "<h2>Input</h2>" in page  # Markdown rendered
+        assert "Log in</a> to submit" in page
+        assert c.get("/problems/nope", headers={"Accept": "text/html"}).status_code == 404
+
+
+def test_login_rejects_wrong_password_and_forged_forms(stack: Any) -> None:
+    with httpx.Client(base_url=stack.url) as c:
+        token = csrf_of(c.get("/login").text)
+        r = c.post("/login", data={"csrf": token, "name": "carol", "password": "wrong one!"})
+        assert r.status_code == 401 and "wrong name or password" in r.text
+        r = c.post("/login", data={"csrf": "forged", "name": "carol", "password": PASSWORD})
+        assert r.status_code == 403
+    with login(stack) as c:
+        # A cookie alone cannot change state through the API: the CSRF header is needed.
+        r = c.post("/api/submissions", json={"problem": "aplusb", "language": "python3",
+                                             "source": "print(1)"})  # fmt: skip
+        assert r.status_code == 403
+
+
+def test_submit_form_and_live_submission_page(stack: Any) -> None:
+    with login(stack) as c:
+        page = c.get("/problems/aplusb").text
+        assert 'name="language"' in page and 'type="file"' in page
+        r = c.post("/problems/aplusb/submit", data={
+            "csrf": csrf_of(page), "language": "python3",
+            "source": "a, b = map(int, input().split())\nprint(a + b)\n"})  # fmt: skip
+        assert r.status_code == 303
+        sid = int(r.headers["location"].rsplit("/", 1)[1])
+        page = c.get(f"/submissions/{sid}").text
+        assert 'id="test-5"' in page and "submission.js" in page
+        # The page's script reads the JSON API with the session cookie.
+        body = stack_module.wait_done(c, sid)
+        assert body["verdict"] == "AC"
+        page = c.get(f"/submissions/{sid}").text
+        assert "row-AC" in page and "v-AC" in page
+        assert f"/submissions/{sid}" in c.get("/submissions").text
+        # Uploading a file works as well as the textarea.
+        r = c.post("/problems/aplusb/submit",
+                   data={"csrf": csrf_of(page), "language": "python3", "source": ""},
+                   files={"file": ("ab.py", b"print(sum(map(int, input().split())))\n")})  # fmt: skip
+        assert r.status_code == 303
+
+
+def test_output_and_compiler_messages_are_escaped(stack: Any) -> None:
+    evil = '#include <stdio.h>\n#error "<script>alert(1)</script>"\n'
+    with login(stack) as c:
+        page = c.get("/problems/aplusb").text
+        r = c.post("/problems/aplusb/submit",
+                   data={"csrf": csrf_of(page), "language": "c", "source": evil})  # fmt: skip
+        sid = int(r.headers["location"].rsplit("/", 1)[1])
+        assert stack_module.wait_done(c, sid)["verdict"] == "CE"
+        page = c.get(f"/submissions/{sid}").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_others_cannot_see_a_submission_page(stack: Any) -> None:
+    with stack.client("alice") as alice:
+        sid = alice.post("/api/submissions", json={"problem": "aplusb", "language": "python3",
+                                                   "source": "print(0)"}).json()["id"]  # fmt: skip
+    with login(stack) as c:
+        assert c.get(f"/submissions/{sid}").status_code == 404
+    with httpx.Client(base_url=stack.url) as anon:
+        r = anon.get("/submissions", headers={"Accept": "text/html"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_signup_and_admin_pages(stack: Any) -> None:
+    with httpx.Client(base_url=stack.url) as c:
+        token = csrf_of(c.get("/register").text)
+        r = c.post("/register", data={"csrf": token, "name": "dave", "password": "short"})
+        assert r.status_code == 422 and "at least 8" in r.text
+        r = c.post("/register", data={"csrf": token, "name": "dave", "password": PASSWORD})
+        assert r.status_code == 303
+        assert c.get("/admin", headers={"Accept": "text/html"}).status_code == 403
+
+    with login(stack, "dave") as c:
+        assert "dave" in c.get("/").text
+    # An admin account made on the tokens page, then the admin's own forms.
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    import store
+    from web import accounts
+
+    engine = create_engine(stack.db_url)
+    with Session(engine) as s:
+        accounts.create_user(s, "eve", PASSWORD, admin=True)
+        s.commit()
+    engine.dispose()
+    with login(stack, "eve") as c:
+        page = c.get("/admin").text
+        assert "Rejudge all" in page
+        page = c.get("/admin/tokens").text
+        r = c.post("/admin/tokens", data={"csrf": csrf_of(page), "name": "frank"})
+        token = re.search(r'<pre class="token">([^<]+)</pre>', r.text)
+        assert token, r.text
+        with httpx.Client(
+            base_url=stack.url, headers={"Authorization": f"Bearer {token[1]}"}
+        ) as api:
+            assert api.get("/api/submissions").status_code == 200
+        # New problem with a zip of bare N.in/N.out files.
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("1.in", "3\n")
+            zf.writestr("1.out", "9\n")
+            zf.writestr("2.in", "4\n")
+            zf.writestr("2.out", "16\n")
+        page = c.get("/admin/problems/new").text
+        r = c.post("/admin/problems", data={
+            "csrf": csrf_of(page), "slug": "square", "title": "Square <b>it</b>",
+            "statement": "Print n². <img src=x onerror=alert(1)>", "time_limit": "1",
+            "memory_limit": "64M", "checker": "tokens", "stop_on_failure": "on"},
+            files={"tests": ("tests.zip", buf.getvalue(), "application/zip")})  # fmt: skip
+        assert r.status_code == 303, r.text
+        page = c.get("/problems/square").text
+        assert "<img" not in page and "&lt;img" in page and "Square &lt;b&gt;it&lt;/b&gt;" in page
+        # Edit keeps the tests when none are uploaded.
+        page = c.get("/admin/problems/square/edit").text
+        r = c.post("/admin/problems", data={
+            "csrf": csrf_of(page), "original_slug": "square", "slug": "square", "title": "Square",
+            "statement": "Print n squared.", "time_limit": "2", "memory_limit": "64M",
+            "checker": "tokens"})  # fmt: skip
+        assert r.status_code == 303
+        with stack.client() as api:
+            p = api.get("/api/problems/square").json()
+        assert p["title"] == "Square" and p["tests"] == 2 and p["time_limit"] == 2
+        page = c.get("/admin").text
+        r = c.post("/admin/problems/square/rejudge", data={"csrf": csrf_of(page)})
+        assert r.status_code == 303
+        # A damaged tests zip is refused, not a 500.
+        r = c.post("/admin/problems", data={"csrf": csrf_of(page), "slug": "broken", "title": "B"},
+                   files={"tests": ("t.zip", b"PK\x03\x04nonsense", "application/zip")})  # fmt: skip
+        assert r.status_code == 400
+    assert store  # imported for the models above
