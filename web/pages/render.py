@@ -37,13 +37,29 @@ def fmt_time(seconds: float | None) -> str:
 def fmt_memory(size: int | None) -> str:
     if size is None:
         return ""
-    if size >= 1 << 30:
-        return f"{size / (1 << 30):.1f} GiB"
-    if size >= 1 << 20:
-        return f"{size / (1 << 20):.1f} MiB"
+    for unit, shift in (("GiB", 30), ("MiB", 20)):
+        if size >= 1 << shift:
+            value = size / (1 << shift)
+            # Limits are round numbers ("256 MiB"); measurements keep one decimal.
+            return f"{value:.0f} {unit}" if value.is_integer() else f"{value:.1f} {unit}"
     return f"{size / 1024:.0f} KiB"
 
 
+VERDICT_NAMES = {
+    "AC": "Accepted",
+    "WA": "Wrong answer",
+    "PE": "Presentation error",
+    "TLE": "Time limit exceeded",
+    "MLE": "Memory limit exceeded",
+    "OLE": "Output limit exceeded",
+    "RE": "Runtime error",
+    "SV": "Security violation",
+    "CE": "Compilation error",
+    "IE": "Internal error",
+    "SK": "Skipped",
+}
+
+TEMPLATES.env.globals["verdict_names"] = VERDICT_NAMES
 TEMPLATES.env.filters["markdown"] = markdown
 TEMPLATES.env.filters["seconds"] = fmt_time
 TEMPLATES.env.filters["memory"] = fmt_memory

@@ -7,6 +7,11 @@
   const id = root.dataset.id;
   const $ = (sel) => document.getElementById(sel);
 
+  const NAMES = { AC: "Accepted", WA: "Wrong answer", PE: "Presentation error",
+    TLE: "Time limit exceeded", MLE: "Memory limit exceeded", OLE: "Output limit exceeded",
+    RE: "Runtime error", SV: "Security violation", CE: "Compilation error",
+    IE: "Internal error", SK: "Skipped" };
+
   function seconds(v) { return v == null ? "" : v.toFixed(3) + " s"; }
   function memory(v) {
     if (v == null) return "";
@@ -18,6 +23,7 @@
     el.className = "verdict" + (el.classList.contains("big") ? " big" : "") +
       (verdict ? " v-" + verdict : " v-pending");
     el.textContent = verdict || pending;
+    el.title = NAMES[verdict] || "";
   }
   function score(s) {
     return s.score == null ? "" : +s.score.toFixed(6) + " / " + +(s.max_score || 0).toFixed(6);
@@ -25,6 +31,7 @@
 
   function update(s) {
     badge($("verdict"), s.verdict, s.status);
+    $("verdict-name").textContent = s.verdict ? (NAMES[s.verdict] || s.verdict) : "Grading…";
     $("status").textContent = s.status;
     $("score").textContent = score(s);
     $("time").textContent = seconds(s.time);
