@@ -125,3 +125,17 @@ def test_blocked_syscall_without_seccomp_is_not_sv(hostile: Hostile) -> None:
     assert result.verdict is Verdict.OK, describe(result)
     assert result.blocked_syscall is None
     assert b"ESCAPED unshare returned" in result.stdout, describe(result)
+
+
+def test_signal_storm_cannot_hide_a_blocked_call(hostile: Hostile) -> None:
+    # A signal that interrupts the kernel's wait for init withdraws the notification before
+    # init reads it: the blocked call returns EINTR and, unless init notices, the program
+    # exits 0 with an ordinary verdict. The race is won only sometimes, so try thirty times;
+    # every run must be SV. (The call itself never runs either way: this is about the
+    # verdict, which must not be hideable.)
+    outcomes = [hostile.c("hide_blocked", limits={"cpu_time": 5}) for _ in range(30)]
+    hidden = [r for r in outcomes if r.verdict is not Verdict.SECURITY_VIOLATION]
+    for result in outcomes:
+        assert_no_escape(result)
+    assert hidden == [], f"{len(hidden)}/30 runs hid the call; first: {describe(hidden[0])}"
+    assert all(r.blocked_syscall for r in outcomes)
