@@ -9,6 +9,8 @@ back in `Result.files`.
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 from hostile_support import (
@@ -105,3 +107,22 @@ def test_box_files_are_gone_from_the_host(hostile: Hostile) -> None:
     result = hostile.py("leave_files", "plant", limits={"wall_time": 5})
     assert_verdict(result, Verdict.OK)
     assert os.listdir(os.path.join(state, "newroot")) == []
+
+
+def test_concurrent_boxes_share_nothing(hostile: Hostile) -> None:
+    # Boxes run side by side in a judge: a spy box must not reach a resident box's files,
+    # IPC, sockets or processes (each has its own namespaces, tmpfs and host uid).
+    resident: list[Result] = []
+    thread = threading.Thread(target=lambda: resident.append(
+        hostile.py("neighbor", "resident", "1.5", limits={"wall_time": 10})))
+    thread.start()
+    try:
+        time.sleep(0.5)  # the resident is set up
+        spy = hostile.py("neighbor", "spy", limits={"wall_time": 10})
+    finally:
+        thread.join()
+    assert_verdict(spy, Verdict.OK)
+    assert lines(spy) == ["found: "], describe(spy)
+    (result,) = resident
+    assert_verdict(result, Verdict.OK)
+    assert lines(result)[-1] == "resident undisturbed", describe(result)

@@ -91,6 +91,18 @@ def cpu_seen_by_the_program(result: Result) -> float:
     return sum(last.values())
 
 
+def test_unix_socket_buffers_count_against_memory(hostile: Hostile) -> None:
+    # Unread data in unix socket pairs with 8 MiB send buffers: 16 pairs in 4 processes
+    # could queue ~1 GiB of kernel memory if the cgroup did not see it.
+    result = hostile.c("unix_hoard", "16", "4", limits={"memory": "64M", "wall_time": 10})
+    assert_no_escape(result)
+    assert result.memory_peak <= MEMORY, describe(result)
+    queued = sum(int(line.split()[1]) for line in lines(result) if line.startswith("queued"))
+    if result.verdict is not Verdict.MEMORY_LIMIT:
+        assert_verdict(result, Verdict.OK)
+        assert queued <= MEMORY, describe(result)
+
+
 @pytest.mark.parametrize("program", ["spin_threads", "spin_procs"])
 def test_cpu_is_summed_over_threads_and_processes(hostile: Hostile, program: str) -> None:
     # Eight threads (or processes) spin. Summed, the box is stopped once all of them
