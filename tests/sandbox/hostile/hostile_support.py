@@ -38,14 +38,16 @@ class Hostile:
         self._lock = threading.Lock()
 
     def binary_path(self, name: str) -> Path:
-        """Compile programs/<name>.c (static-free, -pthread) once; return the binary's path."""
+        """Compile programs/<name>.c once (dynamic, unless the source asks for
+        "/* build: -static */"); return the binary's path."""
         with self._lock:
             if name not in self._built:
                 out = self.build_dir / name
                 source = PROGRAMS / f"{name}.c"
+                extra = ["-static"] if "/* build: -static */" in source.read_text() else []
                 proc = subprocess.run(
-                    ["gcc", "-O1", "-pthread", "-Wall", "-Wno-unused-result", f"-I{PROGRAMS}",
-                     "-o", str(out), str(source)],
+                    ["gcc", "-O1", "-pthread", "-Wall", "-Wno-unused-result", *extra,
+                     f"-I{PROGRAMS}", "-o", str(out), str(source)],
                     capture_output=True, text=True, check=False)
                 if proc.returncode != 0:
                     raise RuntimeError(f"gcc {source.name} failed:\n{proc.stderr}")

@@ -70,6 +70,16 @@ def test_inode_fill_stops_at_the_inode_cap(hostile: Hostile) -> None:
     assert made <= inode_cap(8 * MIB), describe(result)
 
 
+def test_oom_killer_cannot_be_aimed_at_init(hostile: Hostile) -> None:
+    # The program lowers its oom_score_adj to init's and keeps its RSS below init's while
+    # filling /dev/shm: if the kernel kills init, the supervisor gets no report and calls
+    # it an internal error. The memory limit was exceeded by the program: MLE.
+    result = hostile.c("oom_dodge", limits={**BIG_DISK, "memory": "32M", "wall_time": 5})
+    assert lines(result)[:1] == ["oom_score_adj lowered to 0"], describe(result)
+    assert_verdict(result, Verdict.MEMORY_LIMIT)
+    assert result.oom_killed, describe(result)
+
+
 def test_pipe_buffers_count_against_memory(hostile: Hostile) -> None:
     # Kernel memory: eight processes each fill as many 1 MiB pipes as their fd limit allows.
     # Either the cgroup stops it (MLE) or the kernel caps the buffers: the box never holds
