@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from servers import PostgresServer, postgres_bin
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,12 +18,27 @@ import store
 _db_names = itertools.count()
 
 
+def _load_servers() -> Any:
+    # By path, under the name tests/worker and tests/web use too: test dirs are not packages.
+    name = "judge_test_servers"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("servers.py"))
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+servers = _load_servers()
+
+
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    bindir = postgres_bin()
+def postgres() -> Iterator[Any]:
+    bindir = servers.postgres_bin()
     if bindir is None:
         pytest.skip("PostgreSQL is not installed (set JUDGE_TEST_PG_BIN to its bin directory)")
-    server = PostgresServer(bindir)
+    server = servers.PostgresServer(bindir)
     try:
         yield server
     finally:
@@ -34,8 +51,9 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def postgres_url(postgres: PostgresServer) -> str:
-    return postgres.create_database(f"judge_{next(_db_names)}")
+def postgres_url(postgres: Any) -> str:
+    url: str = postgres.create_database(f"judge_{next(_db_names)}")
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

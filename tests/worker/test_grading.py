@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Judge
-from programs import (
+from worker_test_kit import Judge
+from worker_test_programs import (
     APLUSB,
     APLUSB_SOURCES,
     C_MLE,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from programs import APLUSB, APLUSB_SOURCES
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
+from worker_test_programs import APLUSB, APLUSB_SOURCES
 
 import sandbox
 import store

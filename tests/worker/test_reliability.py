@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from conftest import Judge
-from programs import APLUSB, APLUSB_SOURCES, SLOW_AC
 from sqlalchemy import func, select, update
+from worker_test_kit import Judge
+from worker_test_programs import APLUSB, APLUSB_SOURCES, SLOW_AC
 
 from store import Status, Submission, TestResult, Verdict, utcnow
 
