@@ -129,3 +129,23 @@ def test_language_missing_on_this_worker_is_retried(sessions: sessionmaker[Sessi
 @pytest.mark.parametrize("missing", [12345])
 def test_unknown_submission_is_skipped(sessions: sessionmaker[Session], missing: int) -> None:
     assert _grade(sessions, missing, sandbox_runner, Recorder()) == "skipped"
+
+
+def test_submit_survives_a_broker_outage(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import worker
+    import worker.celery_app
+
+    def down(*_: Any, **__: Any) -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(worker.celery_app, "enqueue", down)
+    with sessions() as s:
+        store.import_problem(s, APLUSB)
+        s.commit()
+        sid = worker.submit(s, "aplusb", "python3", APLUSB_SOURCES["python3"])
+    # Committed before the failed enqueue: the row waits for the sweeper's re-send.
+    sub = _get(sessions, sid)
+    assert (sub.status, sub.attempts) == (Status.QUEUED, 0)
+    assert sub.enqueued_at is not None
