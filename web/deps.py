@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -93,4 +93,7 @@ def require_admin(user: Annotated[User, Depends(require_user)]) -> User:
 
 
 CurrentUser = Annotated[User, Depends(require_user)]
+#: A row id in a path. Bounded to the 32-bit INTEGER columns hold: a larger number must be a 422,
+#: not a driver overflow (a 500).
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 AdminUser = Annotated[User, Depends(require_admin)]

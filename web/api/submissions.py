@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from store import Problem, Status, Submission, User
 from store.vocab import FINISHED
 from web import grading
-from web.deps import DB, AppState, CurrentUser, app_state
+from web.deps import DB, AppState, CurrentUser, RowId, app_state
 from web.errors import ApiError
 from web.schemas import ErrorOut, SubmissionCreated, SubmissionIn, SubmissionOut, SubmissionSummary
 
@@ -137,7 +137,7 @@ async def wait_for(state: AppState, submission_id: int, user: User) -> Submissio
     "/{submission_id}", response_model=SubmissionOut, responses=_ERRORS, summary="One submission"
 )
 async def get_submission(
-    submission_id: int,
+    submission_id: RowId,
     request: Request,
     user: CurrentUser,
     wait: Annotated[

@@ -16,7 +16,7 @@ from store import ApiToken, Problem, Submission, User
 from store.vocab import IN_PROGRESS, Status
 from web import accounts, grading, problem_io
 from web.api.problems import find
-from web.deps import DB, AdminUser, app_state
+from web.deps import DB, AdminUser, RowId, app_state
 from web.errors import ApiError
 from web.pages.render import check_csrf, redirect, render
 
@@ -154,7 +154,9 @@ async def create_token(request: Request, session: DB, admin: AdminUser) -> Respo
 
 
 @router.post("/tokens/{token_id}/revoke")
-async def revoke_token(request: Request, token_id: int, session: DB, admin: AdminUser) -> Response:
+async def revoke_token(
+    request: Request, token_id: RowId, session: DB, admin: AdminUser
+) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf"))
     session.execute(delete(ApiToken).where(ApiToken.id == token_id))

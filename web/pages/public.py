@@ -14,7 +14,7 @@ from store.vocab import FINISHED
 from web import grading
 from web.api import submissions as api_submissions
 from web.api.problems import find
-from web.deps import DB, MaybeUser, app_state
+from web.deps import DB, MaybeUser, RowId, app_state
 from web.errors import ApiError
 from web.pages.render import check_csrf, redirect, render
 
@@ -86,7 +86,9 @@ async def submit_form(request: Request, slug: str, user: MaybeUser) -> Response:
 
 
 @router.get("/submissions/{submission_id}")
-def submission_page(request: Request, submission_id: int, session: DB, user: MaybeUser) -> Response:
+def submission_page(
+    request: Request, submission_id: RowId, session: DB, user: MaybeUser
+) -> Response:
     sub = api_submissions.load(session, submission_id)
     if sub is None or not api_submissions.visible(sub, user):
         raise ApiError(404, "no such submission of yours")
