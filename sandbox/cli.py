@@ -84,6 +84,13 @@ def _box_kwargs(args: argparse.Namespace) -> tuple[dict[str, Any], list[tuple[st
             raise SandboxError(f"--copy-in: cannot read {host}")
         files[box] = host
     outs = [_split_pair(spec, "--copy-out") for spec in args.copy_out]
+    for _, host in outs:
+        # Checked before the run: a bad destination is bad usage, not an internal error
+        # after the program already ran.
+        directory = os.path.dirname(os.path.abspath(host))
+        if os.path.isdir(host) or not os.path.isdir(directory) or not os.access(
+                directory, os.W_OK):
+            raise SandboxError(f"--copy-out: cannot write {host}")
     env: dict[str, str] = {}
     for item in args.env:
         name, sep, value = item.partition("=")
@@ -117,7 +124,8 @@ def _run(args: argparse.Namespace) -> int:
     if not argv:
         raise SandboxError("missing command: sandbox run [OPTIONS] -- COMMAND [ARG...]")
     kwargs, outs = _box_kwargs(args)
-    if args.stdin is not None and not os.access(args.stdin, os.R_OK):
+    if args.stdin is not None and (os.path.isdir(args.stdin)
+                                   or not os.access(args.stdin, os.R_OK)):
         raise SandboxError(f"--stdin: cannot read {args.stdin}")
     from .supervisor import run
 
