@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import threading
+import warnings
 
-from ..errors import HostUnsupportedError
-from .base import BOX_NAME_RE, Backend, BoxCgroup, JoinSpec, Usage, pid_alive, tasks_in
+from ..errors import HostUnsupportedError, SandboxError
+from .base import BOX_NAME_RE, Backend, BoxCgroup, JoinSpec, Usage, creator_alive
+from .v1 import CONTROLLERS as V1_CONTROLLERS
 from .v1 import V1Backend
 from .v1 import find_mounts as find_v1_mounts
 from .v2 import V2Backend
 from .v2 import find_mount as find_v2_mount
+from .v2 import why_not as v2_why
 
 __all__ = ["Backend", "BoxCgroup", "JoinSpec", "Usage", "backend", "clean_stale"]
 
@@ -31,31 +32,55 @@ def backend() -> Backend:
 
 
 def _choose() -> Backend:
-    forced = os.environ.get("SANDBOX_CGROUP_VERSION")
-    v2 = find_v2_mount() if forced in (None, "", "2") else None
+    forced = os.environ.get("SANDBOX_CGROUP_VERSION", "")
+    if forced not in ("", "1", "2"):
+        raise SandboxError(f"SANDBOX_CGROUP_VERSION must be 1 or 2, got {forced!r}")
+    v2 = find_v2_mount() if forced in ("", "2") else None
     if v2 is not None:
         return V2Backend(v2)
-    v1 = find_v1_mounts() if forced in (None, "", "1") else None
+    v1 = find_v1_mounts() if forced in ("", "1") else None
     if v1 is not None:
         return V1Backend(v1)
-    raise HostUnsupportedError(
-        "no usable cgroup hierarchy: need cgroup v2 with memory, pids and cpu controllers, "
-        "or cgroup v1 memory, pids and cpuacct"
-    )
+    if forced == "2":
+        raise HostUnsupportedError(f"cgroup v2 asked for (SANDBOX_CGROUP_VERSION=2) but {v2_why()}")
+    if forced == "1":
+        raise HostUnsupportedError(
+            f"cgroup v1 asked for (SANDBOX_CGROUP_VERSION=1) but {_v1_why()}")
+    raise HostUnsupportedError(f"no usable cgroup hierarchy: {v2_why()}; and {_v1_why()}")
+
+
+def _v1_why() -> str:
+    found: set[str] = set()
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.partition(" - ")[2].split()
+            if len(fields) >= 3 and fields[0] == "cgroup":
+                found.update(fields[2].split(","))
+    missing = [c for c in V1_CONTROLLERS if c not in found]
+    return (f"no cgroup v1 hierarchy is mounted for the {', '.join(missing)} "
+            f"controller{'s' if len(missing) > 1 else ''}")
 
 
 def clean_stale(chosen: Backend) -> int:
-    """Remove box cgroups whose creating process is dead (a crashed supervisor's)."""
+    """Remove box cgroups whose creating process is dead (a crashed supervisor's), killing
+    what is left in them. Only our own box cgroups are ever touched."""
     removed = 0
     for directory in chosen.box_dirs():
         match = BOX_NAME_RE.match(os.path.basename(directory))
-        if not match or pid_alive(int(match.group(1))):
+        if not match:
             continue
-        # Only processes inside our own box cgroups are ever signalled here.
-        for pid in tasks_in(directory):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.rmdir(directory)
+        try:
+            created = os.stat(directory).st_mtime
+        except FileNotFoundError:
+            continue
+        if creator_alive(int(match.group(1)), created):
+            continue
+        try:
+            chosen.destroy(directory)
+        except OSError as exc:
+            # A leftover must never stop new runs; it is retried by the next process.
+            warnings.warn(f"sandbox: cannot remove stale cgroup {directory}: {exc}",
+                          RuntimeWarning, stacklevel=2)
+        else:
             removed += 1
     return removed

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -62,6 +65,22 @@ class Backend(ABC):
     def box_dirs(self) -> list[str]:
         """Every box cgroup directory under our parents (for stale cleanup)."""
 
+    def destroy(self, directory: str) -> None:
+        """Kill whatever is left in a stale box cgroup directory and remove it."""
+        for attempt in range(400):
+            for pid in tasks_in(directory):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            try:
+                os.rmdir(directory)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                if attempt == 399:
+                    raise
+                time.sleep(0.005)
+
 
 def pid_alive(pid: int) -> bool:
     try:
@@ -71,6 +90,23 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def creator_alive(pid: int, created: float) -> bool:
+    """Whether the process that made a cgroup at time `created` (epoch seconds) still runs:
+    pid `pid` exists and started before then (a reused pid belongs to a younger process)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        with open("/proc/stat", "rb") as handle:
+            btime = next(int(line.split()[1]) for line in handle if line.startswith(b"btime "))
+    except (OSError, StopIteration, IndexError, ValueError):
+        return True  # when in doubt, leave it alone
+    started = btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    # btime and cgroup times have one-second granularity (and the wall clock may be stepped).
+    return started <= created + 2.0
 
 
 def read_int(fd: int) -> int:

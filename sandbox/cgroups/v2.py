@@ -1,12 +1,32 @@
-"""cgroup v2 (unified): one hierarchy, delegated subtree, clone straight into the box."""
+"""cgroup v2 (unified): one hierarchy, a delegated parent of ours, clone straight into the box.
+
+Layout. v2's "no internal processes" rule: a non-root cgroup that holds processes cannot
+enable controllers for its children. Our own cgroup holds at least this process, so the
+parent of every box (`pysandbox`) goes beside it, in our cgroup's parent, and holds no process:
+
+    <root>/pysandbox/box-<pid>-<n>           we run in the root cgroup (exempt from the rule)
+    <root>/ci/job       (us)                 we run in a leaf cgroup with processes:
+    <root>/ci/pysandbox/box-<pid>-<n>        our parent is its sibling
+
+SANDBOX_CGROUP_ROOT names another delegated cgroup (without processes) to put it under.
+
+Limits of a box: memory.max, memory.swap.max=0 (swap cannot extend the limit), pids.max. The
+OOM-kill counter is memory.events `oom_kill`; the peak is memory.peak; CPU is cpu.stat
+`usage_usec`, summed over every task the box ever had. The box is created empty and the
+native helper clones its init straight into it (clone3 CLONE_INTO_CGROUP), so no task is ever
+migrated. A stuck box is ended with cgroup.kill, which also takes stopped tasks.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import select
+import signal
 import time
 
-from ..errors import HostUnsupportedError
+from ..errors import HostUnsupportedError, SandboxError
 from .base import (
     PARENT_NAME,
     Backend,
@@ -20,34 +40,138 @@ from .base import (
 )
 
 NEEDED = ("memory", "pids", "cpu")
+# memory.oom.group=1 makes one OOM kill end every task of the box at once (a fork tree cannot
+# keep running after one of its processes was OOM-killed). The kernel spares only tasks at
+# oom_score_adj -1000, and the box's init lives in the box cgroup too: unless init sets that on
+# itself (after cloning the payload, so the payload cannot inherit the right to it, and only
+# with CAP_SYS_RESOURCE), it dies with the payload, reports nothing, and an MLE turns into an
+# internal error (seen on the 6.1 guest). Until boxinit.c does that, an OOM kill takes the
+# payload (the kernel's pick: oom_score_adj 1000) and init then kills the rest, as on v1.
+HELPER_PROTECTS_INIT = False
+CAP_SYS_RESOURCE = 24
 
 
-def find_mount() -> str | None:
-    """The cgroup2 mount point when it is the unified hierarchy with our controllers."""
+def cgroup2_mounts() -> list[tuple[str, str]]:
+    """(mount point, root of the mount inside the hierarchy) of every cgroup2 mount."""
+    out: list[tuple[str, str]] = []
     with open("/proc/self/mountinfo", encoding="utf-8") as handle:
         for line in handle:
             left, _, right = line.partition(" - ")
             if right.split()[:1] == ["cgroup2"]:
-                mount = left.split()[4]
-                controllers = read_text(os.path.join(mount, "cgroup.controllers")).split()
-                if all(c in controllers for c in NEEDED):
-                    return mount
+                fields = left.split()
+                out.append((_unescape(fields[4]), _unescape(fields[3])))
+    return out
+
+
+def _unescape(field: str) -> str:
+    # mountinfo escapes space, tab, newline and backslash as \ooo.
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def controllers_of(directory: str) -> list[str]:
+    try:
+        return read_text(os.path.join(directory, "cgroup.controllers")).split()
+    except OSError:
+        return []
+
+
+def find_mount() -> str | None:
+    """The cgroup2 mount point when it is the unified hierarchy with our controllers."""
+    # A mount of the whole hierarchy first: a subtree mount may hide our own cgroup.
+    for mount, _root in sorted(cgroup2_mounts(), key=lambda m: m[1] != "/"):
+        if all(c in controllers_of(mount) for c in NEEDED):
+            return mount
     return None
 
 
-def _own_cgroup(mount: str) -> str:
+def why_not() -> str:
+    """One line: why find_mount() found no usable cgroup v2 hierarchy."""
+    mounts = cgroup2_mounts()
+    if not mounts:
+        return "no cgroup2 file system is mounted"
+    mount = mounts[0][0]
+    have = controllers_of(mount)
+    missing = [c for c in NEEDED if c not in have]
+    return (f"the cgroup v2 hierarchy at {mount} lacks the {', '.join(missing)} "
+            f"controller{'s' if len(missing) > 1 else ''} (offers: {' '.join(have) or 'none'};"
+            " on a hybrid host they are bound to cgroup v1 hierarchies)")
+
+
+def own_cgroup(mount: str, mount_root: str = "/") -> str:
+    """Directory of this process's cgroup under `mount` (the mount may show a subtree only)."""
     with open("/proc/self/cgroup", encoding="utf-8") as handle:
         for line in handle:
             if line.startswith("0::"):
-                return os.path.join(mount, line[3:].strip().lstrip("/"))
+                path = line[3:].rstrip("\n")
+                if path.endswith(" (deleted)"):
+                    path = path[: -len(" (deleted)")]
+                rel = os.path.relpath(path, mount_root) if mount_root != "/" else path
+                if rel == "." or rel.startswith(".."):
+                    # Our cgroup is the mount's root, or not visible through this mount.
+                    return mount
+                return os.path.normpath(os.path.join(mount, rel.lstrip("/")))
     return mount
 
 
+def parent_base(mount: str, own: str, override: str | None = None) -> str:
+    """The cgroup that holds our parent: beside our own cgroup, never inside it."""
+    if override:
+        base = override if override.startswith(mount + "/") or override == mount else (
+            os.path.join(mount, override.lstrip("/")))
+        base = os.path.normpath(base)
+        if not (base == mount or base.startswith(mount + "/")) or not os.path.isdir(base):
+            raise SandboxError(f"SANDBOX_CGROUP_ROOT={override}: not a cgroup under {mount}")
+        return base
+    own = os.path.normpath(own)
+    if own == mount:
+        # The root cgroup may hold processes and still enable controllers for its children
+        # (and in a cgroup namespace whose root holds processes, enabling will fail with a
+        # message that names SANDBOX_CGROUP_ROOT).
+        return mount
+    return os.path.dirname(own)
+
+
+def kernel_at_least(major: int, minor: int) -> bool:
+    release = os.uname().release.split("-", 1)[0].split(".")
+    try:
+        return (int(release[0]), int(release[1])) >= (major, minor)
+    except (IndexError, ValueError):
+        return True
+
+
+def has_capability(cap: int) -> bool:
+    """Whether this process (and so the helper it spawns as root) holds `cap` effectively."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> cap & 1)
+    return False
+
+
+def oom_group_safe() -> bool:
+    return HELPER_PROTECTS_INIT and has_capability(CAP_SYS_RESOURCE)
+
+
+def swap_total() -> int:
+    fields = keyed(read_text("/proc/meminfo").replace(":", "").replace(" kB", ""))
+    return fields.get("SwapTotal", 0)
+
+
 class V2Box(BoxCgroup):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, exact_peak: bool, has_kill: bool) -> None:
         self.path = path
-        self._stat_fd = os.open(os.path.join(path, "cpu.stat"), os.O_RDONLY)
-        self._has_peak = os.path.exists(os.path.join(path, "memory.peak"))
+        self._has_kill = has_kill
+        self._fds: list[int] = []
+        self._stat_fd = self._open("cpu.stat")
+        # Kernels before 5.19 have no memory.peak: sample memory.current whenever the
+        # supervisor polls the CPU counter (a lower bound of the true peak, documented).
+        self._current_fd = -1 if exact_peak else self._open("memory.current")
+        self._sampled_peak = 0
+
+    def _open(self, name: str) -> int:
+        fd = os.open(os.path.join(self.path, name), os.O_RDONLY | os.O_CLOEXEC)
+        self._fds.append(fd)
+        return fd
 
     @property
     def join(self) -> JoinSpec:
@@ -55,92 +179,189 @@ class V2Box(BoxCgroup):
                         cpu_usec=True)
 
     def cpu_ns(self) -> int:
-        head = os.pread(self._stat_fd, 256, 0)
-        # First line is "usage_usec N".
-        return int(head.split(b"\n", 1)[0].split()[1]) * 1000
+        head = os.pread(self._stat_fd, 512, 0)
+        if self._current_fd >= 0:
+            self._sampled_peak = max(self._sampled_peak,
+                                     int(os.pread(self._current_fd, 64, 0) or b"0"))
+        # "usage_usec N" is the first line of cpu.stat on every kernel that has it.
+        if head.startswith(b"usage_usec "):
+            return int(head[11:head.index(b"\n")]) * 1000
+        return keyed(head.decode("ascii"))["usage_usec"] * 1000
 
     def usage(self) -> Usage:
+        cpu = self.cpu_ns()
         events = keyed(read_text(os.path.join(self.path, "memory.events")))
-        if self._has_peak:
+        if self._current_fd < 0:
             peak = int(read_text(os.path.join(self.path, "memory.peak")))
-        else:  # kernels before 5.19 have no peak: the best we can say is current usage
-            peak = int(read_text(os.path.join(self.path, "memory.current")))
-        return Usage(self.cpu_ns(), peak, events.get("oom_kill", 0), events.get("max", 0) > 0)
+        else:
+            peak = self._sampled_peak
+            if events.get("oom_kill", 0) or events.get("max", 0):
+                # The box reached its limit at least once.
+                peak = max(peak, int(read_text(os.path.join(self.path, "memory.max"))))
+        return Usage(cpu, peak, events.get("oom_kill", 0), events.get("max", 0) > 0)
 
     def kill(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            write_text(os.path.join(self.path, "cgroup.kill"), "1")
+        kill_cgroup(self.path, self._has_kill)
 
     def remove(self) -> None:
-        os.close(self._stat_fd)
-        for attempt in range(200):
-            try:
-                os.rmdir(self.path)
+        fds, self._fds = self._fds, []
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        remove_cgroup(self.path, self._has_kill)
+
+
+def kill_cgroup(path: str, has_kill: bool) -> None:
+    """SIGKILL every task in `path` and below (stopped and frozen ones too)."""
+    if has_kill:
+        with contextlib.suppress(FileNotFoundError):
+            write_text(os.path.join(path, "cgroup.kill"), "1")
+        return
+    # Before 5.14: signal what is listed; the caller retries until the cgroup is empty.
+    for directory, _dirs, _files in os.walk(path):
+        for pid in tasks_in(directory):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _populated(path: str) -> bool:
+    try:
+        return keyed(read_text(os.path.join(path, "cgroup.events"))).get("populated", 0) > 0
+    except FileNotFoundError:
+        return False
+
+
+def _wait_unpopulated(path: str, timeout: float) -> None:
+    """Wait until no task is left in `path`: cgroup.events signals each change (POLLPRI)."""
+    deadline = time.monotonic() + timeout
+    try:
+        fd = os.open(os.path.join(path, "cgroup.events"), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLPRI | select.POLLERR)
+        while True:
+            text = os.pread(fd, 256, 0).decode("ascii")
+            if keyed(text).get("populated", 0) == 0:
                 return
-            except FileNotFoundError:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return
-            except OSError:
-                if attempt == 199:
-                    raise
-                if attempt == 20:
-                    self.kill()
-                time.sleep(0.005)
+            poller.poll(min(left, 0.05) * 1000)
+    finally:
+        os.close(fd)
+
+
+def remove_cgroup(path: str, has_kill: bool, timeout: float = 5.0) -> None:
+    """Remove a box cgroup (and any child cgroup in it), killing what is still inside."""
+    deadline = time.monotonic() + timeout
+    killed = False
+    while True:
+        with contextlib.suppress(FileNotFoundError):
+            for name in os.listdir(path):
+                child = os.path.join(path, name)
+                if os.path.isdir(child):
+                    remove_cgroup(child, has_kill, max(0.1, deadline - time.monotonic()))
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise
+        if _populated(path):
+            # Nothing may outlive the run; normally the box's pid namespace is gone already.
+            if not killed or not has_kill:
+                kill_cgroup(path, has_kill)
+                killed = True
+            _wait_unpopulated(path, min(0.5, max(0.0, deadline - time.monotonic())))
+        else:
+            # A task that has just been reaped can keep the cgroup busy for a moment.
+            time.sleep(0.002)
 
 
 class V2Backend(Backend):
     version = 2
 
     def __init__(self, mount: str) -> None:
+        if not kernel_at_least(5, 7):
+            raise HostUnsupportedError(
+                f"cgroup v2 needs Linux 5.7 or newer (clone3 CLONE_INTO_CGROUP); this kernel is "
+                f"{os.uname().release}")
         self.mount = mount
-        # v2 delegation rules: a cgroup with processes cannot enable controllers for its
-        # children ("no internal processes"), so our parent sits beside our own cgroup and
-        # holds no process. SANDBOX_CGROUP_ROOT lets an operator point at a delegated subtree.
-        base = os.environ.get("SANDBOX_CGROUP_ROOT") or os.path.dirname(_own_cgroup(mount))
-        if not base.startswith(mount):
-            base = mount
-        self.parent = os.path.join(base, PARENT_NAME)
+        mount_root = dict(cgroup2_mounts()).get(mount, "/")
+        self.own = own_cgroup(mount, mount_root)
+        self.base = parent_base(mount, self.own, os.environ.get("SANDBOX_CGROUP_ROOT"))
+        self.parent = os.path.join(self.base, PARENT_NAME)
+        self._enable_controllers(self.base)
         with contextlib.suppress(FileExistsError):
             os.mkdir(self.parent, 0o755)
-        self._enable_controllers(base)
         self._enable_controllers(self.parent)
 
+        def has(name: str) -> bool:
+            return os.path.exists(os.path.join(self.parent, name))
+
+        for name in ("memory.max", "memory.events", "pids.max", "cpu.stat"):
+            if not has(name):
+                raise HostUnsupportedError(f"cgroup v2: {self.parent}/{name} is missing")
+        self.has_swap_max = has("memory.swap.max")
+        if not self.has_swap_max and swap_total() > 0:
+            raise HostUnsupportedError(
+                "cgroup v2 memory.swap.max (swap accounting) is missing but swap is on: the "
+                "memory limit could be evaded through swap; boot with swapaccount=1 or turn "
+                "swap off")
+        self.exact_peak = has("memory.peak")
+        self.has_kill = has("cgroup.kill")
+        self.oom_group = has("memory.oom.group") and oom_group_safe()
+
     def _enable_controllers(self, directory: str) -> None:
-        available = read_text(os.path.join(directory, "cgroup.controllers")).split()
+        available = controllers_of(directory)
         missing = [c for c in NEEDED if c not in available]
         if missing:
             raise HostUnsupportedError(
-                f"cgroup v2 controllers {', '.join(missing)} are not delegated to {directory}"
-            )
+                f"cgroup v2 controller{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                f"{'are' if len(missing) > 1 else 'is'} not delegated to {directory}; enable "
+                f"{'them' if len(missing) > 1 else 'it'} in its parent's cgroup.subtree_control "
+                "or set SANDBOX_CGROUP_ROOT to a delegated cgroup")
         enabled = read_text(os.path.join(directory, "cgroup.subtree_control")).split()
         wanted = " ".join(f"+{c}" for c in NEEDED if c not in enabled)
-        if wanted:
-            try:
-                write_text(os.path.join(directory, "cgroup.subtree_control"), wanted)
-            except OSError as exc:
-                raise HostUnsupportedError(
-                    f"cannot enable {wanted} in {directory}/cgroup.subtree_control ({exc.strerror});"
-                    " set SANDBOX_CGROUP_ROOT to a delegated cgroup with no processes"
-                ) from None
+        if not wanted:
+            return
+        try:
+            write_text(os.path.join(directory, "cgroup.subtree_control"), wanted)
+        except OSError as exc:
+            why = exc.strerror
+            if tasks_in(directory):
+                why = "it holds processes: cgroup v2 allows controllers only for cgroups "\
+                      "without processes"
+            raise HostUnsupportedError(
+                f"cannot enable {wanted} in {directory}/cgroup.subtree_control ({why});"
+                " set SANDBOX_CGROUP_ROOT to a delegated cgroup with no processes"
+            ) from None
 
     def create(self, name: str, memory: int, pids: int) -> BoxCgroup:
         path = os.path.join(self.parent, name)
         os.mkdir(path, 0o755)
         try:
             write_text(os.path.join(path, "memory.max"), str(memory))
-            swap = os.path.join(path, "memory.swap.max")
-            if os.path.exists(swap):
-                write_text(swap, "0")
-            # One OOM kill ends the whole box, not just the largest process in it.
-            write_text(os.path.join(path, "memory.oom.group"), "1")
+            if self.has_swap_max:
+                write_text(os.path.join(path, "memory.swap.max"), "0")
+            if self.oom_group:
+                write_text(os.path.join(path, "memory.oom.group"), "1")
             write_text(os.path.join(path, "pids.max"), str(pids))
-            return V2Box(path)
+            return V2Box(path, self.exact_peak, self.has_kill)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.rmdir(path)
             raise
 
     def describe(self) -> dict[str, object]:
-        return {"version": 2, "mount": self.mount, "parent": self.parent}
+        return {"version": 2, "mount": self.mount, "own": self.own, "parent": self.parent,
+                "controllers": list(NEEDED), "swap_accounting": self.has_swap_max,
+                "memory_peak": "exact" if self.exact_peak else "sampled (kernel < 5.19)",
+                "cgroup_kill": self.has_kill, "oom_group": self.oom_group}
 
     def box_dirs(self) -> list[str]:
         with contextlib.suppress(FileNotFoundError):
@@ -148,5 +369,9 @@ class V2Backend(Backend):
                     if os.path.isdir(os.path.join(self.parent, n))]
         return []
 
+    def destroy(self, directory: str) -> None:
+        remove_cgroup(directory, self.has_kill)
 
-__all__ = ["V2Backend", "find_mount", "tasks_in"]
+
+__all__ = ["V2Backend", "cgroup2_mounts", "find_mount", "oom_group_safe", "own_cgroup",
+           "parent_base", "why_not"]
