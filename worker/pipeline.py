@@ -6,7 +6,9 @@ queue into :func:`grade`, so the whole pipeline can be driven (and tested) witho
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -129,6 +131,30 @@ def grade(
         return "retry"
 
 
+class _ProgramCache:
+    """Compiled checkers by (language, source hash), so a problem's checker compiles once per
+    worker process rather than once per submission. Small and bounded: checkers are few."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str], Program] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> Program | None:
+        program = self._items.get(key)
+        if program is not None:
+            self._items.move_to_end(key)
+        return program
+
+    def put(self, key: tuple[str, str], program: Program) -> Program:
+        self._items[key] = program
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return program
+
+
+_checker_cache = _ProgramCache()
+
+
 class _Grading:
     """One claimed grading; every write goes through the claim's guard."""
 
@@ -218,9 +244,15 @@ class _Grading:
             lang = languages.get(str(spec.get("language")))
         except languages.UnknownLanguage as e:
             raise ProblemFault(f"custom checker: {e}") from e
-        built, _ = compile_source(self.run_, lang, str(spec.get("source", "")))
-        if isinstance(built, CompileFailure):
-            raise ProblemFault(f"custom checker does not compile:\n{built.output}")
+        source = str(spec.get("source", ""))
+        key = (lang.id, hashlib.sha256(source.encode()).hexdigest())
+        built = _checker_cache.get(key)
+        if built is None:
+            claims.renew(self.sessions, self.claim, self._compile_lease(lang))
+            compiled, _ = compile_source(self.run_, lang, source)
+            if isinstance(compiled, CompileFailure):
+                raise ProblemFault(f"custom checker does not compile:\n{compiled.output}")
+            built = _checker_cache.put(key, compiled)
         return self._custom_checker(built)
 
     def _custom_checker(self, program: Program) -> checkers.Check:

@@ -149,3 +149,29 @@ def test_submit_survives_a_broker_outage(
     sub = _get(sessions, sid)
     assert (sub.status, sub.attempts) == (Status.QUEUED, 0)
     assert sub.enqueued_at is not None
+
+
+def test_custom_checker_compiles_once_per_process(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker_test_programs import CUSTOM, SQUARES_HALF
+
+    monkeypatch.setattr(pipeline, "_checker_cache", pipeline._ProgramCache())
+    with sessions() as s:
+        store.import_problem(s, CUSTOM)
+        ids = [create_submission(s, CUSTOM["slug"], "python3", SQUARES_HALF).id for _ in range(2)]
+        s.commit()
+    runs: list[list[str]] = []
+
+    def counting(cmd: list[str], *args: Any, **kwargs: Any) -> sandbox.Result:
+        runs.append(cmd)
+        return sandbox_runner(cmd, *args, **kwargs)
+
+    per_grading = []
+    for sid in ids:
+        before = len(runs)
+        assert _grade(sessions, sid, counting, Recorder()) == "done"
+        per_grading.append(len(runs) - before)
+        assert _get(sessions, sid).score == 40
+    # solution compile + checker compile + 2 tests x (run + check), then no checker compile.
+    assert per_grading == [6, 5]
