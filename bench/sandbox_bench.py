@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sandbox  # noqa: E402
+import sandbox
 
 
 def contestants() -> dict[str, Callable[[], None]]:
