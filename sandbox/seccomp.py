@@ -107,6 +107,20 @@ ERRNO_RULES: dict[str, tuple[int, str]] = {
 }
 
 
+RLIMIT_CORE = 4
+# (syscall, errno, [(arg, op, value)], why): errno rules on some arguments only. op "eq32"
+# compares the low 32 bits of the argument (an int in the kernel), "ne" all 64 (a pointer).
+ERRNO_ARG_RULES: tuple[tuple[str, int, tuple[tuple[int, str, int], ...], str], ...] = (
+    # With a pipe core_pattern (Ubuntu's apport, systemd-coredump) the kernel ignores
+    # RLIMIT_CORE, 0 included, and runs the host's handler as host root on every crash in
+    # a box, fed with the program's memory; only the value 1 means "never dump". The box
+    # must start the program at 1, and the program may read the limit but not change it
+    # (lowering it to 0 would turn the dumps back on).
+    ("setrlimit", errno_codes.EPERM, ((0, "eq32", RLIMIT_CORE),), "core dumps reach the host"),
+    ("prlimit64", errno_codes.EPERM, ((1, "eq32", RLIMIT_CORE), (2, "ne", 0)),
+     "core dumps reach the host"),
+)
+
 POLICY_NAMES = ("default",)
 
 
@@ -232,6 +246,12 @@ def _compile(policy: Policy) -> bytes:
     for name, (code, _why) in sorted(ERRNO_RULES.items()):
         if name not in allow:
             filt.add_rule(lib.ERRNO(code), _rule_target(name))
+    for name, code, errno_conditions, _why in ERRNO_ARG_RULES:
+        if name in allow:
+            continue
+        args = [lib.Arg(index, lib.MASKED_EQ, M32, value) if op == "eq32"
+                else lib.Arg(index, lib.NE, value) for index, op, value in errno_conditions]
+        filt.add_rule(lib.ERRNO(code), _rule_target(name), *args)
     read_fd, write_fd = os.pipe()
     try:
         with os.fdopen(write_fd, "wb", closefd=True) as out:
@@ -252,6 +272,6 @@ def describe(policy: Policy | None = None) -> Mapping[str, object]:
     return {
         "name": policy.name,
         "kill": sorted(set(KILL_RULES) - policy.allow),
-        "errno": sorted(set(ERRNO_RULES) - policy.allow),
+        "errno": sorted((set(ERRNO_RULES) | {r[0] for r in ERRNO_ARG_RULES}) - policy.allow),
         "allowed": sorted(policy.allow),
     }
