@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -38,6 +39,7 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
         limiter=RateLimiter(settings.rate_limit, settings.rate_window),
     )
     errors.install(app)
+    _document_bearer_auth(app)
     for module in (submissions, runs, problems, meta):
         app.include_router(module.router)
     # Imported late: the pages import the API modules' helpers.
@@ -47,6 +49,31 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
+
+
+def _document_bearer_auth(app: FastAPI) -> None:
+    """Declare bearer tokens in the OpenAPI schema, so /docs offers an Authorize button.
+
+    Authentication itself is done by web.deps (it also accepts the browser's session cookie),
+    which is why this is documentation only and not a FastAPI security dependency.
+    """
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description,
+                routes=app.routes,
+            )  # fmt: skip
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "a token from `judge token create NAME`"}
+            }  # fmt: skip
+            schema["security"] = [{"bearer": []}, {}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class BodyLimit:

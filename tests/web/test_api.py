@@ -243,7 +243,9 @@ def test_languages_health_metrics_docs(stack: Any) -> None:
         m = c.get("/metrics")
         assert m.status_code == 200 and 'judge_queue_depth{queue="interactive"}' in m.text
         assert c.get("/docs").status_code == 200
-        assert "/api/submissions" in c.get("/openapi.json").json()["paths"]
+        schema = c.get("/openapi.json").json()
+        assert "/api/submissions" in schema["paths"]
+        assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
 def test_rate_limit_and_full_queue(stack: Any) -> None:

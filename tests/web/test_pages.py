@@ -165,6 +165,16 @@ def test_signup_and_admin_pages(stack: Any) -> None:
         page = c.get("/admin").text
         r = c.post("/admin/problems/square/rejudge", data={"csrf": csrf_of(page)})
         assert r.status_code == 303
+        # One submission rejudged from its page.
+        with stack.client("alice") as api:
+            sid = api.post("/api/submissions?wait=true", json={
+                "problem": "square", "language": "python3", "source": "print(int(input())**2)"
+            }).json()["id"]  # fmt: skip
+            page = c.get(f"/submissions/{sid}").text
+            assert "Rejudge" in page
+            r = c.post(f"/admin/submissions/{sid}/rejudge", data={"csrf": csrf_of(page)})
+            assert r.status_code == 303
+            assert stack_module.wait_done(api, sid)["verdict"] == "AC"
         # A damaged tests zip is refused, not a 500.
         r = c.post("/admin/problems", data={"csrf": csrf_of(page), "slug": "broken", "title": "B"},
                    files={"tests": ("t.zip", b"PK\x03\x04nonsense", "application/zip")})  # fmt: skip

@@ -179,3 +179,13 @@ async def create_user(request: Request, session: DB, admin: AdminUser) -> Respon
     except accounts.AccountError as e:
         raise ApiError(422, str(e)) from None
     return redirect("/admin/tokens")
+
+
+@router.post("/submissions/{submission_id}/rejudge")
+async def rejudge_one(
+    request: Request, submission_id: RowId, session: DB, admin: AdminUser
+) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    await run_in_threadpool(grading.rejudge, session, [submission_id])
+    return redirect(f"/submissions/{submission_id}")

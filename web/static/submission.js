@@ -33,9 +33,9 @@
     badge($("verdict"), s.verdict, s.status);
     $("verdict-name").textContent = s.verdict ? (NAMES[s.verdict] || s.verdict) : "Grading…";
     $("status").textContent = s.status;
-    $("score").textContent = score(s);
-    $("time").textContent = seconds(s.time);
-    $("memory").textContent = memory(s.memory);
+    $("score").textContent = score(s) || "—";
+    $("time").textContent = seconds(s.time) || "—";
+    $("memory").textContent = memory(s.memory) || "—";
     const msg = $("message");
     msg.hidden = !s.message;
     msg.textContent = s.message || "";
