@@ -6,12 +6,15 @@ The screenshot lands in artifacts/ (gitignored) for a human to look at.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import stack_module
+
+# Loaded by this directory's conftest (by file path: test directories are not packages).
+stack_module = sys.modules["web_test_stack"]
 
 CHROMIUM = os.environ.get("JUDGE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import time
 import zipfile
 from typing import Any
 
 import pytest
-from conftest import stack_module
+
+# Loaded by this directory's conftest (by file path: test directories are not packages).
+stack_module = sys.modules["web_test_stack"]
 
 AB_PY = "a, b = map(int, input().split())\nprint(a + b)\n"
 AB_WRONG = "a, b = map(int, input().split())\nprint(a - b)\n"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import sys
 import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from conftest import stack_module
+
+# Loaded by this directory's conftest (by file path: test directories are not packages).
+stack_module = sys.modules["web_test_stack"]
 
 PASSWORD = stack_module.PASSWORD
 

@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import stack_module
+
+# Loaded by this directory's conftest (by file path: test directories are not packages).
+stack_module = sys.modules["web_test_stack"]
 
 servers = stack_module.servers
 AB_PY = "a, b = map(int, input().split())\nprint(a + b)\n"
