@@ -125,18 +125,48 @@ def _status_fields(pid: str) -> dict[str, str]:
     return fields
 
 
+def _zygotes(table: dict[int, dict[str, str]]) -> set[int]:
+    """The sandbox's own long-lived helper (a zygote that forks each run's outer process),
+    if this version of the sandbox keeps one: not a leftover of any run."""
+    found = set()
+    try:
+        from sandbox import _spawn  # type: ignore[attr-defined]
+
+        found.add(int(_spawn.zygote_pid()))
+    except (ImportError, AttributeError):
+        pass
+    for pid, fields in table.items():
+        if int(fields.get("PPid", "0")) == os.getpid():
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if handle.read().split(b"\0")[1:2] == [b"--serve"]:
+                    found.add(pid)
+    return found - {0}
+
+
 def leftover_processes() -> list[str]:
-    """Processes that a finished box left on the host: running as one of our box uids, or a
-    child of ours (the helper) that was not reaped."""
+    """Processes that a finished box left on the host: running as one of our box uids, or
+    a descendant of ours (a helper, a box's init) still there after its run returned."""
     uids = held_box_uids()
-    me = str(os.getpid())
+    me = os.getpid()
+    table = {int(pid): fields for pid in filter(str.isdigit, os.listdir("/proc"))
+             if (fields := _status_fields(pid))}
+    zygotes = _zygotes(table)
+
+    def descends_from_us(pid: int) -> bool:
+        seen = set()
+        while pid > 1 and pid not in seen:
+            seen.add(pid)
+            pid = int(table.get(pid, {}).get("PPid", "0"))
+            if pid == me:
+                return True
+        return False
+
     found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        fields = _status_fields(pid)
-        if not fields:
+    for pid, fields in table.items():
+        if pid in zygotes:
             continue
         real_uid = int(fields.get("Uid", "-1 ").split()[0])
-        if real_uid in uids or fields.get("PPid") == me:
+        if real_uid in uids or descends_from_us(pid):
             found.append(f"{pid} uid={real_uid} ppid={fields.get('PPid')} {fields.get('Name')}")
     return found
 
