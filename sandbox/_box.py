@@ -10,12 +10,12 @@ import contextlib
 import fcntl
 import itertools
 import os
-import signal
 import time
 
 from . import cgroups, files, rootfs
 from ._plan import Plan, config_bytes
 from ._slots import host_uid, slot
+from ._spawn import parent_pid, spawn
 from ._syscalls import detached_tmpfs
 from ._verdict import Watched, judge
 from .result import Result
@@ -69,7 +69,9 @@ class Box:
         self._stack = contextlib.ExitStack()
         self._fds: list[int] = []
         self.cgroup: cgroups.BoxCgroup | None = None
-        self.hpid = 0
+        self.hpid = 0  # the outer, when it is our child (direct spawn); 0 with the zygote
+        self.running = False
+        self.ctl_w = -1
         self.root_fd = -1
         self.out_r: int | None = None
         self.err_r = -1
@@ -110,31 +112,40 @@ class Box:
         self.err_r, err_w = (self._keep(fd) for fd in os.pipe())
         self.rep_r, rep_w = (self._keep(fd) for fd in os.pipe())
         cfg_r, cfg_w = (self._keep(fd) for fd in os.pipe())
-        config = config_bytes(self.plan, uid, self.cgroup.join, self._newroot)
+        # The control pipe: a byte, or EOF if we vanish, makes the outer SIGKILL the box.
+        ctl_r, self.ctl_w = (self._keep(fd) for fd in os.pipe())
+        config = config_bytes(self.plan, uid, self.cgroup.join, self._newroot,
+                              parent_pid())
         if len(config) > 60000:
             fcntl.fcntl(cfg_w, fcntl.F_SETPIPE_SZ, min(len(config) + 4096, 1 << 20))
         os.write(cfg_w, config)
         self._drop(cfg_w)
         self.started = time.monotonic()
-        self.hpid = os.posix_spawn(self._helper, [self._helper], {}, file_actions=[
-            (os.POSIX_SPAWN_DUP2, in_fd, 0), (os.POSIX_SPAWN_DUP2, out_w, 1),
-            (os.POSIX_SPAWN_DUP2, err_w, 2), (os.POSIX_SPAWN_DUP2, cfg_r, 3),
-            (os.POSIX_SPAWN_DUP2, rep_w, 4), (os.POSIX_SPAWN_DUP2, mount_fd, 5),
-        ])
-        for fd in (in_fd, out_w, err_w, cfg_r, rep_w):
+        self.hpid = spawn(self._helper, [in_fd, out_w, err_w, cfg_r, rep_w, mount_fd, ctl_r])
+        self.running = True
+        for fd in (in_fd, out_w, err_w, cfg_r, rep_w, ctl_r):
             self._drop(fd)
 
     def kill(self, reason: str) -> None:
-        """End the box: the helper SIGKILLs init, and the pid namespace takes every process
+        """End the box: the outer SIGKILLs init, and the pid namespace takes every process
         with it, stopped ones included."""
         if self.watched.killed_for is None:
             self.watched.killed_for = reason
             self.watched.killed_at = time.monotonic()
-            if self.hpid:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.hpid, signal.SIGTERM)
+            with contextlib.suppress(OSError):
+                os.write(self.ctl_w, b"k")
 
-    def _reap(self) -> None:
+    def _wait_gone(self) -> None:
+        """Until the outer and init have exited: the report pipe's EOF, then our child's
+        exit status when we spawned the outer ourselves."""
+        if self.running:
+            while True:
+                try:
+                    if not os.read(self.rep_r, 65536):
+                        break
+                except InterruptedError:
+                    continue
+            self.running = False
         while self.hpid:
             try:
                 os.waitpid(self.hpid, 0)
@@ -145,8 +156,9 @@ class Box:
             self.hpid = 0
 
     def finish(self, grace: float = 0.0) -> Result:
-        """After the watch: reap, measure, judge, copy out."""
-        self._reap()
+        """After the watch (every pipe at EOF): measure, judge, copy out."""
+        self.running = False
+        self._wait_gone()
         assert self.cgroup is not None
         result = judge(self.plan, self.watched, self.cgroup.usage(), grace)
         for name in self.plan.copy_out:
@@ -159,11 +171,11 @@ class Box:
 
     def close(self) -> None:
         try:
-            if self.hpid:
+            if self.running:
                 # Interrupted (KeyboardInterrupt, an exception): end the box before cleanup.
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.hpid, signal.SIGKILL)
-                self._reap()
+                with contextlib.suppress(OSError):
+                    os.write(self.ctl_w, b"k")
+            self._wait_gone()
             for fd in self._fds:
                 with contextlib.suppress(OSError):
                     os.close(fd)

@@ -69,11 +69,12 @@ def make_plan(cmd: Sequence[str], limits: Limits | Mapping[str, Any] | None, *, 
                 set(executables), outs, stdin, hostname)
 
 
-def config_bytes(plan: Plan, uid: int, join: cgroups.JoinSpec, newroot: str) -> bytes:
+def config_bytes(plan: Plan, uid: int, join: cgroups.JoinSpec, newroot: str,
+                 parent: int) -> bytes:
     """The helper's configuration: records "KEY\\0VALUE\\0" (see boxinit.c)."""
     lim = plan.limits
     records: list[tuple[str, str]] = [
-        ("ppid", str(os.getpid())), ("uid", str(uid)), ("gid", str(uid)),
+        ("ppid", str(parent)), ("uid", str(uid)), ("gid", str(uid)),
         ("newroot", newroot), ("hostname", plan.hostname), ("cwd", "/box"), ("boxfd", "5"),
     ]
     if os.environ.get("SANDBOX_TRACE"):

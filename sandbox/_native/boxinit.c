@@ -99,7 +99,6 @@ static struct {
     size_t bpf_len;
 } cfg = { .boxfd = -1 };
 
-static volatile sig_atomic_t init_pid_for_kill;
 
 static void report(const char *fmt, ...) {
     char buf[512];
@@ -653,26 +652,22 @@ done:;
 
 /* ---------- outer ---------- */
 
-static void on_term(int sig) {
-    (void)sig;
-    if (init_pid_for_kill > 0) kill(init_pid_for_kill, SIGKILL);
-    else _exit(120);
-}
+#define CONTROL_FD 6
 
-int main(void) {
+/* One run. fd 6 is the control pipe: a byte or EOF from the supervisor ends the box at once. */
+static int outer_main(void) {
     read_config();
     TRACE("configured");
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (cfg.ppid && getppid() != cfg.ppid) _exit(120);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
     /* Host supplementary groups (root's) must not follow the payload into its namespace. */
     if (setgroups(0, NULL) < 0) fail("setgroups");
     struct clone_args args;
     memset(&args, 0, sizeof args);
-    args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+    int initfd = -1;
+    args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+                 CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&initfd;
     args.exit_signal = SIGCHLD;
     int cgfd = -1;
     if (cfg.cg2) {
@@ -684,11 +679,26 @@ int main(void) {
     }
     pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
     if (pid < 0) fail("clone box");
-    if (pid == 0) run_init();
-    init_pid_for_kill = pid;
+    if (pid == 0) {
+        close(CONTROL_FD);
+        run_init();
+    }
     if (cgfd >= 0) close(cgfd);
     if (cfg.boxfd >= 0) close(cfg.boxfd);
     report("init %d", pid);
+    for (;;) {
+        struct pollfd pfd[2] = {{initfd, POLLIN, 0}, {CONTROL_FD, POLLIN, 0}};
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            fail("poll");
+        }
+        if (pfd[0].revents) break;
+        if (pfd[1].revents) {
+            /* init is our unreaped child: its pid cannot have been reused. */
+            kill(pid, SIGKILL);
+            break;
+        }
+    }
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
@@ -696,4 +706,68 @@ int main(void) {
     else if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 121)
         report("error init exited with %d", WEXITSTATUS(st));
     return 0;
+}
+
+/* ---------- server (zygote) ---------- */
+
+/* `boxinit --serve`: fd 3 is a SOCK_SEQPACKET socket to the supervisor. Each message carries
+ * the fds of one run (stdin, stdout, stderr, config, report, /box mount, control) and makes
+ * one forked outer. Forking this small static process costs a fraction of an exec, which is
+ * the largest single cost of a run on a VM with expensive page tables. When the supervisor
+ * goes away (EOF), we exit, and every outer dies of PDEATHSIG, taking its box along. */
+static int serve(void) {
+    int sock = 3;
+    signal(SIGCHLD, SIG_IGN); /* outers are reaped by the kernel; completion is the report EOF */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    for (;;) {
+        char byte;
+        struct iovec iov = {&byte, 1};
+        union {
+            char buf[CMSG_SPACE(7 * sizeof(int))];
+            struct cmsghdr align;
+        } u;
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                             .msg_controllen = sizeof u.buf};
+        ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return 0;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(7 * sizeof(int))) {
+            if (c && c->cmsg_type == SCM_RIGHTS) {
+                int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+                int *fds = (int *)CMSG_DATA(c);
+                for (int i = 0; i < nfds; i++) close(fds[i]);
+            }
+            continue;
+        }
+        int fds[7];
+        memcpy(fds, CMSG_DATA(c), sizeof fds);
+        pid_t pid = fork();
+        if (pid == 0) {
+            signal(SIGCHLD, SIG_DFL);
+            /* Move the fds to 0-6; sources come above 9 from recvmsg only by luck, so go
+             * through high copies first. */
+            int high[7];
+            for (int i = 0; i < 7; i++) {
+                high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 20);
+                if (high[i] < 0) _exit(120);
+            }
+            for (int i = 0; i < 7; i++) {
+                if (dup2(high[i], i) < 0) _exit(120);
+            }
+            syscall(SYS_close_range, 7U, ~0U, 0);
+            cfg.ppid = 0;
+            _exit(outer_main());
+        }
+        for (int i = 0; i < 7; i++) close(fds[i]);
+        if (pid < 0) {
+            /* The request's report pipe is closed without a word: the supervisor sees IE. */
+            continue;
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--serve")) return serve();
+    return outer_main();
 }
