@@ -40,15 +40,15 @@ from .base import (
 )
 
 NEEDED = ("memory", "pids", "cpu")
-# memory.oom.group=1 makes one OOM kill end every task of the box at once (a fork tree cannot
-# keep running after one of its processes was OOM-killed). The kernel spares only tasks at
-# oom_score_adj -1000, and the box's init lives in the box cgroup too: unless init sets that on
-# itself (after cloning the payload, so the payload cannot inherit the right to it, and only
-# with CAP_SYS_RESOURCE), it dies with the payload, reports nothing, and an MLE turns into an
-# internal error (seen on the 6.1 guest). Until boxinit.c does that, an OOM kill takes the
-# payload (the kernel's pick: oom_score_adj 1000) and init then kills the rest, as on v1.
-HELPER_PROTECTS_INIT = False
-CAP_SYS_RESOURCE = 24
+# memory.oom.group=1 would make one OOM kill end every task of the box at once (a fork tree
+# could not keep running after one of its processes was OOM-killed). But the kernel then also
+# kills the box's init, which lives in the same cgroup: init reports nothing and an MLE turns
+# into an internal error (seen on the 6.1 guest). Exempting init (oom_score_adj -1000) needs
+# CAP_SYS_RESOURCE, which hosts may not grant. The fix is a layout where init is outside the
+# memory-limited cgroup (box/init + box/prog, the payload cloned into prog); it needs the helper
+# to clone the payload there. Until then an OOM kill takes the payload (the kernel's pick: it
+# has oom_score_adj 1000) and init then kills the rest, exactly as on cgroup v1.
+OOM_GROUP = False
 
 
 def cgroup2_mounts() -> list[tuple[str, str]]:
@@ -137,19 +137,6 @@ def kernel_at_least(major: int, minor: int) -> bool:
         return (int(release[0]), int(release[1])) >= (major, minor)
     except (IndexError, ValueError):
         return True
-
-
-def has_capability(cap: int) -> bool:
-    """Whether this process (and so the helper it spawns as root) holds `cap` effectively."""
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith("CapEff:"):
-                return bool(int(line.split()[1], 16) >> cap & 1)
-    return False
-
-
-def oom_group_safe() -> bool:
-    return HELPER_PROTECTS_INIT and has_capability(CAP_SYS_RESOURCE)
 
 
 def swap_total() -> int:
@@ -258,11 +245,6 @@ def remove_cgroup(path: str, has_kill: bool, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     killed = False
     while True:
-        with contextlib.suppress(FileNotFoundError):
-            for name in os.listdir(path):
-                child = os.path.join(path, name)
-                if os.path.isdir(child):
-                    remove_cgroup(child, has_kill, max(0.1, deadline - time.monotonic()))
         try:
             os.rmdir(path)
             return
@@ -271,14 +253,19 @@ def remove_cgroup(path: str, has_kill: bool, timeout: float = 5.0) -> None:
         except OSError:
             if time.monotonic() >= deadline:
                 raise
+        # Busy: child cgroups, or tasks still inside (normally the box's pid namespace is gone
+        # already and a just-reaped task keeps the cgroup busy for a moment).
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(path):
+                if entry.is_dir(follow_symlinks=False):
+                    remove_cgroup(entry.path, has_kill, max(0.1, deadline - time.monotonic()))
         if _populated(path):
-            # Nothing may outlive the run; normally the box's pid namespace is gone already.
+            # Nothing may outlive the run.
             if not killed or not has_kill:
                 kill_cgroup(path, has_kill)
                 killed = True
             _wait_unpopulated(path, min(0.5, max(0.0, deadline - time.monotonic())))
         else:
-            # A task that has just been reaped can keep the cgroup busy for a moment.
             time.sleep(0.002)
 
 
@@ -314,7 +301,7 @@ class V2Backend(Backend):
                 "swap off")
         self.exact_peak = has("memory.peak")
         self.has_kill = has("cgroup.kill")
-        self.oom_group = has("memory.oom.group") and oom_group_safe()
+        self.oom_group = OOM_GROUP and has("memory.oom.group")
 
     def _enable_controllers(self, directory: str) -> None:
         available = controllers_of(directory)
@@ -373,5 +360,4 @@ class V2Backend(Backend):
         remove_cgroup(directory, self.has_kill)
 
 
-__all__ = ["V2Backend", "cgroup2_mounts", "find_mount", "oom_group_safe", "own_cgroup",
-           "parent_base", "why_not"]
+__all__ = ["V2Backend", "cgroup2_mounts", "find_mount", "own_cgroup", "parent_base", "why_not"]
