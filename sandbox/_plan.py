@@ -87,12 +87,14 @@ def config_bytes(plan: Plan, uid: int, join: cgroups.JoinSpec, newroot: str,
     records += [("op", "\x01".join(op)) for op in rootfs.run_ops(plan.binds, lim.disk)]
     records += [("arg", a) for a in plan.argv]
     records += [("env", f"{k}={v}") for k, v in plan.env.items()]
+    # RLIMIT_CORE 1, not 0: the kernel ignores 0 for a piped core_pattern (apport,
+    # systemd-coredump) and would run the host's handler, as host root, on a box crash.
     # RLIMIT_CPU is only a backstop past the limit (the cgroup counter is the real one,
     # summed over all threads); at the hard limit the kernel sends SIGKILL, which a program
     # ignoring SIGXCPU cannot escape.
     cpu_backstop = int(lim.cpu_time) + 2
     rlimits = {"cpu": (cpu_backstop, cpu_backstop), "fsize": (lim.file_size, lim.file_size),
-               "stack": (lim.stack, lim.stack), "core": (0, 0),
+               "stack": (lim.stack, lim.stack), "core": (1, 1),
                "nofile": (lim.open_files, lim.open_files), "memlock": (0, 0),
                "msgqueue": (0, 0)}
     records += [("rlimit", f"{_RLIMIT[k]} {s} {h}") for k, (s, h) in rlimits.items()]

@@ -45,6 +45,7 @@ def judge(plan: Plan, watch: Watched, usage: cgroups.Usage, grace: float = 0.0) 
     status: int | None = None
     start_ns = end_ns = cpu_base = 0
     cpu_end: int | None = None
+    lost_ns = 0  # init died of a SIGKILL nobody on our side sent
     errors: list[str] = []
     exec_errno: int | None = None
     blocked: str | None = None
@@ -66,6 +67,12 @@ def judge(plan: Plan, watch: Watched, usage: cgroups.Usage, grace: float = 0.0) 
         elif key == "syscall":
             arch, _, nr = rest.partition(" ")
             blocked = seccomp_policy.syscall_name(int(arch), int(nr))
+        elif key == "syscall_hidden":
+            blocked = "unknown (withdrawn by a signal before it could be read)"
+        elif key == "lost":
+            lost_ns = int(rest)
+    if lost_ns and not end_ns:
+        end_ns = lost_ns
     if start_ns and end_ns:
         wall = (end_ns - start_ns) / 1e9
     elif start_ns and watch.killed_at is not None:
@@ -86,7 +93,8 @@ def judge(plan: Plan, watch: Watched, usage: cgroups.Usage, grace: float = 0.0) 
     candidates: dict[Verdict, str] = {}
     if errors:
         candidates[Verdict.INTERNAL_ERROR] = "sandbox setup failed: " + errors[0]
-    elif status is None and watch.killed_for is None:
+    elif status is None and watch.killed_for is None and not (lost_ns and usage.oom_kills):
+        # (A lost init with OOM kills counted was the OOM killer's choice: MLE below.)
         candidates[Verdict.INTERNAL_ERROR] = "sandbox helper ended without a report"
     if watch.killed_for == "cpu" or cpu > lim.cpu_time:
         candidates[Verdict.TIME_LIMIT] = f"cpu time limit {lim.cpu_time:.3f} s exceeded"

@@ -40,6 +40,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -537,6 +538,17 @@ static void write_id_maps(pid_t pid) {
     write_file(path, map);
 }
 
+/* A blocked call ends the box: name it, stop everything, report. */
+__attribute__((noreturn)) static void violation(int arch, int nr, int cpufd) {
+    uint64_t end = now_ns(CLOCK_MONOTONIC);
+    kill(-1, SIGKILL);
+    if (nr >= 0) report("syscall %u %d", (unsigned)arch, nr);
+    else report("syscall_hidden");
+    if (cpufd >= 0) report("cpu_end %lld", read_cpu(cpufd));
+    report("exit %d %llu", (int)SIGSYS, (unsigned long long)end);
+    _exit(0);
+}
+
 __attribute__((noreturn)) static void run_init(void) {
     /* The box dies with its supervisor, whatever killed the supervisor. */
     /* (getppid() is 0 here: our parent lives outside the new pid namespace.) */
@@ -576,6 +588,15 @@ __attribute__((noreturn)) static void run_init(void) {
         run_payload(sync[0], errp[1], sv[1]);
     }
     TRACE("payload_cloned");
+    /* Where we hold CAP_SYS_RESOURCE, the OOM killer can never pick init (after the clone,
+     * so the payload does not inherit the floor). Without it the outer reports the loss and
+     * the verdict comes from the box's OOM counter. */
+    int oomfd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (oomfd >= 0) {
+        ssize_t rc = write(oomfd, "-1000", 5);
+        (void)rc;
+        close(oomfd);
+    }
     close(sync[0]);
     close(errp[1]);
     close(sv[1]);
@@ -600,25 +621,19 @@ __attribute__((noreturn)) static void run_init(void) {
     }
 
     int status = 0;
+    int watching = listener >= 0; /* polled until every filter user is gone (HUP) */
     for (;;) {
         struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {listener, POLLIN, 0}};
-        int n = poll(pfd, listener >= 0 ? 2 : 1, -1);
+        int n = poll(pfd, watching ? 2 : 1, -1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) fail("poll");
-        if (listener >= 0 && (pfd[1].revents & POLLIN)) {
+        if (watching && (pfd[1].revents & POLLIN)) {
             struct seccomp_notif req;
             memset(&req, 0, sizeof req);
-            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) {
-                report("syscall %u %d", req.data.arch, req.data.nr);
-                uint64_t end = now_ns(CLOCK_MONOTONIC);
-                if (cpufd >= 0) report("cpu_end %lld", read_cpu(cpufd));
-                kill(-1, SIGKILL);
-                report("exit %d %llu", (int)(SIGSYS), (unsigned long long)end);
-                _exit(0);
-            }
-        } else if (listener >= 0 && (pfd[1].revents & (POLLHUP | POLLERR | POLLNVAL))) {
-            close(listener);
-            listener = -1;
+            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0)
+                violation((int)req.data.arch, req.data.nr, cpufd);
+        } else if (watching && (pfd[1].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+            watching = 0;
         }
         if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;
@@ -686,6 +701,7 @@ static int outer_main(void) {
     if (cgfd >= 0) close(cgfd);
     if (cfg.boxfd >= 0) close(cfg.boxfd);
     report("init %d", pid);
+    int killed = 0;
     for (;;) {
         struct pollfd pfd[2] = {{initfd, POLLIN, 0}, {CONTROL_FD, POLLIN, 0}};
         if (poll(pfd, 2, -1) < 0) {
@@ -696,13 +712,17 @@ static int outer_main(void) {
         if (pfd[1].revents) {
             /* init is our unreaped child: its pid cannot have been reused. */
             kill(pid, SIGKILL);
+            killed = 1;
             break;
         }
     }
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
-    if (WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL) report("error init killed by signal %d", WTERMSIG(st));
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && !killed)
+        report("lost %llu", (unsigned long long)now_ns(CLOCK_MONOTONIC)); /* the OOM killer? */
+    else if (WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
+        report("error init killed by signal %d", WTERMSIG(st));
     else if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 121)
         report("error init exited with %d", WEXITSTATUS(st));
     return 0;
