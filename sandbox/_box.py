@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import itertools
 import os
+import select
 import time
 
 from . import cgroups, files, rootfs
@@ -71,6 +72,7 @@ class Box:
         self.cgroup: cgroups.BoxCgroup | None = None
         self.hpid = 0  # the outer, when it is our child (direct spawn); 0 with the zygote
         self.running = False
+        self.pidfd = -1
         self.ctl_w = -1
         self.root_fd = -1
         self.out_r: int | None = None
@@ -121,7 +123,9 @@ class Box:
         os.write(cfg_w, config)
         self._drop(cfg_w)
         self.started = time.monotonic()
-        self.hpid = spawn(self._helper, [in_fd, out_w, err_w, cfg_r, rep_w, mount_fd, ctl_r])
+        self.hpid, pidfd = spawn(self._helper, [in_fd, out_w, err_w, cfg_r, rep_w, mount_fd,
+                                                ctl_r])
+        self.pidfd = self._keep(pidfd)
         self.running = True
         for fd in (in_fd, out_w, err_w, cfg_r, rep_w, ctl_r):
             self._drop(fd)
@@ -136,8 +140,8 @@ class Box:
                 os.write(self.ctl_w, b"k")
 
     def _wait_gone(self) -> None:
-        """Until the outer and init have exited: the report pipe's EOF, then our child's
-        exit status when we spawned the outer ourselves."""
+        """Until the outer has exited, which it does only after init and with it every
+        process of the box: nothing of a run outlives `run()`."""
         if self.running:
             while True:
                 try:
@@ -146,6 +150,11 @@ class Box:
                 except InterruptedError:
                     continue
             self.running = False
+        if self.pidfd >= 0:
+            poller = select.poll()
+            poller.register(self.pidfd, select.POLLIN)
+            while not poller.poll():
+                pass
         while self.hpid:
             try:
                 os.waitpid(self.hpid, 0)
@@ -171,10 +180,15 @@ class Box:
 
     def close(self) -> None:
         try:
-            if self.running:
-                # Interrupted (KeyboardInterrupt, an exception): end the box before cleanup.
-                with contextlib.suppress(OSError):
-                    os.write(self.ctl_w, b"k")
+            # Our copies go first: closing the control pipe ends a box still running (an
+            # interrupt, an exception), and the report pipe can only reach EOF once no
+            # write end of ours is left open.
+            waiting_on = (self.rep_r, self.pidfd)
+            for fd in self._fds:
+                if fd not in waiting_on:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self._fds = [fd for fd in self._fds if fd in waiting_on]
             self._wait_gone()
             for fd in self._fds:
                 with contextlib.suppress(OSError):

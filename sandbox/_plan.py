@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,15 @@ from .limits import Limits
 
 DEFAULT_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/box", "LANG": "C.UTF-8"}
 _RLIMIT = {"cpu": 0, "fsize": 1, "stack": 3, "core": 4, "nofile": 7, "memlock": 8, "msgqueue": 12}
+
+
+@functools.lru_cache(maxsize=1)
+def _nr_open() -> int:
+    try:
+        with open("/proc/sys/fs/nr_open") as handle:
+            return int(handle.read())
+    except (OSError, ValueError):
+        return 1 << 20
 
 
 @dataclass
@@ -43,6 +53,8 @@ def make_plan(cmd: Sequence[str], limits: Limits | Mapping[str, Any] | None, *, 
         if not isinstance(arg, str) or "\x00" in arg:
             raise SandboxError(f"command: bad argument {arg!r}")
     lim = Limits.coerce(limits)
+    if lim.open_files > _nr_open():
+        raise SandboxError(f"open_files: at most {_nr_open()} on this host (fs.nr_open)")
     full_env = dict(DEFAULT_ENV)
     for key, value in (env or {}).items():
         if not isinstance(key, str) or not key or "=" in key or "\x00" in key:
@@ -61,8 +73,9 @@ def make_plan(cmd: Sequence[str], limits: Limits | Mapping[str, Any] | None, *, 
     if stdin is not None and not isinstance(stdin, (bytes, bytearray, memoryview, str,
                                                     os.PathLike)):
         raise SandboxError(f"stdin: expected bytes or a file path, got {type(stdin).__name__}")
-    if isinstance(stdin, (str, os.PathLike)) and not os.access(stdin, os.R_OK):
-        raise SandboxError(f"stdin: cannot read {os.fspath(stdin)}")
+    if isinstance(stdin, (str, os.PathLike)) and not (
+            os.path.isfile(stdin) and os.access(stdin, os.R_OK)):
+        raise SandboxError(f"stdin: cannot read {os.fspath(stdin)} (need a readable file)")
     if not hostname.isascii() or not hostname.replace("-", "").isalnum() or len(hostname) > 63:
         raise SandboxError(f"hostname: bad hostname {hostname!r}")
     return Plan(argv, lim, full_env, rootfs.validate_binds(binds), bpf, file_map,

@@ -73,17 +73,27 @@ def parent_pid() -> int:
     return 0 if _enabled() else os.getpid()
 
 
-def spawn(helper: str, fds: list[int]) -> int:
-    """Start an outer with `fds` as its 0-6. Returns its pid if it is our child (to reap),
-    or 0 when the zygote started it (the kernel reaps it there)."""
+def spawn(helper: str, fds: list[int]) -> tuple[int, int]:
+    """Start an outer with `fds` as its 0-6. Returns (pid, pidfd): pid is nonzero when the
+    outer is our own child (to reap); the pidfd turns readable when the outer has exited,
+    and the outer exits only after every process of its box is gone."""
     if _enabled():
         zygote = _get_zygote(helper)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            socket.send_fds(zygote[2], [b"r"], fds)
-            return 0
+            socket.send_fds(zygote[2], [b"r"], [*fds, theirs.fileno()])
+            theirs.close()
+            _, got, _, _ = socket.recv_fds(ours, 1, 1)
+            if got:
+                return 0, got[0]
+            raise OSError("the zygote could not start the run")
         except OSError:
             # The zygote died (killed by someone, or out of memory): start afresh next time,
             # and run this one directly.
             _drop_zygote(zygote)
-    return os.posix_spawn(helper, [helper], {}, file_actions=[
+        finally:
+            ours.close()
+            theirs.close()
+    pid = os.posix_spawn(helper, [helper], {}, file_actions=[
         (os.POSIX_SPAWN_DUP2, fd, number) for number, fd in enumerate(fds)])
+    return pid, os.pidfd_open(pid)

@@ -23,6 +23,7 @@ class Watched:
     killed_for: str | None = None  # "cpu", "wall", "output", "peer"
     killed_at: float | None = None
     cpu_base: int = 0  # the box's CPU counter when the payload was released
+    start: float = 0.0  # monotonic time the payload was released (init's "start")
     report: bytearray = field(default_factory=bytearray)
 
 

@@ -53,7 +53,11 @@ def _check_limits(box: Box, now: float) -> float:
     """Kill the box if over a limit; else how long we may sleep before it could be."""
     watched = box.watched
     lim = box.plan.limits
-    wall_deadline = box.started + lim.effective_wall_time
+    # The wall limit is the program's: it counts from init's "start" (same monotonic
+    # clock), not from our spawn, so box setup never eats into it.
+    if not watched.start and b"\nstart " in b"\n" + watched.report:
+        watched.start = int((b"\n" + watched.report).split(b"\nstart ", 1)[1].split()[0]) / 1e9
+    wall_deadline = (watched.start or box.started) + lim.effective_wall_time
     if now >= wall_deadline:
         box.kill("wall")
         return _MAX_SLEEP

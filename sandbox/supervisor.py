@@ -17,6 +17,7 @@ from typing import Any
 from . import cgroups
 from . import seccomp as seccomp_policy
 from ._box import Box
+from ._interrupts import deferred
 from ._native import helper_path
 from ._plan import Plan, make_plan
 from ._slots import state_dir
@@ -47,11 +48,14 @@ def run(
                      allow_syscalls=allow_syscalls, hostname=hostname)
     box = _new_box(plan)
     try:
-        box.start()
+        with deferred():
+            box.start()
         watch([box])
-        return box.finish()
+        with deferred():
+            return box.finish()
     finally:
-        box.close()
+        with deferred():
+            box.close()
 
 
 @dataclass(frozen=True)
@@ -83,21 +87,24 @@ def run_interactive(first: Side, second: Side, *, grace: float = 0.5) -> tuple[R
         a_to_b = os.pipe()
         b_to_a = os.pipe()
         pipes.extend((*a_to_b, *b_to_a))
-        boxes[0].start(stdin=b_to_a[0], stdout=a_to_b[1])
-        boxes[1].start(stdin=a_to_b[0], stdout=b_to_a[1])
-        # Only the boxes may hold the pipes: a side must see EOF when the other one ends.
-        for fd in pipes:
-            os.close(fd)
-        pipes.clear()
-        watch(boxes, grace=grace)
-        first_result, second_result = (box.finish(grace) for box in boxes)
-        return first_result, second_result
-    finally:
-        for fd in pipes:
-            with contextlib.suppress(OSError):
+        with deferred():
+            boxes[0].start(stdin=b_to_a[0], stdout=a_to_b[1])
+            boxes[1].start(stdin=a_to_b[0], stdout=b_to_a[1])
+            # Only the boxes may hold the pipes: a side must see EOF when the other ends.
+            for fd in pipes:
                 os.close(fd)
-        for box in boxes:
-            box.close()
+            pipes.clear()
+        watch(boxes, grace=grace)
+        with deferred():
+            first_result, second_result = (box.finish(grace) for box in boxes)
+            return first_result, second_result
+    finally:
+        with deferred():
+            for fd in pipes:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            for box in boxes:
+                box.close()
 
 
 def _side_plan(side: Side, name: str) -> Plan:

@@ -730,20 +730,22 @@ static int outer_main(void) {
 
 /* ---------- server (zygote) ---------- */
 
+#define SERVE_FDS 8
+
 /* `boxinit --serve`: fd 3 is a SOCK_SEQPACKET socket to the supervisor. Each message carries
- * the fds of one run (stdin, stdout, stderr, config, report, /box mount, control) and makes
- * one forked outer. Forking this small static process costs a fraction of an exec, which is
+ * the fds of one run (stdin, stdout, stderr, config, report, /box mount, control, and a
+ * socket for the reply: the outer's pidfd) and makes one forked outer. Forking this small static process costs a fraction of an exec, which is
  * the largest single cost of a run on a VM with expensive page tables. When the supervisor
  * goes away (EOF), we exit, and every outer dies of PDEATHSIG, taking its box along. */
 static int serve(void) {
     int sock = 3;
-    signal(SIGCHLD, SIG_IGN); /* outers are reaped by the kernel; completion is the report EOF */
+    signal(SIGCHLD, SIG_IGN); /* outers are reaped by the kernel; the supervisor holds pidfds */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     for (;;) {
         char byte;
         struct iovec iov = {&byte, 1};
         union {
-            char buf[CMSG_SPACE(7 * sizeof(int))];
+            char buf[CMSG_SPACE(SERVE_FDS * sizeof(int))];
             struct cmsghdr align;
         } u;
         struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
@@ -752,21 +754,26 @@ static int serve(void) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return 0;
         struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(7 * sizeof(int))) {
-            if (c && c->cmsg_type == SCM_RIGHTS) {
-                int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-                int *fds = (int *)CMSG_DATA(c);
-                for (int i = 0; i < nfds; i++) close(fds[i]);
-            }
+        if (!c || c->cmsg_type != SCM_RIGHTS) continue;
+        int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int fds[SERVE_FDS];
+        memcpy(fds, CMSG_DATA(c), (size_t)nfds * sizeof(int));
+        if (nfds != SERVE_FDS) {
+            for (int i = 0; i < nfds; i++) close(fds[i]);
             continue;
         }
-        int fds[7];
-        memcpy(fds, CMSG_DATA(c), sizeof fds);
-        pid_t pid = fork();
+        /* CLONE_PIDFD: the supervisor gets a handle on the outer that no pid reuse can
+         * fool, and knows the whole box is gone when it reports the outer's exit. */
+        int pidfd = -1;
+        struct clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = CLONE_PIDFD;
+        args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+        args.exit_signal = SIGCHLD;
+        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
         if (pid == 0) {
             signal(SIGCHLD, SIG_DFL);
-            /* Move the fds to 0-6; sources come above 9 from recvmsg only by luck, so go
-             * through high copies first. */
+            /* Move the fds to 0-6 through high copies, so no source is overwritten. */
             int high[7];
             for (int i = 0; i < 7; i++) {
                 high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 20);
@@ -776,14 +783,12 @@ static int serve(void) {
                 if (dup2(high[i], i) < 0) _exit(120);
             }
             syscall(SYS_close_range, 7U, ~0U, 0);
-            cfg.ppid = 0;
             _exit(outer_main());
         }
-        for (int i = 0; i < 7; i++) close(fds[i]);
-        if (pid < 0) {
-            /* The request's report pipe is closed without a word: the supervisor sees IE. */
-            continue;
-        }
+        /* On failure the reply carries no fd: the supervisor reports an internal error. */
+        if (pid > 0) send_fd(fds[7], pidfd);
+        if (pidfd >= 0) close(pidfd);
+        for (int i = 0; i < SERVE_FDS; i++) close(fds[i]);
     }
 }
 
