@@ -19,9 +19,10 @@ Public API (what ``web/`` and ``worker/`` use)::
         user = store.user_for_token(s, token)
 
 Models: User, ApiToken, Problem, TestCase (``index`` is 1-based), Submission, TestResult
-(unique on submission_id + test_index), Batch, BatchItem. Vocabulary: ``Status`` (queued,
-compiling, running, done, error) and ``Verdict`` (AC WA PE TLE MLE OLE RE SV CE IE SK), both
-``StrEnum``. Sizes are bytes, times seconds, datetimes aware UTC on every backend.
+(unique on submission_id + test_index), Batch, BatchItem, SubmissionHistory (a grading that a
+rejudge replaced). Vocabulary: ``Status`` (queued, compiling, running, done, error) and
+``Verdict`` (AC WA PE TLE MLE OLE RE SV CE IE SK), both ``StrEnum``. Sizes are bytes, times
+seconds, datetimes aware UTC on every backend.
 
 Submissions are created and graded through ``worker`` (``worker.submit``), which owns the
 status/lease/attempt protocol; do not update those columns from elsewhere.
@@ -36,6 +37,7 @@ from store.models import (
     BatchItem,
     Problem,
     Submission,
+    SubmissionHistory,
     TestCase,
     TestResult,
     User,
@@ -62,6 +64,7 @@ __all__ = [
     "ProblemError",
     "Status",
     "Submission",
+    "SubmissionHistory",
     "TestCase",
     "TestResult",
     "User",

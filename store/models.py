@@ -211,24 +211,72 @@ class Batch(Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    #: "upload" (new submissions: a JSON list or a zip) or "rejudge" (existing submissions).
+    kind: Mapped[str] = mapped_column(String(16), default="upload", server_default="upload")
+    #: Set by a cancel: queued items no longer get graded (see worker.batches.cancel_batch).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     problem: Mapped[Problem] = relationship()
+    owner: Mapped[User | None] = relationship()
     items: Mapped[list[BatchItem]] = relationship(
         back_populates="batch", cascade="all, delete-orphan", order_by="BatchItem.id"
     )
 
 
 class BatchItem(Base):
+    """One named entry of a batch: a submission, or the reason none could be made (``error``).
+
+    A submission may belong to several batches (its upload, then each rejudge), once per batch.
+    """
+
     __tablename__ = "batch_items"
-    __table_args__ = (UniqueConstraint("batch_id", "name", name="uq_batch_items_batch_name"),)
+    __table_args__ = (
+        UniqueConstraint("batch_id", "name", name="uq_batch_items_batch_name"),
+        UniqueConstraint("batch_id", "submission_id", name="uq_batch_items_batch_submission"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submissions.id", ondelete="CASCADE"), unique=True
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), nullable=True, index=True
     )
+    #: Why this entry has no submission (unknown extension, not UTF-8, too large ...).
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     batch: Mapped[Batch] = relationship(back_populates="items")
+    submission: Mapped[Submission | None] = relationship()
+
+
+class SubmissionHistory(Base):
+    """A grading that a rejudge replaced: the verdict and per-test results as they were.
+
+    Written in the same transaction as the rejudge's reset, so a submission's earlier verdicts
+    are never lost; a cancelled rejudge restores the newest one.
+    """
+
+    __tablename__ = "submission_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    #: The rejudge batch that replaced this grading; None for a single rejudge.
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    status: Mapped[Status] = mapped_column(STATUS)
+    verdict: Mapped[Verdict | None] = mapped_column(VERDICT, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    memory: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    compile_output: Mapped[str | None] = mapped_column(Text, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The per-test rows as they were: [{"test_index", "verdict", "points", "cpu_time", ...}].
+    tests: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
     submission: Mapped[Submission] = relationship()
