@@ -15,7 +15,7 @@ import time
 
 from . import cgroups, files, rootfs
 from ._plan import Plan, config_bytes
-from ._slots import host_uid, slot
+from ._slots import host_uid, keeper_uid, slot
 from ._spawn import parent_pid, spawn
 from ._syscalls import detached_tmpfs
 from ._verdict import Watched, judge
@@ -94,10 +94,12 @@ class Box:
         """Spawn the box. `stdin`/`stdout` override the plan's (interactive pipes); the
         caller keeps ownership of those fds."""
         lim = self.plan.limits
-        uid = host_uid(self._stack.enter_context(slot()))
+        number = self._stack.enter_context(slot())
+        uid = host_uid(number)
         name = f"box-{os.getpid()}-{next(_sequence)}"
-        # +1: the box's init lives in the cgroup too, and is not the program's to count.
-        self.cgroup = self._backend.create(name, lim.memory, lim.pids + 1)
+        # +2: the box's init and the seccomp keeper live in the cgroup too, and are not the
+        # program's to count.
+        self.cgroup = self._backend.create(name, lim.memory, lim.pids + 2)
         self._stack.callback(self.cgroup.remove)
         mount_fd = self._keep(detached_tmpfs({
             "size": str(lim.disk), "nr_inodes": str(rootfs.inode_cap(lim.disk)),
@@ -116,8 +118,8 @@ class Box:
         cfg_r, cfg_w = (self._keep(fd) for fd in os.pipe())
         # The control pipe: a byte, or EOF if we vanish, makes the outer SIGKILL the box.
         ctl_r, self.ctl_w = (self._keep(fd) for fd in os.pipe())
-        config = config_bytes(self.plan, uid, self.cgroup.join, self._newroot,
-                              parent_pid())
+        config = config_bytes(self.plan, uid, keeper_uid(number), self.cgroup.join,
+                              self._newroot, parent_pid())
         if len(config) > 60000:
             fcntl.fcntl(cfg_w, fcntl.F_SETPIPE_SZ, min(len(config) + 4096, 1 << 20))
         os.write(cfg_w, config)

@@ -82,7 +82,7 @@ def make_plan(cmd: Sequence[str], limits: Limits | Mapping[str, Any] | None, *, 
                 set(executables), outs, stdin, hostname)
 
 
-def config_bytes(plan: Plan, uid: int, join: cgroups.JoinSpec, newroot: str,
+def config_bytes(plan: Plan, uid: int, keeper: int, join: cgroups.JoinSpec, newroot: str,
                  parent: int) -> bytes:
     """The helper's configuration: records "KEY\\0VALUE\\0" (see boxinit.c)."""
     lim = plan.limits
@@ -113,6 +113,7 @@ def config_bytes(plan: Plan, uid: int, join: cgroups.JoinSpec, newroot: str,
     records += [("rlimit", f"{_RLIMIT[k]} {s} {h}") for k, (s, h) in rlimits.items()]
     if plan.bpf is not None:
         records.append(("seccomp", plan.bpf.hex()))
+        records.append(("keeper", str(keeper)))
     out = bytearray()
     for key, value in records:
         if "\x00" in value:

@@ -63,4 +63,10 @@ def slot() -> Iterator[int]:
 
 
 def host_uid(slot_number: int) -> int:
-    return UID_BASE + slot_number
+    """The box's uid 0 on the host. Each slot owns two host uids: this one, and the next
+    for the seccomp keeper (box uid 1), so no two boxes ever share a host uid."""
+    return UID_BASE + 2 * slot_number
+
+
+def keeper_uid(slot_number: int) -> int:
+    return host_uid(slot_number) + 1

@@ -78,6 +78,7 @@ static struct {
     pid_t ppid;
     uid_t uid;
     gid_t gid;
+    uid_t keeper_uid;                /* host uid (and gid) of the keeper; 0 without seccomp */
     const char *newroot;
     const char *hostname;
     const char *cwd;
@@ -189,6 +190,7 @@ static void read_config(void) {
         if (!strcmp(key, "ppid")) cfg.ppid = atoi(val);
         else if (!strcmp(key, "uid")) cfg.uid = (uid_t)strtoul(val, NULL, 10);
         else if (!strcmp(key, "gid")) cfg.gid = (gid_t)strtoul(val, NULL, 10);
+        else if (!strcmp(key, "keeper")) cfg.keeper_uid = (uid_t)strtoul(val, NULL, 10);
         else if (!strcmp(key, "newroot")) cfg.newroot = val;
         else if (!strcmp(key, "hostname")) cfg.hostname = val;
         else if (!strcmp(key, "cwd")) cfg.cwd = val;
@@ -462,7 +464,25 @@ __attribute__((noreturn)) static void payload_fail(int errpipe, int code) {
     _exit(127);
 }
 
-enum { STEP_SYNC = 1, STEP_IDS, STEP_CAPS, STEP_RLIMIT, STEP_SECCOMP, STEP_EXEC, STEP_CWD };
+enum { STEP_SYNC = 1, STEP_IDS, STEP_CAPS, STEP_RLIMIT, STEP_SECCOMP, STEP_EXEC, STEP_CWD,
+       STEP_KEEPER };
+
+/* The keeper: a process that holds the payload's seccomp filter, as init's child (CLONE_PARENT)
+ * under the box's second uid, so the payload can neither signal it nor wait for it. A signal
+ * can withdraw a blocked call's notification before init reads it; the kernel still counts
+ * it, and RECV then answers ENOENT, but only while the filter has a live user. The keeper is
+ * that user when init drains the listener at the payload's exit (see drain_listener). */
+static void start_keeper(int errpipe) {
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+    if (pid < 0) payload_fail(errpipe, STEP_KEEPER);
+    if (pid > 0) return;
+    /* Still holding our user namespace's capabilities: become uid 1 (its own host uid). */
+    if (setresgid(1, 1, 1) < 0 || setresuid(1, 1, 1) < 0) _exit(1);
+    drop_capabilities();
+    prctl(PR_SET_DUMPABLE, 0);
+    syscall(SYS_close_range, 0U, ~0U, 0U);
+    for (;;) pause();
+}
 
 __attribute__((noreturn)) static void run_payload(int sync_rd, int errpipe, int sock) {
     char go;
@@ -492,21 +512,23 @@ __attribute__((noreturn)) static void run_payload(int sync_rd, int errpipe, int 
         if (setrlimit(cfg.rlimits[i].resource, &rl) < 0) payload_fail(errpipe, STEP_RLIMIT);
     }
     if (chdir(cfg.cwd ? cfg.cwd : "/") < 0) payload_fail(errpipe, STEP_CWD);
-    if (drop_capabilities() < 0) payload_fail(errpipe, STEP_CAPS);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) payload_fail(errpipe, STEP_CAPS);
-    /* Only fds 0-2 survive the exec (DESIGN 5.8). */
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     if (cfg.bpf) {
         struct sock_fprog prog = {(unsigned short)(cfg.bpf_len / sizeof(struct sock_filter)),
                                   (struct sock_filter *)cfg.bpf};
-        /* Last step before exec. Blocked calls notify init, which names the syscall and ends
-         * the box; the payload cannot forge a notification or hide one. */
+        /* Blocked calls notify init, which names the syscall and ends the box; the payload
+         * cannot forge a notification. What follows before exec (the keeper, dropping
+         * capabilities, closing fds) needs no call the filter blocks. */
         long lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
                            &prog);
         if (lfd < 0) payload_fail(errpipe, STEP_SECCOMP);
+        if (cfg.keeper_uid) start_keeper(errpipe);
         send_fd(sock, (int)lfd);
         close((int)lfd);
     }
+    if (drop_capabilities() < 0) payload_fail(errpipe, STEP_CAPS);
+    /* Only fds 0-2 survive the exec (DESIGN 5.8). */
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     close(sock);
     execvpe(cfg.argv[0], cfg.argv, cfg.envp);
     payload_fail(errpipe, STEP_EXEC);
@@ -522,6 +544,7 @@ static const char *step_name(int step) {
     case STEP_RLIMIT: return "set rlimits";
     case STEP_SECCOMP: return "install seccomp filter";
     case STEP_CWD: return "chdir";
+    case STEP_KEEPER: return "start the seccomp keeper";
     default: return "setup";
     }
 }
@@ -530,10 +553,16 @@ static void write_id_maps(pid_t pid) {
     char path[64], map[64];
     snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
     write_file(path, "deny");
-    snprintf(map, sizeof map, "0 %u 1\n", cfg.uid);
+    if (cfg.keeper_uid)
+        snprintf(map, sizeof map, "0 %u 1\n1 %u 1\n", cfg.uid, cfg.keeper_uid);
+    else
+        snprintf(map, sizeof map, "0 %u 1\n", cfg.uid);
     snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
     write_file(path, map);
-    snprintf(map, sizeof map, "0 %u 1\n", cfg.gid);
+    if (cfg.keeper_uid)
+        snprintf(map, sizeof map, "0 %u 1\n1 %u 1\n", cfg.gid, cfg.keeper_uid);
+    else
+        snprintf(map, sizeof map, "0 %u 1\n", cfg.gid);
     snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
     write_file(path, map);
 }
@@ -543,10 +572,36 @@ __attribute__((noreturn)) static void violation(int arch, int nr, int cpufd) {
     uint64_t end = now_ns(CLOCK_MONOTONIC);
     kill(-1, SIGKILL);
     if (nr >= 0) report("syscall %u %d", (unsigned)arch, nr);
-    else report("syscall_hidden");
+    else report("syscall_hidden"); /* withdrawn by a signal: see drain_listener */
     if (cpufd >= 0) report("cpu_end %lld", read_cpu(cpufd));
     report("exit %d %llu", (int)SIGSYS, (unsigned long long)end);
     _exit(0);
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+/* A signal that reaches a thread blocked in a notification withdraws it before poll() can
+ * show it, and the call returns EINTR unexecuted: a program could probe blocked calls that
+ * way. The kernel still counts the withdrawn notification, so RECV answers ENOENT at once.
+ * RECV blocks when nothing is pending, so a repeating timer (no SA_RESTART) interrupts it.
+ * Only valid while the filter has a live user (an orphaned listener answers ENOENT too):
+ * the keeper is one until init kills it. */
+static void drain_listener(int listener, int cpufd) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 1000}, {0, 20}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    struct seccomp_notif req;
+    memset(&req, 0, sizeof req);
+    int rc = ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req);
+    int err = errno;
+    struct itimerval off;
+    memset(&off, 0, sizeof off);
+    setitimer(ITIMER_REAL, &off, NULL);
+    if (rc == 0) violation((int)req.data.arch, req.data.nr, cpufd);
+    if (err == ENOENT) violation(0, -1, cpufd);
 }
 
 __attribute__((noreturn)) static void run_init(void) {
@@ -644,6 +699,7 @@ __attribute__((noreturn)) static void run_init(void) {
             while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
                 if (w == pid) {
                     status = st;
+                    if (listener >= 0 && cfg.keeper_uid) drain_listener(listener, cpufd);
                     goto done;
                 }
             }

@@ -47,7 +47,7 @@ def _check_identities(results: list[Result]) -> None:
         info = json.loads(r.stdout)
         assert info["stdin"] == f"stdin-{i}" and info["mine"] == f"file-{i}"
         assert info["box"] == ["mine.txt", "out"]
-        assert len(info["pids"]) == 2  # only its own init and itself
+        assert len(info["pids"]) == 3  # only its own init, the seccomp keeper and itself
         assert r.files == {"out/echo.txt": f"file-{i}stdin-{i}".encode()}
         uids.add(info["uid_map"][1])
     assert len(uids) == len(results), f"boxes shared a host uid: {uids}"

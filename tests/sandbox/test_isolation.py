@@ -152,13 +152,15 @@ def _mount(facts: dict[str, Any], point: str) -> tuple[set[str], str]:
 
 def test_uid_zero_inside_mapped_to_unprivileged_host_uid(facts: dict[str, Any]) -> None:
     assert facts["uid"] == [0, 0, 0, 0]
-    inside, host, count = (int(x) for x in facts["uid_map"])
-    assert (inside, count) == (0, 1)
+    # Two lines: the box's root, and uid 1 for the seccomp keeper (its own host uid).
+    inside, host, count, keeper_inside, keeper, keeper_count = (int(x) for x in facts["uid_map"])
+    assert (inside, count, keeper_inside, keeper_count) == (0, 1, 1, 1)
+    assert keeper == host + 1
     assert UID_BASE <= host < UID_BASE + MAX_SLOTS
     assert host >= 65536  # far from any real user or system uid
     with pytest.raises(KeyError):
         pwd.getpwuid(host)
-    assert [int(x) for x in facts["gid_map"]] == [0, host, 1]
+    assert [int(x) for x in facts["gid_map"]] == [0, host, 1, 1, keeper, 1]
     assert facts["setgroups"] == "deny"
     assert facts["groups"] in ([], [0])
 
@@ -183,7 +185,9 @@ def test_new_session_without_controlling_terminal(facts: dict[str, Any]) -> None
 def test_payload_is_not_pid_one_and_sees_only_the_box(facts: dict[str, Any]) -> None:
     assert facts["pid"] != 1
     assert facts["ppid"] == 1  # the box's own tiny init
-    assert facts["pids"] == sorted({1, facts["pid"]})
+    # Besides init and itself, only the seccomp keeper (init's child, another uid).
+    others = set(facts["pids"]) - {1, facts["pid"]}
+    assert len(others) == 1, facts["pids"]
 
 
 def test_fresh_proc_and_own_cgroup_root(facts: dict[str, Any]) -> None:

@@ -214,9 +214,12 @@ def test_keyboard_interrupt_at_every_step_of_a_run_leaves_nothing(
     old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     old_usr1 = signal.signal(signal.SIGUSR1, _raise_hung)
     try:
-        with monkeypatch.context() as patch:
-            counter = _Injector(patch)
-            assert sandbox.run(cmd, limits, **kwargs).verdict is Verdict.TIME_LIMIT
+        # Counted twice: the first run may also (re)start the sandbox's zygote, whose os
+        # calls a steady-state run does not make.
+        for _ in range(2):
+            with monkeypatch.context() as patch:
+                counter = _Injector(patch)
+                assert sandbox.run(cmd, limits, **kwargs).verdict is Verdict.TIME_LIMIT
         steps = counter.count
         assert steps > 5, "the supervisor makes hardly any os calls? the sweep would be empty"
         failures = []
@@ -226,7 +229,7 @@ def test_keyboard_interrupt_at_every_step_of_a_run_leaves_nothing(
             outcome = "KeyboardInterrupt"
             watchdog = threading.Timer(10, os.kill, (os.getpid(), signal.SIGUSR1))
             with monkeypatch.context() as patch:
-                _Injector(patch, at)
+                injector = _Injector(patch, at)
                 watchdog.start()
                 try:
                     sandbox.run(cmd, limits, **kwargs)
@@ -244,6 +247,8 @@ def test_keyboard_interrupt_at_every_step_of_a_run_leaves_nothing(
                 leftovers.clean(before)
             if _open_fds() != fds:
                 problems.append(f"{_open_fds() - fds} fds leaked")
+            if injector.count < at and not problems and outcome.startswith("returned"):
+                continue  # this run made fewer calls (no rmdir retry): nothing was injected
             if outcome != "KeyboardInterrupt" or problems:
                 failures.append(f"step {at}/{steps}: {outcome}; {problems}")
             if outcome == "hung for 10 s":

@@ -113,7 +113,8 @@ def held_box_uids() -> set[int]:
     them after a run has returned is a leftover of one of our boxes."""
     from sandbox import _slots
 
-    return {_slots.host_uid(number) for number in _slots._held}
+    return {uid for number in _slots._held
+            for uid in (_slots.host_uid(number), _slots.keeper_uid(number))}
 
 
 def _status_fields(pid: str) -> dict[str, str]:

@@ -194,10 +194,12 @@ def test_identity_uid_map_and_hostname(hostile: Hostile) -> None:
     result = hostile.py("identity")
     assert_verdict(result, Verdict.OK)
     info = json.loads(result.stdout)
-    inside, outside, count = info["uid_map"].split()
-    assert (inside, count) == ("0", "1"), info["uid_map"]
+    # The box's root, and uid 1 for the seccomp keeper: each its own host uid of the slot.
+    inside, outside, count, k_inside, k_outside, k_count = info["uid_map"].split()
+    assert (inside, count, k_inside, k_count) == ("0", "1", "1", "1"), info["uid_map"]
     assert int(outside) in held_box_uids(), info["uid_map"]  # unprivileged, unique to the slot
-    assert info["gid_map"].split() == ["0", outside, "1"], info["gid_map"]
+    assert int(k_outside) == int(outside) + 1, info["uid_map"]
+    assert info["gid_map"].split() == ["0", outside, "1", "1", k_outside, "1"], info["gid_map"]
     assert info["setgroups"].strip() == "deny"
     assert info["hostname"] == "box"
     assert info["ids"] == [0, 0, 0, 0, []], info
