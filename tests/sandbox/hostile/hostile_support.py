@@ -167,7 +167,11 @@ def leftover_processes() -> list[str]:
         if pid in zygotes:
             continue
         real_uid = int(fields.get("Uid", "-1 ").split()[0])
-        if real_uid in uids or descends_from_us(pid):
+        # Our descendants count only if they are the sandbox's (its helper runs as
+        # "boxinit-<hash>"): servers that other test modules' fixtures keep running for the
+        # session (redis-server, a Celery worker) are not leftovers of a box.
+        ours = descends_from_us(pid) and fields.get("Name", "").startswith("boxinit")
+        if real_uid in uids or ours:
             found.append(f"{pid} uid={real_uid} ppid={fields.get('PPid')} {fields.get('Name')}")
     return found
 
