@@ -11,7 +11,6 @@ write lock (the one case where SQLite gives up at once instead of waiting).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +18,18 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import env
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("JUDGE_DATA_DIR", "./var"))
+    return Path(env.text("JUDGE_DATA_DIR"))
 
 
 def default_url() -> str:
     """The database URL in force: ``JUDGE_DATABASE_URL``, else SQLite under the data dir."""
-    url = os.environ.get("JUDGE_DATABASE_URL")
+    url = env.text("JUDGE_DATABASE_URL")
     if url:
         return normalize_url(url)
     return f"sqlite:///{(data_dir() / 'judge.db').resolve()}"

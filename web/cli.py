@@ -7,6 +7,8 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import secrets
 import sys
 from collections.abc import Callable, Sequence
@@ -18,8 +20,10 @@ import store
 def cmd_web(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from store import logs
     from web import config
 
+    _check_env("web")
     config.load()  # a bad JUDGE_* value stops here with one line, not in a worker traceback
 
     uvicorn.run(
@@ -28,8 +32,32 @@ def cmd_web(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         proxy_headers=True,
-        log_level=args.log_level,
+        log_config=logs.uvicorn_config("web", args.log_level),
+        log_level=(args.log_level or logs.level()).lower(),
     )
+    return 0
+
+
+def _check_env(*parts: str) -> None:
+    """Validate the JUDGE_* settings these parts read (ConfigError: one line, exit 2)."""
+    from store import env
+
+    for warning in env.check(parts):
+        print(f"judge: warning: {warning}", file=sys.stderr)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print every setting in force (secrets masked); exit 2 naming the first bad one."""
+    from store import env
+
+    _check_env("web", "worker", "up")
+    for var in env.SCHEMA:
+        raw = os.environ.get(var.name, "").strip()
+        if var.name == "JUDGE_SECRET_KEY" and raw:
+            raw = "(set, hidden)"
+        raw = re.sub(r"://([^:@/]*):[^@/]*@", r"://\1:***@", raw)  # passwords in URLs
+        value = raw or f"{var.default_text} (default)"
+        print(f"{var.name}={value}")
     return 0
 
 
@@ -121,13 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     web = add("web", cmd_web, "the web server (pages and /api)")
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=8000)
-    web.add_argument("--log-level", default="info")
+    web.add_argument("--log-level", default=None, help="default: $JUDGE_LOG_LEVEL (INFO)")
 
     wk = add("worker", cmd_worker, "a grading worker")
     wk.add_argument("--queues", default="interactive,batch", help="in priority order")
     wk.add_argument("--concurrency", type=int, default=0, help="processes (default: CPUs)")
 
     add("migrate", cmd_migrate, "bring the database to the newest schema")
+    add("config", cmd_config, "check the JUDGE_* settings and print those in force")
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     tc = token.add_parser("create", help="make a token; it is the last line printed")

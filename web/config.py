@@ -11,33 +11,16 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from store import env
 from store.db import data_dir
+from store.env import ConfigError
 
-
-class ConfigError(ValueError):
-    """A ``JUDGE_*`` variable has a value the server cannot use; the message names it."""
-
-
-def _number(name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: a number is expected") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r}: must be at least {minimum:g}")
-    return value
-
-
-def _int(name: str, default: int, *, minimum: int = 0) -> int:
-    return int(_number(name, default, minimum=minimum))
+__all__ = ["ConfigError", "RunMaxima", "Settings", "data_path", "load"]
 
 
 def _secret_key() -> bytes:
     """``JUDGE_SECRET_KEY``, else a random key kept in the data dir so restarts keep sessions."""
-    raw = os.environ.get("JUDGE_SECRET_KEY")
+    raw = env.text("JUDGE_SECRET_KEY")
     if raw:
         return raw.encode()
     path = data_dir() / "secret_key"
@@ -93,14 +76,14 @@ def load() -> Settings:
     """Settings from the environment; ConfigError names the first bad variable."""
     return Settings(
         secret_key=_secret_key(),
-        max_source_bytes=_int("JUDGE_MAX_SOURCE_BYTES", 256 << 10, minimum=1),
-        max_body_bytes=_int("JUDGE_MAX_BODY_BYTES", 64 << 20, minimum=1024),
-        max_queued=_int("JUDGE_MAX_QUEUED", 1000, minimum=1),
-        rate_limit=_int("JUDGE_RATE_LIMIT", 30, minimum=1),
-        rate_window=_number("JUDGE_RATE_WINDOW", 60.0, minimum=0.001),
-        wait_timeout=_number("JUDGE_WAIT_TIMEOUT", 60.0, minimum=0.0),
-        open_signup=os.environ.get("JUDGE_OPEN_SIGNUP", "1").lower() not in ("0", "false", "no"),
-        secure_cookies=os.environ.get("JUDGE_SECURE_COOKIES", "0").lower() in ("1", "true", "yes"),
+        max_source_bytes=env.integer("JUDGE_MAX_SOURCE_BYTES"),
+        max_body_bytes=env.integer("JUDGE_MAX_BODY_BYTES"),
+        max_queued=env.integer("JUDGE_MAX_QUEUED"),
+        rate_limit=env.integer("JUDGE_RATE_LIMIT"),
+        rate_window=env.number("JUDGE_RATE_WINDOW"),
+        wait_timeout=env.number("JUDGE_WAIT_TIMEOUT"),
+        open_signup=env.flag("JUDGE_OPEN_SIGNUP"),
+        secure_cookies=env.flag("JUDGE_SECURE_COOKIES"),
     )
 
 

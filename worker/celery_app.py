@@ -13,9 +13,14 @@ from typing import Any
 
 # The ignores let mypy pass without the celery-types stubs too (they are unused with them).
 from celery import Celery  # type: ignore[import-untyped,unused-ignore]
-from celery.signals import worker_ready, worker_shutdown  # type: ignore[import-untyped,unused-ignore]
+from celery.signals import (  # type: ignore[import-untyped,unused-ignore]
+    setup_logging,
+    worker_ready,
+    worker_shutdown,
+)
 from kombu import Queue  # type: ignore[attr-defined,unused-ignore]
 
+from store import logs
 from worker import config
 
 log = logging.getLogger(__name__)
@@ -68,21 +73,55 @@ def enqueue(submission_id: int, queue: str, countdown: float = 0.0) -> None:
 
 
 _sweeper: Any = None
+_heartbeat: Any = None
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
-def _start_sweeper(**_: Any) -> None:
+def _start_sweeper(sender: Any = None, **_: Any) -> None:
     # The main worker process survives its pool children, so the sweeper lives there.
-    global _sweeper
-    from worker import db
+    global _sweeper, _heartbeat
+    from worker import db, metrics
     from worker.sweeper import SweeperThread
 
     _sweeper = SweeperThread(db.sessions(), enqueue, settings)
     _sweeper.start()
     log.info("sweeper started: every %.1f s", settings.sweep_interval)
+    # The worker count on /metrics: one key per node, alive while this process beats.
+    node = getattr(sender, "hostname", None) or owner_name()
+    controller = getattr(sender, "controller", None)
+    queues = sorted(q.name for q in app.amqp.queues.consume_from.values())
+    info = {"concurrency": getattr(controller, "concurrency", None), "queues": queues}
+    _heartbeat = metrics.Heartbeat(node, info)
+    _heartbeat.begin()
 
 
 @worker_shutdown.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
 def _stop_sweeper(**_: Any) -> None:
     if _sweeper is not None:
         _sweeper.stop()
+    if _heartbeat is not None:
+        _heartbeat.stop()
+
+
+class _TaskContext(logging.Filter):
+    """Adds ``task_id`` and ``task`` to records logged while a task runs (JSON logs show them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from celery import current_task
+
+        task = current_task
+        request = getattr(task, "request", None) if task else None
+        if request is not None and getattr(request, "id", None):
+            record.task_id = request.id
+            record.task = task.name
+        return True
+
+
+if logs.json_enabled():
+    # Connecting this signal tells Celery to leave logging to us: JSON lines, one per record.
+    @setup_logging.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
+    def _json_logging(loglevel: Any = None, **_: Any) -> None:
+        level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel
+        logs.configure("worker", level or None)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_TaskContext())

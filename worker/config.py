@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
+from store import env
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw else default
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw else default
+#: The broker when ``JUDGE_REDIS_URL`` is unset (``judge up`` always sets it).
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @dataclass(frozen=True)
@@ -37,12 +31,13 @@ class Settings:
 
 
 def load() -> Settings:
+    """Settings from ``JUDGE_*`` variables; store.env.ConfigError names the first bad one."""
     return Settings(
-        redis_url=os.environ.get("JUDGE_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        lease_seconds=_float("JUDGE_LEASE_SECONDS", 60.0),
-        max_attempts=_int("JUDGE_MAX_ATTEMPTS", 3),
-        sweep_interval=_float("JUDGE_SWEEP_INTERVAL", 15.0),
-        requeue_after=_float("JUDGE_REQUEUE_AFTER", 600.0),
-        retry_delay=_float("JUDGE_RETRY_DELAY", 2.0),
-        visibility_timeout=_float("JUDGE_VISIBILITY_TIMEOUT", 3600.0),
+        redis_url=env.text("JUDGE_REDIS_URL") or DEFAULT_REDIS_URL,
+        lease_seconds=env.number("JUDGE_LEASE_SECONDS"),
+        max_attempts=env.integer("JUDGE_MAX_ATTEMPTS"),
+        sweep_interval=env.number("JUDGE_SWEEP_INTERVAL"),
+        requeue_after=env.number("JUDGE_REQUEUE_AFTER"),
+        retry_delay=env.number("JUDGE_RETRY_DELAY"),
+        visibility_timeout=env.number("JUDGE_VISIBILITY_TIMEOUT"),
     )

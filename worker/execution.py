@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import sandbox
 from store.vocab import Verdict
+from worker import metrics
 from worker.errors import InternalError
 from worker.languages import Language
 
@@ -46,7 +47,7 @@ def sandbox_runner(
     binds: Iterable[str] = (),
     env: Mapping[str, str] | None = None,
 ) -> sandbox.Result:
-    return sandbox.run(
+    result = sandbox.run(
         cmd,
         limits,
         stdin=stdin,
@@ -56,6 +57,8 @@ def sandbox_runner(
         binds=binds,
         env=env,
     )
+    metrics.sandbox_run(result.verdict.value, result.wall_time, result.cpu_time, result.oom_killed)
+    return result
 
 
 def run_safely(run: Runner, cmd: list[str], limits: Mapping[str, Any], **kw: Any) -> sandbox.Result:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.models import Submission
 from store.types import utcnow
 from store.vocab import IN_PROGRESS, Status, Verdict
+from worker import metrics
 from worker.config import Settings
 from worker.pipeline import Enqueue
 
@@ -54,7 +55,7 @@ def sweep(
                 finished_at=now,
                 lease_until=None,
             )
-            .returning(Submission.id)
+            .returning(Submission.id, Submission.queue, Submission.created_at)
             .execution_options(synchronize_session=False)
         ).all()
         requeued = s.execute(
@@ -75,8 +76,9 @@ def sweep(
     # Enqueue only after the commit: a worker woken by the message must see the queued row.
     for sid, queue in [*requeued, *resent]:
         enqueue(sid, queue, 0.0)
-    for (sid,) in failed:
+    for sid, queue, created in failed:
         log.error("submission %s ended as IE: out of attempts", sid)
+        metrics.verdict(queue, Verdict.IE.value, (now - created).total_seconds())
     if requeued or failed or resent:
         log.warning(
             "sweeper: requeued %s, failed %s, resent %s", len(requeued), len(failed), len(resent)

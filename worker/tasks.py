@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from worker import db
+from worker import db, metrics
 from worker.celery_app import GRADE_TASK, SWEEP_TASK, app, enqueue, owner_name, settings
 from worker.execution import sandbox_runner
 from worker.pipeline import grade
@@ -26,7 +26,14 @@ def grade_submission(submission_id: int) -> str:
         enqueue=enqueue,
         run=sandbox_runner,
     )
-    log.info("submission %s: %s", submission_id, outcome)
+    log.info(
+        "submission %s: %s",
+        submission_id,
+        outcome,
+        extra={"submission_id": submission_id, "outcome": outcome},
+    )
+    if outcome in ("done", "failed"):
+        metrics.graded(db.sessions(), submission_id)
     return outcome
 
 

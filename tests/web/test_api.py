@@ -242,9 +242,11 @@ def test_languages_health_metrics_docs(stack: Any) -> None:
     with stack.client() as c:
         ids = [lang["id"] for lang in c.get("/api/languages").json()]
         assert {"c", "python3"} <= set(ids)
-        assert c.get("/health").json() == {"status": "ok", "database": "ok", "broker": "ok"}
+        health = c.get("/health").json()
+        assert health == {"status": "ok", "database": "ok", "broker": "ok", "workers": 1}, health
         m = c.get("/metrics")
         assert m.status_code == 200 and 'judge_queue_depth{queue="interactive"}' in m.text
+        assert "judge_workers 1\n" in m.text and "judge_broker_up 1\n" in m.text
         assert c.get("/docs").status_code == 200
         schema = c.get("/openapi.json").json()
         assert "/api/submissions" in schema["paths"]

@@ -1,0 +1,180 @@
+"""Numbers to watch, kept in Redis so every worker on every machine adds to one set.
+
+Workers run as prefork pools on many hosts, so no single process could serve them all on
+``/metrics``. Instead each event is one pipelined round trip to the broker's Redis (the judge
+already depends on it), and the web server renders the totals (web.metrics):
+
+- ``verdict(queue, verdict, latency)``: a graded submission; counts verdicts per queue and puts
+  the submission-to-verdict latency into a histogram per queue.
+- ``sandbox_run(result)``: one sandbox run (compile, test, checker); a wall-time histogram,
+  runs per sandbox verdict, CPU seconds, and OOM kills.
+- ``Heartbeat``: each worker node keeps a key with a short TTL; live keys are the worker count.
+
+Metrics never get in the way of grading: a Redis failure is logged once and metrics are then
+skipped for ``RETRY_AFTER`` seconds, so a dead broker costs nothing per run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.models import Submission
+
+log = logging.getLogger(__name__)
+
+KEY = "judge:metrics:"
+WORKER_KEY = "judge:worker:"
+HEARTBEAT_EVERY = 5.0  # seconds
+HEARTBEAT_TTL = 3 * HEARTBEAT_EVERY  # a node that missed three beats is gone
+RETRY_AFTER = 30.0
+
+#: Submission-to-verdict seconds: interactive answers in about a second, batches in minutes.
+LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
+#: One sandbox run, wall seconds: from a 5 ms /bin/true to a compiler's several seconds.
+RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+_lock = threading.Lock()
+_client: tuple[int, redis.Redis] | None = None  # (pid, client): never reuse one across fork
+_down_until = 0.0
+
+
+def broker_url() -> str:
+    from store import env
+    from worker.config import DEFAULT_REDIS_URL
+
+    return env.text("JUDGE_REDIS_URL") or DEFAULT_REDIS_URL
+
+
+def client() -> redis.Redis:
+    """This process's Redis client for metrics (short timeouts: metrics must never stall)."""
+    global _client
+    with _lock:
+        if _client is None or _client[0] != os.getpid():
+            r = redis.Redis.from_url(broker_url(), socket_timeout=1, socket_connect_timeout=1)
+            _client = (os.getpid(), r)
+        return _client[1]
+
+
+def bucket_field(buckets: tuple[float, ...], value: float) -> str:
+    """The field of the first bucket ``value`` fits in (non-cumulative; +Inf past the last)."""
+    for le in buckets:
+        if value <= le:
+            return f"le:{le:g}"
+    return "le:+Inf"
+
+
+def _send(build: Any) -> None:
+    global _down_until
+    if time.monotonic() < _down_until:
+        return
+    try:
+        pipe = client().pipeline(transaction=False)
+        build(pipe)
+        pipe.execute()
+    except (redis.RedisError, OSError) as e:
+        _down_until = time.monotonic() + RETRY_AFTER
+        log.warning("metrics: Redis unreachable (%s); skipping metrics for %.0f s", e, RETRY_AFTER)
+
+
+def _observe(pipe: Any, key: str, buckets: tuple[float, ...], value: float) -> None:
+    value = max(0.0, value)
+    pipe.hincrby(key, bucket_field(buckets, value), 1)
+    pipe.hincrby(key, "count", 1)
+    pipe.hincrbyfloat(key, "sum", value)
+
+
+def verdict(queue: str, verdict: str, latency: float | None) -> None:
+    """A submission got its final verdict (counted once: by the grading that finished it)."""
+
+    def build(pipe: Any) -> None:
+        pipe.hincrby(KEY + "verdicts", f"{queue}|{verdict}", 1)
+        if latency is not None:
+            _observe(pipe, f"{KEY}latency:{queue}", LATENCY_BUCKETS, latency)
+
+    _send(build)
+
+
+def sandbox_run(verdict: str, wall_time: float, cpu_time: float, oom_killed: bool) -> None:
+    def build(pipe: Any) -> None:
+        _observe(pipe, KEY + "sandbox_run", RUN_BUCKETS, wall_time)
+        pipe.hincrby(KEY + "sandbox_verdicts", verdict, 1)
+        pipe.incrbyfloat(KEY + "sandbox_cpu_seconds", max(0.0, cpu_time))
+        if oom_killed:
+            pipe.incr(KEY + "oom_kills")
+
+    _send(build)
+
+
+def graded(sessions: sessionmaker[Session], submission_id: int) -> None:
+    """Count the verdict a grading just wrote (reads the row: the pipeline stays unaware)."""
+    try:
+        with sessions() as s:
+            row = s.execute(
+                select(
+                    Submission.queue,
+                    Submission.verdict,
+                    Submission.created_at,
+                    Submission.finished_at,
+                ).where(Submission.id == submission_id)
+            ).first()
+    except Exception:  # a database hiccup here must not fail the task that graded
+        log.warning("metrics: could not read submission %s", submission_id, exc_info=True)
+        return
+    if row is None or row.verdict is None:
+        return
+    latency = None
+    if row.created_at is not None and row.finished_at is not None:
+        latency = (row.finished_at - row.created_at).total_seconds()
+    verdict(row.queue, str(row.verdict), latency)
+
+
+class Heartbeat(threading.Thread):
+    """``judge:worker:<node>`` = {host, pid, concurrency, queues}, renewed every few seconds."""
+
+    def __init__(self, node: str, info: dict[str, Any]) -> None:
+        super().__init__(name="judge-heartbeat", daemon=True)
+        self.key = WORKER_KEY + node
+        self.value = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), **info})
+        self._stop_event = threading.Event()
+        self._ok = False
+
+    def beat(self) -> bool:
+        try:
+            client().set(self.key, self.value, ex=int(HEARTBEAT_TTL))
+            return True
+        except (redis.RedisError, OSError) as e:
+            log.warning("heartbeat: Redis unreachable (%s)", e)
+            return False
+
+    def begin(self) -> None:
+        """Beat once now (the worker counts as soon as it says ready), then every few seconds."""
+        self._ok = self.beat()
+        self.start()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(HEARTBEAT_EVERY):
+            if self._ok:
+                self._ok = self.beat()
+            else:  # log an outage once, not every beat
+                with contextlib.suppress(redis.RedisError, OSError):
+                    client().set(self.key, self.value, ex=int(HEARTBEAT_TTL))
+                    self._ok = True
+
+    def stop(self) -> None:
+        """Stop beating and drop the key, so the worker count falls at once."""
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(2)  # a beat in flight must not re-create the key after the delete
+        with contextlib.suppress(redis.RedisError, OSError):  # else it expires by itself
+            client().delete(self.key)
