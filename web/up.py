@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from store import env
+
 SAMPLES = Path(__file__).with_name("samples")
 _PR_SET_PDEATHSIG = 1
 
@@ -74,6 +76,16 @@ class Child:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(signal.SIGTERM)
 
+    def kill_leftovers(self) -> None:
+        """SIGKILL what the last run left in its session (pool processes of a dead worker).
+
+        The group id is the PID of the process we started (its own session), so this reaches
+        only processes we started.
+        """
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
     def reap(self, deadline: float) -> None:
         """Wait until ``deadline`` (monotonic), then SIGKILL whatever is left of the child."""
         proc = self.proc
@@ -85,10 +97,19 @@ class Child:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             proc.wait(5)
-        # Anything the child left in its session (Celery pool processes): the group id is the
-        # child's own PID, so this reaches only processes we started.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        # Anything the child left in its session (Celery pool processes).
+        self.kill_leftovers()
+
+
+def _how(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
 
 
 def _free_port() -> int:
@@ -183,8 +204,40 @@ class Supervisor:
         _wait(lambda: _port_open(port), 20, "redis-server", redis)
         return f"redis://127.0.0.1:{port}/0"
 
-    def run(self) -> int:
+    def preflight(self) -> None:
+        """Everything that would stop the judge later, checked before anything starts.
+
+        Each failure is one line saying what to do; bad JUDGE_* values raise ConfigError.
+        """
+        for warning in env.check(["web", "worker", "up"]):
+            print(f"judge up: warning: {warning}", file=sys.stderr)
+        if self.workers < 1:
+            raise UpError("--workers must be at least 1")
+        if os.geteuid() != 0:
+            raise UpError(
+                "the sandbox needs root (it makes cgroups and namespaces): run `sudo judge up`"
+            )
+        if not os.environ.get("JUDGE_REDIS_URL") and shutil.which("redis-server") is None:
+            raise UpError(
+                "redis-server is not installed: `apt-get install redis-server` "
+                "(or set JUDGE_REDIS_URL to a Redis you run)"
+            )
         _check_port(self.host, self.port)
+        from sandbox import doctor
+
+        for row in doctor.report():
+            if not row["ok"]:
+                raise UpError(
+                    f"this host cannot run the sandbox: {row['check']}: {row['detail']} "
+                    "(`sandbox doctor` lists every check)"
+                )
+
+    def run(self) -> int:
+        try:
+            self.preflight()
+        except UpError as e:
+            print(f"judge up: {e}", file=sys.stderr)
+            return 2
         self.data.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         os.environ["JUDGE_DATA_DIR"] = str(self.data)
@@ -223,7 +276,10 @@ class Supervisor:
 
     def _banner(self, first: tuple[str, str] | None) -> None:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        lines = [f"Judge is running at http://{host}:{self.port}  (Ctrl-C stops it)",
+        url = f"http://{host}:{self.port}"
+        lines = [f"Judge is running at {url}  (Ctrl-C stops it)",
+                 f"{self.workers} worker process(es); API docs {url}/docs, "
+                 f"metrics {url}/metrics, health {url}/health",
                  f"data and logs: {self.data}"]  # fmt: skip
         if first is not None:
             password, token = first
@@ -244,7 +300,10 @@ class Supervisor:
                 if len(child.restarts) > 5:
                     print(f"judge up: {child.name} keeps dying; see {child.log}", file=sys.stderr)
                     return 1
-                print(f"judge up: {child.name} exited; restarting it", file=sys.stderr, flush=True)
+                code = child.proc.returncode if child.proc else None
+                print(f"judge up: {child.name} exited ({_how(code)}); restarting it",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                child.kill_leftovers()
                 child.start()
             time.sleep(0.5)
         return 0

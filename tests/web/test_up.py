@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 # Loaded by this directory's conftest (by file path: test directories are not packages).
 stack_module = sys.modules["web_test_stack"]
@@ -83,14 +85,73 @@ def start(tmp_path: Path, port: int) -> subprocess.Popen[str]:
     )
 
 
-def stop_and_check_nothing_left(proc: subprocess.Popen[str], port: int) -> None:
+def stop_and_check_nothing_left(
+    proc: subprocess.Popen[str], port: int, seen: frozenset[int] = frozenset()
+) -> None:
     family = descendants(proc.pid)
     assert len(family) >= 4, family  # redis, web, two workers (and their pool processes)
     proc.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal sends
     assert proc.wait(60) == 0
     time.sleep(0.2)
-    assert [p for p in family if alive(p)] == []
+    assert [p for p in family | seen if alive(p)] == []
     assert not servers.port_open(port)
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes ``judge up`` started (its direct children running ``-m worker``)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for kid in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    argv = Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0")
+                    if b"worker" in argv[:4]:
+                        found.append(int(kid))
+    return sorted(found)
+
+
+def run_judge_up(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``judge up`` that is expected to refuse to start: its output and exit status."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("JUDGE_")}
+    base["PYTHONPATH"] = str(stack_module.REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "web.cli", "up", *args],
+        cwd=tmp_path, env={**base, **env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_judge_up_says_in_one_line_what_is_missing(tmp_path: Path) -> None:
+    def refused(r: subprocess.CompletedProcess[str], *words: str) -> None:
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1, (r.returncode, r.stderr)
+        assert all(w in lines[0] for w in words), lines
+        assert not (tmp_path / "var").exists()  # refused before touching anything
+
+    refused(run_judge_up(tmp_path, JUDGE_LEASE_SECONDS="soon"),
+            "JUDGE_LEASE_SECONDS='soon'", "number")  # fmt: skip
+    refused(run_judge_up(tmp_path, JUDGE_DATABASE_URL="mysql://db/judge"),
+            "JUDGE_DATABASE_URL", "postgresql")  # fmt: skip
+    refused(run_judge_up(tmp_path, JUDGE_LOG_FORMAT="xml"), "JUDGE_LOG_FORMAT", "json")
+    refused(run_judge_up(tmp_path, PATH="/nonexistent"), "redis-server", "apt-get install")
+    refused(run_judge_up(tmp_path, "--workers", "-1"), "--workers")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused(run_judge_up(tmp_path, "--port", str(port)), f"127.0.0.1:{port}", "--port")
+
+
+def test_judge_up_refuses_to_start_without_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from web import up
+
+    monkeypatch.setenv("JUDGE_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setattr(up.os, "geteuid", lambda: 1000)
+    assert up.Supervisor("127.0.0.1", servers.free_port(), 1).run() == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs root" in err[0] and "sudo judge up" in err[0], err
+    assert not (tmp_path / "var").exists()
 
 
 def test_judge_up_grades_a_plus_b_and_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -110,8 +171,24 @@ def test_judge_up_grades_a_plus_b_and_leaves_nothing_behind(tmp_path: Path) -> N
                 json={"problem": "aplusb", "language": "python3", "source": AB_PY},
             )
             assert r.status_code == 200 and r.json()["verdict"] == "AC", r.text
+
+            # A worker that dies is restarted, and what it left behind is cleaned up.
+            seen = descendants(proc.pid)
+            victims = worker_pids(proc.pid)
+            assert len(victims) == 2, victims
+            os.kill(victims[0], signal.SIGKILL)
+            out.wait_for("worker-0 exited (killed by SIGKILL); restarting it", 30)
+            servers.wait_until(
+                lambda: len(worker_pids(proc.pid)) == 2 and victims[0] not in worker_pids(proc.pid),
+                30, "the restarted worker",
+            )  # fmt: skip
+            r = c.post(
+                "/api/submissions?wait=true",
+                json={"problem": "aplusb", "language": "python3", "source": AB_PY},
+            )
+            assert r.status_code == 200 and r.json()["verdict"] == "AC", r.text
         assert (tmp_path / "var" / "judge.db").exists()
-        stop_and_check_nothing_left(proc, port)
+        stop_and_check_nothing_left(proc, port, frozenset(seen))
 
         # A second start keeps the data and prints no new admin secret.
         proc = start(tmp_path, port)
@@ -120,7 +197,7 @@ def test_judge_up_grades_a_plus_b_and_leaves_nothing_behind(tmp_path: Path) -> N
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
                           headers={"Authorization": f"Bearer {token}"}) as c:  # fmt: skip
             servers.wait_until(lambda: servers.port_open(port), 10, "web")
-            assert len(c.get("/api/submissions").json()) == 1
+            assert len(c.get("/api/submissions").json()) == 2
         stop_and_check_nothing_left(proc, port)
         out.thread.join(10)
         assert not any("admin API token" in line for line in out.lines), out.lines
