@@ -9,6 +9,10 @@ Public API (what ``web/`` uses; nothing here imports FastAPI)::
     sub = worker.create_submission(session, slug, language, source, user=None, queue="batch")
     session.commit(); worker.enqueue_many([(sub.id, "batch"), ...])   # many rows, one commit
     worker.rejudge(session, [ids], queue="batch") / worker.rejudge_problem(session, slug)
+        # the grading each had is kept in store.SubmissionHistory
+    worker.batches.create_batch(session, slug, [Entry...], language=None, owner=None) -> Batch
+    worker.batches.rejudge_batch(session, slug) / worker.batches.cancel_batch(session, id)
+        # many submissions on the batch queue; see worker.batches
     worker.languages.available() -> [Language]     # toolchain present on this host
     worker.languages.describe()  -> [{"id", "name", "source_file"}]   # GET /api/languages
     worker.languages.get(id)     -> Language       # UnknownLanguage (ValueError) if absent
@@ -30,7 +34,7 @@ submission ends with status ``error``, verdict ``IE`` and a message; a sweeper i
 re-queues submissions whose lease expired (worker.sweeper).
 """
 
-from worker import languages
+from worker import batches, languages
 from worker.errors import InternalError, ProblemFault
 from worker.oneshot import run_once
 from worker.submit import (
@@ -50,6 +54,7 @@ __all__ = [
     "ProblemFault",
     "SubmitError",
     "UnknownProblem",
+    "batches",
     "create_submission",
     "enqueue_many",
     "languages",

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from store.models import Problem, Submission, TestResult, User
+from store.models import Problem, Submission, SubmissionHistory, TestResult, User
 from store.types import utcnow
-from store.vocab import IN_PROGRESS, Status
+from store.vocab import FINISHED, IN_PROGRESS, Status
 from worker import languages
 
 log = logging.getLogger(__name__)
@@ -99,16 +100,57 @@ def enqueue_many(items: Iterable[tuple[int, str]]) -> None:
             log.exception("could not enqueue submission %s; the sweeper will re-send it", sid)
 
 
-def rejudge(session: Session, submission_ids: Iterable[int], queue: str = "batch") -> list[int]:
+def rejudge(
+    session: Session,
+    submission_ids: Iterable[int],
+    queue: str = "batch",
+    *,
+    batch_id: int | None = None,
+) -> list[int]:
     """Grade finished submissions again (new tests, a fixed checker); returns the ids re-queued.
 
-    Submissions being graded right now are left alone: their grading is already current.
+    Submissions being graded right now are left alone: their grading is already current. The
+    grading each one had is kept in ``submission_history`` (``batch_id``: the rejudge batch).
     """
+    requeued = requeue(session, submission_ids, queue, batch_id=batch_id)
+    session.commit()
+    enqueue_many((sid, queue) for sid in requeued)
+    return requeued
+
+
+#: Rows per statement when requeueing many submissions (SQLite caps bound parameters).
+_CHUNK = 500
+
+
+def requeue(
+    session: Session,
+    submission_ids: Iterable[int],
+    queue: str = "batch",
+    *,
+    batch_id: int | None = None,
+) -> list[int]:
+    """:func:`rejudge` without the commit and the messages: for callers adding more rows to the
+    same transaction (a rejudge batch), which then commit and call :func:`enqueue_many`."""
     if queue not in QUEUES:
         raise SubmitError(f"queue must be one of {', '.join(QUEUES)}")
-    ids = list(submission_ids)
-    if not ids:
-        return []
+    ids = list(dict.fromkeys(submission_ids))
+    requeued: list[int] = []
+    for start in range(0, len(ids), _CHUNK):
+        requeued += _requeue_chunk(session, ids[start : start + _CHUNK], queue, batch_id)
+    return requeued
+
+
+def _requeue_chunk(session: Session, ids: list[int], queue: str, batch_id: int | None) -> list[int]:
+    # Read what each finished grading was before resetting it. FOR UPDATE (PostgreSQL; SQLite
+    # writes one at a time anyway) keeps a concurrent rejudge from snapshotting the same rows.
+    previous = {
+        row.id: row
+        for row in session.execute(
+            select(*_SNAPSHOT_COLUMNS)
+            .where(Submission.id.in_(ids), Submission.status.in_(FINISHED))
+            .with_for_update()
+        )
+    }
     requeued = list(
         session.execute(
             update(Submission)
@@ -133,11 +175,69 @@ def rejudge(session: Session, submission_ids: Iterable[int], queue: str = "batch
             .execution_options(synchronize_session=False)
         ).scalars()
     )
-    if requeued:
-        session.execute(delete(TestResult).where(TestResult.submission_id.in_(requeued)))
-    session.commit()
-    enqueue_many((sid, queue) for sid in requeued)
+    if not requeued:
+        return []
+    kept = [sid for sid in requeued if sid in previous]
+    tests: dict[int, list[dict[str, Any]]] = {sid: [] for sid in kept}
+    if kept:
+        for r in session.execute(
+            select(*_RESULT_COLUMNS)
+            .where(TestResult.submission_id.in_(kept))
+            .order_by(TestResult.submission_id, TestResult.test_index)
+        ):
+            row = r._asdict()
+            tests[row.pop("submission_id")].append({**row, "verdict": str(row["verdict"])})
+    now = utcnow()
+    for sid in kept:
+        p = previous[sid]
+        session.add(
+            SubmissionHistory(
+                submission_id=sid,
+                batch_id=batch_id,
+                status=p.status,
+                verdict=p.verdict,
+                score=p.score,
+                max_score=p.max_score,
+                time=p.time,
+                memory=p.memory,
+                compile_output=p.compile_output,
+                message=p.message,
+                tests=tests[sid],
+                graded_at=p.finished_at,
+                replaced_at=now,
+            )
+        )
+    session.execute(delete(TestResult).where(TestResult.submission_id.in_(requeued)))
+    session.flush()
     return requeued
+
+
+_SNAPSHOT_COLUMNS = (
+    Submission.id,
+    Submission.status,
+    Submission.verdict,
+    Submission.score,
+    Submission.max_score,
+    Submission.time,
+    Submission.memory,
+    Submission.compile_output,
+    Submission.message,
+    Submission.finished_at,
+)
+#: The per-test fields a history entry keeps (and a cancelled rejudge writes back).
+_RESULT_COLUMNS = (
+    TestResult.submission_id,
+    TestResult.test_index,
+    TestResult.verdict,
+    TestResult.points,
+    TestResult.cpu_time,
+    TestResult.wall_time,
+    TestResult.memory,
+    TestResult.oom_killed,
+    TestResult.exit_code,
+    TestResult.signal,
+    TestResult.message,
+)
 
 
 def rejudge_problem(session: Session, problem_slug: str, queue: str = "batch") -> list[int]:
