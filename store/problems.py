@@ -3,7 +3,10 @@
 Accepted forms: a mapping (the JSON of ``POST /api/problems``), a zip archive and a directory, the
 latter two holding ``problem.json`` (every field but the tests' data) and ``tests/N.in`` +
 ``tests/N.out``. ``problem.json`` may still list ``tests`` without ``input``/``output`` to give each
-numbered test its ``group`` and ``points``, matched by order.
+numbered test its ``group`` and ``points``, matched by order. In an archive or directory, the
+interactor and a custom checker may name a source file beside ``problem.json`` with ``file``
+instead of carrying ``source`` (``"interactor": {"language": "cpp", "file": "interactor.cpp"}``),
+and an interactive problem's ``tests/N.out`` is optional (its interactor may need no answer).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,6 +165,9 @@ def _checker(c: Any) -> dict[str, Any]:
 def _program(p: Any, field: str) -> dict[str, Any]:
     if not isinstance(p, Mapping):
         raise ProblemError(f"{field}: an object with language and source")
+    if "file" in p:
+        # Only an archive or directory has files to name; the JSON form carries the text.
+        raise ProblemError(f"{field}.file: only in a zip or directory; in JSON send source")
     language, source = p.get("language"), p.get("source")
     if not isinstance(language, str) or not isinstance(source, str) or not source:
         raise ProblemError(f"{field}: language and source must be non-empty strings")
@@ -240,36 +246,68 @@ def load_archive(data: bytes) -> dict[str, Any]:
         infos = [i for i in zf.infolist() if not i.is_dir()]
         if sum(i.file_size for i in infos) > MAX_ARCHIVE_BYTES:
             raise ProblemError(f"archive unpacks to more than {MAX_ARCHIVE_BYTES >> 20} MiB")
-        files = {i.filename: zf.read(i) for i in infos if _wanted(i.filename)}
+        top = _meta_dir(i.filename for i in infos)
+        files = {i.filename: zf.read(i) for i in infos if _wanted(i.filename, top)}
     return _assemble(files)
 
 
 def load_directory(path: str | Path) -> dict[str, Any]:
     """A problem mapping from a directory laid out like the zip archive."""
     root = Path(path)
+    found = [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
+    top = _meta_dir(p.relative_to(root).as_posix() for p in found)
     files = {
         p.relative_to(root).as_posix(): p.read_bytes()
-        for p in root.rglob("*")
-        if p.is_file() and not p.is_symlink() and _wanted(p.relative_to(root).as_posix())
+        for p in found
+        if _wanted(p.relative_to(root).as_posix(), top)
     }
     return _assemble(files)
 
 
-def _wanted(name: str) -> bool:
-    return name.rsplit("/", 1)[-1] == "problem.json" or bool(_TEST_FILE.match(name))
+def _meta_dir(names: Iterable[str]) -> str | None:
+    """The folder (prefix) of the outermost problem.json, or None when there is none."""
+    metas = sorted((n for n in names if n.rsplit("/", 1)[-1] == "problem.json"), key=len)
+    return metas[0][: -len("problem.json")] if metas else None
+
+
+def _wanted(name: str, top: str | None) -> bool:
+    # Files beside problem.json (sources it may name), and the tests; nothing else is read.
+    beside = top is not None and name.startswith(top) and "/" not in name[len(top) :]
+    return beside or name.rsplit("/", 1)[-1] == "problem.json" or bool(_TEST_FILE.match(name))
+
+
+def _source_files(meta: dict[str, Any], files: Mapping[str, bytes], top: str) -> None:
+    """Replace ``{"file": name}`` in the interactor and checker by that file's text."""
+    for key in ("interactor", "checker"):
+        spec = meta.get(key)
+        if not isinstance(spec, Mapping) or "file" not in spec:
+            continue
+        name = spec["file"]
+        if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+            raise ProblemError(f"{key}.file: the name of a file beside problem.json")
+        if "source" in spec:
+            raise ProblemError(f"{key}: give either source or file, not both")
+        if top + name not in files:
+            raise ProblemError(f"{key}.file: {name!r} is not beside problem.json")
+        try:
+            source = files[top + name].decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProblemError(f"{key}.file: {name!r} is not UTF-8 text") from None
+        meta[key] = {k: v for k, v in spec.items() if k != "file"} | {"source": source}
 
 
 def _assemble(files: Mapping[str, bytes]) -> dict[str, Any]:
     # Archives made by zipping a folder put everything under one top directory: accept both.
-    meta_names = sorted((n for n in files if n.rsplit("/", 1)[-1] == "problem.json"), key=len)
-    if not meta_names:
+    top = _meta_dir(files)
+    if top is None:
         raise ProblemError("problem.json is missing")
     try:
-        meta = json.loads(files[meta_names[0]])
+        meta = json.loads(files[top + "problem.json"])
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ProblemError(f"problem.json: {e}") from None
     if not isinstance(meta, dict):
         raise ProblemError("problem.json: an object is expected")
+    _source_files(meta, files, top)
 
     pairs: dict[int, dict[str, bytes]] = {}
     for name, content in files.items():
@@ -287,9 +325,9 @@ def _assemble(files: Mapping[str, bytes]) -> dict[str, Any]:
     tests = []
     for k, n in enumerate(numbers):
         pair = pairs[n]
-        if "in" not in pair or "out" not in pair:
+        if "in" not in pair or ("out" not in pair and not meta.get("interactor")):
             raise ProblemError(f"test {n}: both tests/{n}.in and tests/{n}.out are needed")
         t = dict(extra[k]) if extra else {}
-        t.update(input=pair["in"], output=pair["out"])
+        t.update(input=pair["in"], output=pair.get("out", b""))
         tests.append(t)
     return {**meta, "tests": tests}

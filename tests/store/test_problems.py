@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -125,3 +126,78 @@ def test_archive_errors() -> None:
 )
 def test_parse_size(text: str | int, size: int) -> None:
     assert store.parse_size(text) == size
+
+
+INTERACTOR = "import sys\nprint(open(sys.argv[1]).read())\n"
+
+
+def test_interactive_archive_names_its_interactor_file(sessions: sessionmaker[Session]) -> None:
+    meta = {"slug": "guess", "interactor": {"language": "python3", "file": "interactor.py"}}
+    data = _zip(
+        {
+            "guess/problem.json": json.dumps(meta),
+            "guess/interactor.py": INTERACTOR,
+            "guess/tests/1.in": "5\n",  # no 1.out: an interactor may need no answer
+            "guess/tests/2.in": "7\n",
+            "guess/tests/2.out": "seven\n",
+        }
+    )
+    with sessions() as s:
+        p = store.import_problem(s, store.load_archive(data))
+        s.commit()
+        assert p.interactor == {"language": "python3", "source": INTERACTOR}
+        assert [(t.input, t.output) for t in p.tests] == [(b"5\n", b""), (b"7\n", b"seven\n")]
+        # The JSON form carries the source itself, and imports again as it is.
+        again = store.validate(store.problem_to_dict(p))
+        assert again.interactor == p.interactor
+
+
+def test_directory_checker_file(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    checker = {"type": "custom", "language": "python3", "file": "check.py"}
+    (tmp_path / "problem.json").write_text(json.dumps({"slug": "d", "checker": checker}))
+    (tmp_path / "check.py").write_text("raise SystemExit(0)\n")
+    (tmp_path / "tests" / "1.in").write_text("1\n")
+    (tmp_path / "tests" / "1.out").write_text("1\n")
+    spec = store.validate(store.load_directory(tmp_path))
+    assert spec.checker == {
+        "type": "custom",
+        "language": "python3",
+        "source": "raise SystemExit(0)\n",
+    }
+
+
+@pytest.mark.parametrize(
+    ("interactor", "files", "message"),
+    [
+        ({"language": "python3", "file": "gone.py"}, {}, "'gone.py' is not beside problem.json"),
+        ({"language": "python3", "file": "../x.py"}, {}, "interactor.file: the name of a file"),
+        ({"language": "c", "file": "i.c", "source": "x"}, {"i.c": "x"}, "either source or file"),
+        ({"language": "c", "file": "i.c"}, {"i.c": b"\xff\xfe"}, "not UTF-8"),
+    ],
+)
+def test_interactor_file_errors(
+    interactor: dict[str, str], files: dict[str, str | bytes], message: str
+) -> None:
+    content = {"problem.json": json.dumps({"slug": "g", "interactor": interactor}),
+               "tests/1.in": "1", **files}  # fmt: skip
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, text in content.items():
+            zf.writestr(name, text)
+    with pytest.raises(ProblemError, match=re.escape(message)):
+        store.load_archive(buf.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("interactor", "message"),
+    [
+        ({"language": "python3"}, "interactor: language and source must be non-empty strings"),
+        ({"source": "print(1)"}, "interactor: language and source"),
+        ("print(1)", "interactor: an object with language and source"),
+        ({"language": "python3", "file": "i.py"}, "interactor.file: only in a zip or directory"),
+    ],
+)
+def test_interactor_validation(interactor: object, message: str) -> None:
+    with pytest.raises(ProblemError, match=re.escape(message)):
+        store.validate({**APLUSB, "interactor": interactor})
