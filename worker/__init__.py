@@ -32,6 +32,10 @@ once, run each test with the problem's limits, check (worker.checkers), upsert e
 finishes, aggregate (worker.scoring). Internal errors are retried up to the attempt cap, then the
 submission ends with status ``error``, verdict ``IE`` and a message; a sweeper in every worker
 re-queues submissions whose lease expired (worker.sweeper).
+
+Interactive problems (worker.interaction): a problem with an interactor runs each test as a
+conversation between two boxes, the solution's and the interactor's (compiled once per process,
+like a custom checker); the interactor's testlib exit code takes the checker's place.
 """
 
 from worker import batches, languages

@@ -58,6 +58,10 @@ class Language:
     # Some runtimes turn running out of memory into an ordinary error exit; these markers in
     # stderr make that MLE, as the kernel's OOM kill would be for native code.
     mle_markers: tuple[bytes, ...] = ()
+    # In an interactive run, these in stderr mean the program failed only because the other side
+    # hung up (its stdin hit EOF or its stdout lost the reader): the interactor's verdict stands.
+    # "Broken pipe" (strerror(EPIPE)) and death by SIGPIPE count for every language.
+    hangup_markers: tuple[bytes, ...] = ()
     requires: tuple[str, ...] = ()  # host paths that must exist for the language to be offered
 
     def run_command(self, memory_limit: int) -> list[str]:
@@ -126,6 +130,7 @@ LANGUAGES: tuple[Language, ...] = (
             "main.py",
         ),
         run=("/usr/bin/python3", "-B", "main.py"),
+        hangup_markers=(b"EOFError", b"BrokenPipeError"),
         requires=("/usr/bin/python3",),
     ),
     Language(
@@ -156,6 +161,8 @@ LANGUAGES: tuple[Language, ...] = (
         memory_overhead=128 * _MiB,
         pids=128,
         mle_markers=(b"java.lang.OutOfMemoryError",),
+        # Scanner past the end of its input.
+        hangup_markers=(b"java.util.NoSuchElementException",),
         requires=("/usr/bin/javac", "/usr/bin/java", "/usr/bin/jar", _JAVA_CONF),
     ),
     Language(
@@ -167,6 +174,7 @@ LANGUAGES: tuple[Language, ...] = (
         compile_limits=_limits(memory=1024 * _MiB),
         memory_overhead=64 * _MiB,
         mle_markers=(b"JavaScript heap out of memory",),
+        hangup_markers=(b"EPIPE",),
         requires=("/usr/bin/node",),
     ),
     Language(
@@ -187,6 +195,7 @@ LANGUAGES: tuple[Language, ...] = (
         source="main.rb",
         compile=("/usr/bin/ruby", "-c", "main.rb"),
         run=("/usr/bin/ruby", "main.rb"),
+        hangup_markers=(b"EOFError", b"Errno::EPIPE"),
         requires=("/usr/bin/ruby",),
     ),
     Language(
@@ -209,6 +218,11 @@ LANGUAGES: tuple[Language, ...] = (
 )
 
 _BY_ID: Mapping[str, Language] = MappingProxyType({lang.id: lang for lang in LANGUAGES})
+
+
+def ids() -> tuple[str, ...]:
+    """Every language id this judge knows, installed here or not (workers may have more)."""
+    return tuple(_BY_ID)
 
 
 def available() -> list[Language]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 import sandbox
 from store.models import Submission
 from store.vocab import Status, Verdict
-from worker import checkers, claims, languages
+from worker import checkers, claims, interaction, languages
 from worker.config import Settings
 from worker.errors import InternalError, ProblemFault
 from worker.execution import (
@@ -86,6 +86,7 @@ def grade(
     owner: str,
     enqueue: Enqueue,
     run: Runner,
+    interact: interaction.Interact = interaction.sandbox_interact,
 ) -> str:
     """Grade the submission if it can be claimed; returns a word for logs and tests.
 
@@ -107,7 +108,7 @@ def grade(
     try:
         job = _load(sessions, submission_id)
         queue = job.queue
-        _Grading(sessions, c, job, settings, run).run()
+        _Grading(sessions, c, job, settings, run, interact).run()
         return "done"
     except claims.LeaseLost:
         log.warning("submission %s: lease lost by attempt %s", submission_id, c.attempt)
@@ -132,8 +133,9 @@ def grade(
 
 
 class _ProgramCache:
-    """Compiled checkers by (language, source hash), so a problem's checker compiles once per
-    worker process rather than once per submission. Small and bounded: checkers are few."""
+    """Compiled checkers and interactors by (language, source hash), so a problem's checker or
+    interactor compiles once per worker process rather than once per submission. Small and
+    bounded: they are few."""
 
     def __init__(self, size: int = 32) -> None:
         self._size = size
@@ -165,21 +167,23 @@ class _Grading:
         job: Job,
         settings: Settings,
         run: Runner,
+        interact: interaction.Interact,
     ) -> None:
         self.sessions = sessions
         self.claim = claim
         self.job = job
         self.settings = settings
         self.run_ = run
+        self.interact = interact
         self.limits = RunLimits(job.time_limit, job.memory_limit, job.output_limit)
-        # A test step holds the lease for its own wall-time limit plus the configured slack.
-        self.test_lease = self.limits.wall_time() + settings.lease_seconds
+        # A test step holds the lease for its own wall-time limit plus the configured slack;
+        # an interactive one may last the grace period longer (the interactor's last word).
+        grace = interaction.GRACE if job.interactor is not None else 0.0
+        self.test_lease = self.limits.wall_time() + grace + settings.lease_seconds
+        self.interactor: Program | None = None
 
     def run(self) -> None:
         job = self.job
-        if job.interactor is not None:
-            # Issue 8 plugs an interactive runner in here; until then, say so instead of guessing.
-            raise ProblemFault("interactive problems are not supported by this worker yet")
         try:
             lang = languages.get(job.language)
         except languages.UnknownLanguage as e:
@@ -201,6 +205,9 @@ class _Grading:
             )
             return
         check = self._checker()
+        if job.interactor is not None:
+            # The interactor judges instead of the checker (DESIGN 3.4).
+            self.interactor = self._tool(job.interactor, "interactor")
         claims.renew(self.sessions, self.claim, self.test_lease, status=Status.RUNNING)
 
         outcomes: list[TestOutcome] = []
@@ -238,12 +245,21 @@ class _Grading:
 
     def _checker(self) -> checkers.Check:
         spec = self.job.checker
+        if self.job.interactor is not None:
+            return checkers.check_tokens  # never called: the interactor judges
         if spec.get("type", "tokens") != "custom":
             return checkers.builtin(spec)
+        return self._custom_checker(self._tool(spec, "custom checker"))
+
+    def _tool(self, spec: dict[str, Any], what: str) -> Program:
+        """The problem's own program (custom checker, interactor), compiled once per process.
+
+        It is the problem's, not the submitter's: when it cannot be built, the problem is at
+        fault (ProblemFault, not retried)."""
         try:
             lang = languages.get(str(spec.get("language")))
         except languages.UnknownLanguage as e:
-            raise ProblemFault(f"custom checker: {e}") from e
+            raise ProblemFault(f"{what}: {e}") from e
         source = str(spec.get("source", ""))
         key = (lang.id, hashlib.sha256(source.encode()).hexdigest())
         built = _checker_cache.get(key)
@@ -251,9 +267,9 @@ class _Grading:
             claims.renew(self.sessions, self.claim, self._compile_lease(lang))
             compiled, _ = compile_source(self.run_, lang, source)
             if isinstance(compiled, CompileFailure):
-                raise ProblemFault(f"custom checker does not compile:\n{compiled.output}")
+                raise ProblemFault(f"{what} does not compile:\n{compiled.output}")
             built = _checker_cache.put(key, compiled)
-        return self._custom_checker(built)
+        return built
 
     def _custom_checker(self, program: Program) -> checkers.Check:
         limits = RunLimits(max(5.0, self.job.time_limit * 2), 512 << 20, 1 << 20)
@@ -281,17 +297,27 @@ class _Grading:
         test_input: bytes,
         answer: bytes,
     ) -> tuple[TestOutcome, dict[str, Any]]:
-        r = run_program(self.run_, program, self.limits, stdin=test_input)
-        verdict = run_verdict(program.language, r)
         checker_points: float | None = None
-        if verdict is None:
-            verdict_check = check(test_input, r.stdout, answer)
-            verdict, message = verdict_check.verdict, verdict_check.message
-            checker_points = verdict_check.points
-            if checker_points is not None and checker_points >= info.points:
-                verdict = Verdict.AC  # partial credit worth the whole test
+        if self.interactor is not None:
+            r, inter = interaction.run(
+                self.interact, program, self.limits, self.interactor, test_input, answer,
+                self.job.time_limit,
+            )  # fmt: skip
+            said = interaction.judge(program, r, inter)
+            verdict, message, checker_points = said.verdict, said.message, said.points
+            if verdict is Verdict.RE and not message:
+                message = _exit_message(r)
         else:
-            message = r.message or _exit_message(r)
+            r = run_program(self.run_, program, self.limits, stdin=test_input)
+            ran = run_verdict(program.language, r)
+            if ran is None:
+                verdict_check = check(test_input, r.stdout, answer)
+                verdict, message = verdict_check.verdict, verdict_check.message
+                checker_points = verdict_check.points
+            else:
+                verdict, message = ran, r.message or _exit_message(r)
+        if checker_points is not None and checker_points >= info.points:
+            verdict = Verdict.AC  # partial credit worth the whole test
         outcome = TestOutcome(
             index=info.index,
             verdict=verdict,

@@ -138,3 +138,121 @@ SLOW_AC = (
     "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.25:\n    pass\n"
     "a, b = map(int, input().split())\nprint(a + b)\n"
 )
+
+# Interactive: guess a secret 1..1000 (the test input) in at most 10 questions. "? x" is
+# answered "<", ">" or "="; the interactor judges with testlib exit codes.
+GUESS_INTERACTOR = r"""
+import sys
+secret = int(open(sys.argv[1]).read())
+if len(sys.argv) > 2 and open(sys.argv[2]).read().strip() == "broken":
+    print("the test says it is broken", file=sys.stderr)
+    sys.exit(3)
+for asked in range(1, 11):
+    line = sys.stdin.readline(64)  # bounded: a line without end cannot fill our memory
+    if not line:
+        print(f"no guess after {asked - 1} questions", file=sys.stderr)
+        sys.exit(1)
+    parts = line.split()
+    if len(parts) != 2 or parts[0] != "?" or not parts[1].isdigit():
+        print(f"question {asked}: not '? x'", file=sys.stderr)
+        sys.exit(2)
+    x = int(parts[1])
+    if x == secret:
+        print("=", flush=True)
+        print(f"guessed in {asked}", file=sys.stderr)
+        sys.exit(0)
+    print("<" if secret < x else ">", flush=True)
+print("more than 10 questions", file=sys.stderr)
+sys.exit(1)
+"""
+GUESS: dict[str, Any] = {
+    "slug": "guess-1000",
+    "time_limit": 0.5,  # wall limit 2.5 s: a silent solution costs that much
+    "memory_limit": "64M",
+    "interactor": {"language": "python3", "source": GUESS_INTERACTOR},
+    "tests": [{"input": f"{n}\n"} for n in (1, 1000, 500, 377, 2)],
+}
+GUESS_PY = """
+low, high = 1, 1000
+while True:
+    mid = (low + high) // 2
+    print("?", mid, flush=True)
+    answer = input()
+    if answer == "=":
+        break
+    if answer == "<":
+        high = mid - 1
+    else:
+        low = mid + 1
+"""
+GUESS_C = r"""
+#include <stdio.h>
+int main(void) {
+    int low = 1, high = 1000;
+    char answer[8];
+    for (;;) {
+        int mid = (low + high) / 2;
+        printf("? %d\n", mid);
+        fflush(stdout);
+        if (scanf("%7s", answer) != 1 || answer[0] == '=') return 0;
+        if (answer[0] == '<') high = mid - 1; else low = mid + 1;
+    }
+}
+"""
+# Counts up from 1: right for small secrets, too many questions for the rest.
+GUESS_LINEAR = """
+x = 1
+while True:
+    print("?", x, flush=True)
+    if input() == "=":
+        break
+    x += 1
+"""
+# Asks once, then waits for something that never comes.
+GUESS_SILENT = "import time\ntime.sleep(60)\n"
+# Floods the pipe: one line that never ends, or questions without reading a single answer.
+GUESS_FLOOD_LINE = "import sys\nwhile True:\n    sys.stdout.write('7' * 65536)\n"
+GUESS_FLOOD_QUESTIONS = "import sys\nwhile True:\n    sys.stdout.write('? 999\\n' * 4096)\n"
+# Asks one question, reads the answer, then allocates until the kernel kills it.
+GUESS_OOM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(void) {
+    char answer[8];
+    printf("? 500\n");
+    fflush(stdout);
+    if (scanf("%7s", answer) != 1) return 0;
+    for (;;) { char *p = malloc(1 << 20); if (!p) return 0; memset(p, 1, 1 << 20); }
+}
+"""
+# Snoops on the interactor and tries to kill everything it can see, then plays fair. What it
+# managed goes to stderr (kept by the sandbox) for the test to read.
+GUESS_HOSTILE = (
+    """
+import os, signal, sys
+seen = []
+for path in ("/box/input.txt", "/box/answer.txt", "input.txt", "/proc/1/root/box/input.txt"):
+    try:
+        with open(path) as f:
+            seen.append(f"READ {path}: {f.read(40)!r}")
+    except OSError as e:
+        seen.append(f"no {path}: {e.strerror}")
+seen.append("box holds " + " ".join(sorted(os.listdir("/box"))))
+for pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()):
+    if pid != os.getpid():
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.kill(pid, sig)
+                seen.append(f"KILLED {pid}")
+            except OSError as e:
+                seen.append(f"kill {pid}: {e.strerror}")
+try:
+    os.kill(-1, signal.SIGKILL)
+    seen.append("kill -1 sent")
+except OSError as e:
+    seen.append(f"kill -1: {e.strerror}")
+print("\\n".join(seen), file=sys.stderr, flush=True)
+"""
+    + GUESS_PY
+)

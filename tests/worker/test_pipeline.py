@@ -108,14 +108,67 @@ def test_failure_mid_grading_then_clean_retry(sessions: sessionmaker[Session]) -
     assert [r.test_index for r in sub.results] == list(range(1, 11))
 
 
-def test_interactive_problem_fails_cleanly_until_supported(sessions: sessionmaker[Session]) -> None:
-    spec = {**APLUSB, "slug": "guess", "interactor": {"language": "python3", "source": "pass"}}
-    sid = _submission(sessions, spec)
+def test_interactive_problem_compiles_its_interactor_once(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker_test_programs import GUESS, GUESS_PY
+
+    from worker.interaction import sandbox_interact
+
+    monkeypatch.setattr(pipeline, "_checker_cache", pipeline._ProgramCache())
+    with sessions() as s:
+        store.import_problem(s, GUESS)
+        ids = [create_submission(s, GUESS["slug"], "python3", GUESS_PY).id for _ in range(2)]
+        s.commit()
+    runs: list[list[str]] = []
+    talks: list[list[str]] = []
+
+    def counting(cmd: list[str], *args: Any, **kwargs: Any) -> sandbox.Result:
+        runs.append(cmd)
+        return sandbox_runner(cmd, *args, **kwargs)
+
+    def interact(
+        first: sandbox.Side, second: sandbox.Side, *, grace: float = 1.0
+    ) -> tuple[sandbox.Result, sandbox.Result]:
+        talks.append(list(second.cmd))
+        return sandbox_interact(first, second, grace=grace)
+
+    per_grading = []
+    for sid in ids:
+        before = len(runs)
+        outcome = pipeline.grade(
+            sessions, sid, settings=SETTINGS, owner="t", enqueue=Recorder(), run=counting,
+            interact=interact,
+        )  # fmt: skip
+        assert outcome == "done"
+        per_grading.append(len(runs) - before)
+        sub = _get(sessions, sid)
+        assert (sub.verdict, sub.score) == (Verdict.AC, 5)
+    # solution + interactor syntax checks, then the solution's alone; every test one talk.
+    assert per_grading == [2, 1]
+    assert len(talks) == 10 and all(t[-1] == "input.txt" for t in talks)
+
+
+def test_interactive_sandbox_failure_is_retried(sessions: sessionmaker[Session]) -> None:
+    from worker_test_programs import GUESS, GUESS_PY
+
+    with sessions() as s:
+        store.import_problem(s, GUESS)
+        sid = create_submission(s, GUESS["slug"], "python3", GUESS_PY).id
+        s.commit()
+
+    def refusing(*_: Any, **__: Any) -> tuple[sandbox.Result, sandbox.Result]:
+        raise sandbox.SandboxError("no second box today")
+
     enqueue = Recorder()
-    assert _grade(sessions, sid, sandbox_runner, enqueue) == "failed"
+    outcome = pipeline.grade(
+        sessions, sid, settings=SETTINGS, owner="t", enqueue=enqueue, run=sandbox_runner,
+        interact=refusing,
+    )  # fmt: skip
+    assert outcome == "retry" and enqueue.sent == [(sid, "interactive", 0.1)]
     sub = _get(sessions, sid)
-    assert (sub.status, sub.verdict, sub.attempts) == (Status.ERROR, Verdict.IE, 1)
-    assert sub.message and "interactive" in sub.message and enqueue.sent == []
+    assert (sub.status, sub.verdict) == (Status.QUEUED, None)
+    assert sub.message and "no second box today" in sub.message
 
 
 def test_language_missing_on_this_worker_is_retried(sessions: sessionmaker[Session]) -> None:
