@@ -14,7 +14,9 @@ import zlib
 from typing import Any
 
 import store
+from store.problems import ProblemSpec
 from web.errors import ApiError
+from worker import languages
 
 _TEST_NAME = re.compile(r"^(?:.*/)?(\d+)\.(in|out)$")
 # Reading a damaged archive member can fail in any of these ways; all mean "bad upload".
@@ -90,9 +92,26 @@ def _check_zip(data: bytes) -> None:
 def save_problem(session: Any, data: dict[str, Any]) -> store.Problem:
     """Validate and upsert; ProblemError becomes a 422 naming the bad field."""
     try:
-        problem = store.import_problem(session, data)
+        spec = store.validate(data)
+        _check_languages(spec)
+        problem = store.import_problem(session, spec)
     except store.ProblemError as e:
         raise ApiError(422, str(e)) from None
     except RecursionError:
         raise ApiError(422, "the problem is nested too deeply") from None
     return problem
+
+
+def _check_languages(spec: ProblemSpec) -> None:
+    """The problem's own programs must be in a language the judge knows: the store cannot
+    tell (it knows no languages), and a worker would only find out at the first submission."""
+    programs = {"interactor": spec.interactor}
+    if spec.checker.get("type") == "custom":
+        programs["checker"] = spec.checker
+    known = languages.ids()
+    for field, program in programs.items():
+        if program is not None and program["language"] not in known:
+            raise store.ProblemError(
+                f"{field}.language: unknown language {program['language']!r}"
+                f" (one of {', '.join(known)})"
+            )

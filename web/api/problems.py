@@ -36,6 +36,17 @@ _PROBLEM_BODY = {
                         "time_limit": {"type": "number"},
                         "memory_limit": {"type": ["string", "integer"]},
                         "checker": {"type": "object"},
+                        "interactor": {
+                            "type": "object",
+                            "description": "makes the problem interactive: {language, source},"
+                            " run as `interactor INPUT_FILE [ANSWER_FILE]` talking to the"
+                            " solution through stdin/stdout; testlib exit codes",
+                            "required": ["language", "source"],
+                            "properties": {
+                                "language": {"type": "string"},
+                                "source": {"type": "string"},
+                            },
+                        },
                         "tests": {"type": "array", "items": {"type": "object"}},
                     },
                 }
