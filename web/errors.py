@@ -29,6 +29,7 @@ _CODES = {
     422: "invalid",
     429: "rate_limited",
     503: "unavailable",
+    504: "timeout",
 }
 
 

@@ -6,22 +6,24 @@ data, never worker exceptions, and a change in the worker's API is a change in o
 
 from __future__ import annotations
 
-import asyncio
 import functools
+import json
+import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import redis.asyncio as aioredis
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 import worker
+import worker.runs
 from store import User
 from web.errors import ApiError
 from web.schemas import RunOut
 
-# Ad-hoc runs execute in this process (see run()); two at a time keeps the web responsive on a
-# small machine, and the rest wait their turn on the event loop, not on threads.
-_RUN_SLOTS = asyncio.Semaphore(2)
+log = logging.getLogger("web")
 
 
 @functools.cache
@@ -60,36 +62,70 @@ def rejudge(session: Session, ids: list[int]) -> list[int]:
     return worker.rejudge(session, ids)
 
 
-async def run(language: str, source: str, stdin: str, limits: Mapping[str, Any]) -> RunOut:
-    """One sandboxed run, synchronous for the caller.
+async def run(
+    language: str,
+    source: str,
+    stdin: str,
+    limits: Mapping[str, Any],
+    *,
+    timeout: float,
+    max_queued: int,
+) -> tuple[str, RunOut]:
+    """One sandboxed run, synchronous for the caller, done by a worker (worker.runs).
 
-    The worker package has no task for ad-hoc runs yet (and no result backend to answer
-    through), so the run happens here on a pool thread, in the sandbox like every run.
+    Returns the run id and the result. The web only sends the task and waits for the reply on
+    Redis (``BLPOP``, asyncio: a waiting client costs a coroutine and a socket, no thread). The
+    queue is the concurrency limit: runs wait there for a free worker process, and a queue
+    longer than ``max_queued`` is a 503. No answer within ``timeout`` seconds (no worker, or
+    all busy) is a 504; the message expires then, so no worker runs it later for nobody.
     """
     check_language(language)
-    async with _RUN_SLOTS:
-        try:
-            shot = await run_in_threadpool(worker.run_once, language, source, stdin, limits)
-        except worker.InternalError as e:
-            raise ApiError(503, f"the sandbox failed: {e}", headers={"Retry-After": "5"}) from None
-        except ValueError as e:  # unknown language, bad limits
-            raise ApiError(422, str(e)) from None
-    r = shot.result
-    if r is None:
-        return RunOut(status="compile_error", verdict="CE", compile_output=shot.compile_output,
-                      exit_code=None, signal=None, cpu_time=None, wall_time=None, memory=None,
-                      oom_killed=False, stdout="", stderr="", message="compilation failed")  # fmt: skip
-    return RunOut(
-        status="done",
-        verdict=str(r.verdict),
-        compile_output=shot.compile_output or None,
-        exit_code=r.exit_code,
-        signal=r.signal,
-        cpu_time=r.cpu_time,
-        wall_time=r.wall_time,
-        memory=r.memory_peak,
-        oom_killed=r.oom_killed,
-        stdout=r.stdout.decode("utf-8", "replace"),
-        stderr=r.stderr.decode("utf-8", "replace"),
-        message=r.message,
+    run_id = uuid.uuid4().hex
+    key = worker.runs.reply_key(run_id)
+    client = aioredis.from_url(
+        worker.runs.redis_url(), socket_connect_timeout=2, socket_timeout=timeout + 10
     )
+    try:
+        try:
+            waiting = await client.llen(worker.runs.QUEUE)
+        except (aioredis.RedisError, OSError) as e:
+            log.warning("run %s: the broker is unreachable: %s", run_id, e)
+            raise ApiError(503, "the broker is unreachable; try again shortly",
+                           headers={"Retry-After": "10"}) from None  # fmt: skip
+        if waiting >= max_queued:
+            raise ApiError(503, "the queue is full; try again shortly",
+                           headers={"Retry-After": "10"})  # fmt: skip
+        try:
+            await run_in_threadpool(
+                worker.runs.send, run_id, language, source, stdin, limits, expires=timeout
+            )
+        except Exception as e:  # kombu/redis errors of every kind: the broker did not take it
+            log.warning("run %s: could not enqueue: %s", run_id, e)
+            raise ApiError(503, "the broker did not take the run; try again shortly",
+                           headers={"Retry-After": "10"}) from None  # fmt: skip
+        try:
+            popped = await client.blpop([key], timeout=timeout)
+        except (aioredis.RedisError, OSError) as e:
+            log.warning("run %s: lost the broker while waiting: %s", run_id, e)
+            raise ApiError(503, "lost the broker while waiting for the run; try again",
+                           headers={"Retry-After": "10"}) from None  # fmt: skip
+    finally:
+        await client.aclose()
+    if popped is None:
+        raise ApiError(504, f"no worker ran the program within {timeout:g} s; try again later",
+                       headers={"Retry-After": "10"})  # fmt: skip
+    return run_id, _result(run_id, popped[1])
+
+
+def _result(run_id: str, raw: bytes | str) -> RunOut:
+    try:
+        reply = json.loads(raw)
+        if reply["ok"]:
+            return RunOut.model_validate(reply["result"])
+        status, detail = int(reply["status"]), str(reply["detail"])
+    except (ValueError, KeyError, TypeError) as e:  # pydantic's ValidationError is a ValueError
+        log.error("run %s: a malformed reply from a worker: %s", run_id, e)
+        raise ApiError(
+            503, "a worker sent a malformed reply", headers={"Retry-After": "10"}
+        ) from None
+    raise ApiError(status, detail, headers={"Retry-After": "5"} if status == 503 else None)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 QUEUES = ("interactive", "batch")  # consumed in this order: interactive work never waits
 GRADE_TASK = "judge.grade"
 SWEEP_TASK = "judge.sweep"
+RUN_TASK = "judge.run"  # an ad-hoc run (POST /api/runs); see worker.runs
 
 settings = config.load()
 

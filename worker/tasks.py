@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from worker import db, metrics
-from worker.celery_app import GRADE_TASK, SWEEP_TASK, app, enqueue, owner_name, settings
+from worker import db, metrics, runs
+from worker.celery_app import (
+    GRADE_TASK,
+    RUN_TASK,
+    SWEEP_TASK,
+    app,
+    enqueue,
+    owner_name,
+    settings,
+)
 from worker.execution import sandbox_runner
 from worker.pipeline import grade
 from worker.sweeper import sweep
@@ -41,3 +50,24 @@ def grade_submission(submission_id: int) -> str:
 def sweep_leases() -> dict[str, int]:
     report = sweep(db.sessions(), enqueue, settings)
     return {"requeued": report.requeued, "failed": report.failed, "resent": report.resent}
+
+
+@app.task(  # type: ignore[untyped-decorator,misc,unused-ignore]
+    name=RUN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def run_adhoc(run_id: str, language: str, source: str, stdin: str, limits: dict[str, Any]) -> str:
+    """One ad-hoc run (POST /api/runs); the reply goes to Redis for the waiting web request.
+
+    Redelivered after a crash like every task; a message that expired while queued (its web
+    request has answered 504 by then) is dropped by Celery before it gets here.
+    """
+    reply = runs.execute(language, source, stdin, limits, run=sandbox_runner)
+    reply["worker"] = owner_name()
+    outcome = reply["result"]["verdict"] if reply["ok"] else f"error {reply['status']}"
+    try:
+        runs.deliver(run_id, reply)
+    except Exception:
+        log.exception("run %s: %s, but the reply could not be delivered", run_id, outcome)
+        return "undelivered"
+    log.info("run %s: %s", run_id, outcome, extra={"run_id": run_id, "outcome": outcome})
+    return str(outcome)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 import store
 from web import grading
@@ -14,6 +14,8 @@ from web.errors import ApiError
 from web.schemas import ErrorOut, RunIn, RunOut
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
+#: The shortest wait for a worker's reply, whatever JUDGE_WAIT_TIMEOUT says (0 would mean "never").
+MIN_WAIT = 1.0
 
 
 def checked_limits(body: RunIn, request: Request) -> dict[str, Any]:
@@ -48,10 +50,14 @@ def checked_limits(body: RunIn, request: Request) -> dict[str, Any]:
 @router.post(
     "",
     response_model=RunOut,
-    responses={c: {"model": ErrorOut} for c in (400, 401, 403, 413, 422, 429, 503)},
+    responses={c: {"model": ErrorOut} for c in (400, 401, 403, 413, 422, 429, 503, 504)},
     summary="Run a program once in the sandbox and return its result",
 )
-async def create_run(body: RunIn, request: Request, user: CurrentUser) -> RunOut:
+async def create_run(
+    body: RunIn, request: Request, response: Response, user: CurrentUser
+) -> RunOut:
+    """A worker runs it (this server never runs the sandbox): 503 when the queue is full or the
+    broker is down, 504 when no worker answered within ``JUDGE_WAIT_TIMEOUT`` seconds."""
     state = app_state(request)
     if len(body.source.encode()) > state.settings.max_source_bytes:
         raise ApiError(413, f"source is larger than {state.settings.max_source_bytes} bytes")
@@ -60,4 +66,9 @@ async def create_run(body: RunIn, request: Request, user: CurrentUser) -> RunOut
     limits = checked_limits(body, request)
     grading.check_language(body.language)
     check_rate(state, user)
-    return await grading.run(body.language, body.source, body.stdin, limits)
+    run_id, result = await grading.run(
+        body.language, body.source, body.stdin, limits,
+        timeout=max(state.settings.wait_timeout, MIN_WAIT), max_queued=state.settings.max_queued,
+    )  # fmt: skip
+    response.headers["X-Run-Id"] = run_id  # the worker logs it too: "run <id>: <verdict>"
+    return result
