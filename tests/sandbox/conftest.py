@@ -190,7 +190,13 @@ class Leftovers:
         family.discard(_zygote_pid())
         for pid in family:
             if pid in table:
-                snap.processes[pid] = f"pid {pid} {table[pid][1]} {_cmdline(pid)}"
+                cmdline = _cmdline(pid)
+                # Long-lived helpers of the test process itself, not of any box: the
+                # multiprocessing resource tracker, and sandbox zygotes of servers that other
+                # modules' session fixtures keep running.
+                if "multiprocessing.resource_tracker" in cmdline or cmdline.endswith(" --serve"):
+                    continue
+                snap.processes[pid] = f"pid {pid} {table[pid][1]} {cmdline}"
         return snap
 
     def baseline(self) -> Snapshot:

@@ -136,11 +136,13 @@ def _zygotes(table: dict[int, dict[str, str]]) -> set[int]:
         found.add(int(_spawn.zygote_pid()))
     except (ImportError, AttributeError):
         pass
-    for pid, fields in table.items():
-        if int(fields.get("PPid", "0")) == os.getpid():
-            with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if handle.read().split(b"\0")[1:2] == [b"--serve"]:
-                    found.add(pid)
+    # Any sandbox zygote: ours, or one of a server that another module's fixture keeps
+    # running for the session (a web process or Celery worker that ran boxes).
+    for pid in table:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as handle:
+            argv = handle.read().split(b"\0")
+            if argv[1:2] == [b"--serve"] and b"boxinit" in argv[0]:
+                found.add(pid)
     return found - {0}
 
 
