@@ -71,19 +71,25 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path) -> None:
+    """``bind``: more addresses to listen on besides 127.0.0.1 (a test's own veth ends);
+    Redis then wants a ``password`` (protected mode refuses other clients without one)."""
+
+    def __init__(self, workdir: Path, bind: Sequence[str] = (), password: str = "") -> None:
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.password = password
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
         self.log = workdir / f"redis-{self.port}.log"
         self.proc = subprocess.Popen(
             [
                 shutil.which("redis-server") or "/usr/bin/redis-server",
                 "--port", str(self.port),
-                "--bind", "127.0.0.1",
+                "--bind", " ".join(["127.0.0.1", *bind]),
                 "--save", "",
                 "--appendonly", "no",
                 "--dir", str(workdir),
                 "--logfile", str(self.log),
+                *(["--requirepass", password] if password else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -101,9 +107,13 @@ class RedisServer:
 
 
 class PostgresServer:
-    """A throw-away PostgreSQL cluster owned by ``nobody`` (postgres refuses to run as root)."""
+    """A throw-away PostgreSQL cluster owned by ``nobody`` (postgres refuses to run as root).
 
-    def __init__(self, bindir: Path) -> None:
+    ``listen``: more addresses to listen on besides 127.0.0.1; ``trust``: client networks
+    (CIDR) allowed in without a password, besides loopback.
+    """
+
+    def __init__(self, bindir: Path, listen: Sequence[str] = (), trust: Sequence[str] = ()) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="judge-pg-"))
         os.chown(self.root, NOBODY, NOBODY)
         self.data = self.root / "data"
@@ -113,13 +123,17 @@ class PostgresServer:
             [str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
              "--auth=trust", "-E", "UTF8", "--no-sync"],
         )  # fmt: skip
+        if trust:
+            with open(self.data / "pg_hba.conf", "a") as hba:
+                hba.writelines(f"host all all {net} trust\n" for net in trust)
         log_fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             self.proc = subprocess.Popen(
                 [
                     *self._nobody_prefix(),
                     str(bindir / "postgres"), "-D", str(self.data),
-                    "-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.root),
+                    "-h", ",".join(["127.0.0.1", *listen]), "-p", str(self.port),
+                    "-k", str(self.root),
                     # Durability is not under test here; speed is welcome.
                     "-c", "fsync=off", "-c", "full_page_writes=off",
                     "-c", "synchronous_commit=off", "-c", "max_connections=200",
