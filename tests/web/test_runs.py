@@ -61,7 +61,9 @@ def test_no_worker_is_504_a_full_queue_503_and_stale_runs_are_dropped(tmp_path: 
             worker = stack.start_worker()
             r = c.post("/api/runs", json=ECHO)
             assert r.status_code == 200 and r.json()["stdout"] == "olleh\n", r.text
-            assert ran(worker.log) == [(r.headers["x-run-id"], "OK")]
+            # (The worker logs the run just after replying: wait for the line.)
+            servers.wait_until(lambda: ran(worker.log), 10, "the worker's log line")
+            assert ran(worker.log) == [(r.headers["x-run-id"], "OK")], worker.tail()
 
             # A run longer than the wait is a 504 too; its late reply expires unread.
             began = time.monotonic()
@@ -71,7 +73,8 @@ def test_no_worker_is_504_a_full_queue_503_and_stale_runs_are_dropped(tmp_path: 
             servers.wait_until(lambda: broker.keys("judge:run:*"), 30, "the late reply")
             (key,) = broker.keys("judge:run:*")
             assert 0 < broker.ttl(key) <= 120
-            assert [outcome for _, outcome in ran(worker.log)] == ["OK", "TLE"]
+            servers.wait_until(lambda: len(ran(worker.log)) == 2, 10, "the worker's log line")
+            assert [outcome for _, outcome in ran(worker.log)] == ["OK", "TLE"], worker.tail()
 
             stack.redis.stop()
             r = c.post("/api/runs", json=ECHO)
