@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import store
 from web import accounts, config, errors
-from web.api import meta, problems, runs, submissions
+from web.api import batches, meta, problems, runs, submissions
 from web.deps import AppState
 from web.ratelimit import RateLimiter
 from web.security import Signer
@@ -40,7 +40,7 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
     )
     errors.install(app)
     _document_bearer_auth(app)
-    for module in (submissions, runs, problems, meta):
+    for module in (submissions, runs, problems, batches, meta):
         app.include_router(module.router)
     # Imported late: the pages import the API modules' helpers.
     from web.pages import routes as pages

@@ -177,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     pi = problem.add_parser("import", help="import problem directories or zips")
     pi.add_argument("paths", nargs="+", metavar="DIR_OR_ZIP")
     pi.set_defaults(fn=cmd_problem_import)
+
+    from web import batch_cli  # judge batch submit|status|cancel: a client of the HTTP API
+
+    batch_cli.add_parser(sub)
     return p
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import store
 from store import Problem
-from web import grading, problem_io
+from web import batch_io, problem_io
 from web.deps import DB, AdminUser, MaybeUser, app_state
 from web.errors import ApiError
 from web.schemas import ErrorOut, ProblemOut, ProblemSummary
@@ -118,7 +118,10 @@ async def create_problem(request: Request, admin: AdminUser) -> ProblemOut:
 @router.post(
     "/{slug}/rejudge",
     responses=_ERRORS,
-    summary="Grade every submission of the problem again (batch queue)",
+    summary="Grade every submission of the problem again, as a batch (batch queue)",
 )
-def rejudge(slug: str, session: DB, admin: AdminUser) -> dict[str, list[int]]:
-    return {"requeued": grading.rejudge_problem(session, slug)}
+def rejudge(slug: str, session: DB, admin: AdminUser) -> dict[str, Any]:
+    """``{"requeued": [ids], "batch": id}``: follow it at ``GET /api/batches/{id}`` (``batch``
+    is null when the problem has no submission to rejudge)."""
+    batch_id, ids = batch_io.rejudge(session, slug, admin.id)
+    return {"requeued": ids, "batch": batch_id}

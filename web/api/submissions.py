@@ -30,8 +30,11 @@ def check_can_submit(state: AppState, session: Session, user: User, source: str)
     settings = state.settings
     if len(source.encode()) > settings.max_source_bytes:
         raise ApiError(413, f"source is larger than {settings.max_source_bytes} bytes")
+    # Only the interactive queue: a 5000-submission batch must not lock students out.
     queued = session.scalar(
-        select(func.count()).select_from(Submission).where(Submission.status == Status.QUEUED)
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.status == Status.QUEUED, Submission.queue == "interactive")
     )
     if (queued or 0) >= settings.max_queued:
         raise ApiError(503, "the queue is full; try again shortly", headers={"Retry-After": "10"})

@@ -1,4 +1,4 @@
-"""Admin pages: create and edit problems, upload tests, watch the queue, rejudge, tokens."""
+"""Admin pages: create and edit problems, upload tests, watch the queue, rejudge, tokens, batches."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from starlette.datastructures import FormData, UploadFile
 import store
 from store import ApiToken, Problem, Submission, User
 from store.vocab import IN_PROGRESS, Status
-from web import accounts, grading, problem_io
+from web import accounts, batch_io, grading, problem_io
+from web.api import batches as api_batches
 from web.api.problems import find
 from web.deps import DB, AdminUser, RowId, app_state
 from web.errors import ApiError
@@ -121,8 +122,42 @@ async def save_problem(request: Request, admin: AdminUser) -> Response:
 async def rejudge(request: Request, slug: str, session: DB, admin: AdminUser) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf"))
-    await run_in_threadpool(grading.rejudge_problem, session, slug)
-    return redirect("/admin")
+    batch_id, _ = await run_in_threadpool(batch_io.rejudge, session, slug, admin.id)
+    return redirect(f"/admin/batches/{batch_id}" if batch_id else "/admin")
+
+
+@router.get("/batches")
+def batches(request: Request, session: DB, admin: AdminUser) -> Response:
+    ctx = {
+        "batches": batch_io.recent(session),
+        "problems": session.scalars(select(Problem).order_by(Problem.slug)).all(),
+        "languages": grading.languages(),
+    }
+    return render(request, "admin/batches.html", ctx, user=admin)
+
+
+@router.post("/batches")
+async def upload_batch(request: Request, admin: AdminUser) -> Response:
+    form = await request.form(max_files=1, max_fields=20)
+    check_csrf(request, form.get("csrf"))
+    batch_id = await api_batches.create_from_form(app_state(request), request, admin.id)
+    return redirect(f"/admin/batches/{batch_id}")
+
+
+@router.get("/batches/{batch_id}")
+def batch_page(request: Request, batch_id: RowId, session: DB, admin: AdminUser) -> Response:
+    b = batch_io.out(session, batch_io.load(session, batch_id))
+    return render(request, "admin/batch.html", {"b": b}, user=admin)
+
+
+@router.post("/batches/{batch_id}/cancel")
+async def cancel_batch(
+    request: Request, batch_id: RowId, session: DB, admin: AdminUser
+) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    await run_in_threadpool(batch_io.cancel, session, batch_id)
+    return redirect(f"/admin/batches/{batch_id}")
 
 
 @router.get("/tokens")
