@@ -473,13 +473,33 @@ enum { STEP_SYNC = 1, STEP_IDS, STEP_CAPS, STEP_RLIMIT, STEP_SECCOMP, STEP_EXEC,
  * it, and RECV then answers ENOENT, but only while the filter has a live user. The keeper is
  * that user when init drains the listener at the payload's exit (see drain_listener). */
 static void start_keeper(int errpipe) {
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) < 0) payload_fail(errpipe, STEP_KEEPER);
     pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
     if (pid < 0) payload_fail(errpipe, STEP_KEEPER);
-    if (pid > 0) return;
+    if (pid > 0) {
+        /* The program must not run until the keeper is out of its reach (uid 1). */
+        char byte;
+        close(ready[1]);
+        ssize_t n;
+        do n = read(ready[0], &byte, 1); while (n < 0 && errno == EINTR);
+        if (n != 1) payload_fail(errpipe, STEP_KEEPER);
+        close(ready[0]);
+        return;
+    }
+    close(ready[0]);
     /* Still holding our user namespace's capabilities: become uid 1 (its own host uid). */
     if (setresgid(1, 1, 1) < 0 || setresuid(1, 1, 1) < 0) _exit(1);
     drop_capabilities();
     prctl(PR_SET_DUMPABLE, 0);
+    /* Not the OOM killer's first choice (the payload's score is 1000). */
+    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (oom >= 0) {
+        ssize_t rc = write(oom, "0", 1);
+        (void)rc;
+        close(oom);
+    }
+    if (write(ready[1], "k", 1) != 1) _exit(1);
     syscall(SYS_close_range, 0U, ~0U, 0U);
     for (;;) pause();
 }
@@ -699,7 +719,12 @@ __attribute__((noreturn)) static void run_init(void) {
             while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
                 if (w == pid) {
                     status = st;
-                    if (listener >= 0 && cfg.keeper_uid) drain_listener(listener, cpufd);
+                    /* With the keeper dead (an OOM kill) the filter may be orphaned, and
+                     * an orphaned listener's ENOENT means nothing: drain only while live. */
+                    struct pollfd live = {listener, POLLIN, 0};
+                    if (listener >= 0 && cfg.keeper_uid && poll(&live, 1, 0) >= 0 &&
+                        !(live.revents & POLLHUP))
+                        drain_listener(listener, cpufd);
                     goto done;
                 }
             }
