@@ -35,7 +35,7 @@ class Var:
     kind: str  # number, integer, flag, text, choice, path, database_url, redis_url
     default: str  # "" means unset; ``shown`` then says what happens
     help: str
-    parts: str  # which processes read it: "all", "web", "worker", "up"
+    parts: str  # which processes read it: "all", "web", "worker", "up", "cli"
     minimum: float | None = None
     choices: tuple[str, ...] = ()
     shown: str = ""  # the default as the README shows it, when not ``default``
@@ -91,6 +91,11 @@ SCHEMA: tuple[Var, ...] = (
         "message after this; above the longest job", "worker", minimum=1),
     Var("JUDGE_RUST_TOOLCHAIN", "text", "", "rustup toolchain for `rust` submissions",
         "worker", shown="the newest installed"),
+    # Clients (`judge batch submit`).
+    Var("JUDGE_URL", "text", "http://127.0.0.1:8000", "the judge a client command talks to",
+        "cli"),
+    Var("JUDGE_TOKEN", "text", "", "API token of a client command (else `--token`)", "cli",
+        shown="none"),
 )  # fmt: skip
 
 BY_NAME: dict[str, Var] = {v.name: v for v in SCHEMA}

@@ -23,7 +23,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     from store import logs
     from web import config
 
-    _check_env("web")
+    _check_env("web", "worker")  # it sends tasks through the worker's Celery app
     config.load()  # a bad JUDGE_* value stops here with one line, not in a worker traceback
 
     uvicorn.run(
