@@ -172,6 +172,10 @@ class Submission(Base):
         cascade="all, delete-orphan",
         order_by="TestResult.test_index",
     )
+    #: Earlier gradings that rejudges replaced, oldest first (written by worker.rejudge).
+    history: Mapped[list[SubmissionHistory]] = relationship(
+        order_by="SubmissionHistory.id", viewonly=True
+    )
 
 
 class TestResult(Base):

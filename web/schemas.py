@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from store import Problem, Submission, TestResult
+from store import Problem, Submission, SubmissionHistory, TestResult
 
 
 class SubmissionIn(BaseModel):
@@ -50,6 +50,34 @@ class TestOut(BaseModel):
         )
 
 
+class HistoryOut(BaseModel):
+    """A grading that a rejudge replaced."""
+
+    verdict: str | None
+    score: float | None
+    max_score: float | None
+    time: float | None
+    memory: int | None
+    tests: list[str] = Field(description="per-test verdicts in test order")
+    graded_at: str | None
+    replaced_at: str
+    batch: int | None = Field(description="the rejudge batch that replaced it, if any")
+
+    @classmethod
+    def of(cls, h: SubmissionHistory) -> HistoryOut:
+        return cls(
+            verdict=str(h.verdict) if h.verdict else None,
+            score=h.score,
+            max_score=h.max_score,
+            time=h.time,
+            memory=h.memory,
+            tests=[str(t.get("verdict", "")) for t in h.tests],
+            graded_at=h.graded_at.isoformat() if h.graded_at else None,
+            replaced_at=h.replaced_at.isoformat(),
+            batch=h.batch_id,
+        )
+
+
 class SubmissionOut(BaseModel):
     id: int
     problem: str
@@ -68,6 +96,9 @@ class SubmissionOut(BaseModel):
     finished_at: str | None
     tests: list[TestOut]
     source: str | None = Field(default=None, description="only for the author and admins")
+    history: list[HistoryOut] = Field(
+        default_factory=list, description="earlier gradings that rejudges replaced, oldest first"
+    )
 
     @classmethod
     def of(cls, s: Submission, *, with_source: bool) -> SubmissionOut:
@@ -89,6 +120,7 @@ class SubmissionOut(BaseModel):
             finished_at=s.finished_at.isoformat() if s.finished_at else None,
             tests=[TestOut.of(r) for r in s.results],
             source=s.source if with_source else None,
+            history=[HistoryOut.of(h) for h in s.history],
         )
 
 

@@ -70,6 +70,7 @@ def load(session: Session, submission_id: int) -> Submission | None:
         .where(Submission.id == submission_id)
         .options(
             selectinload(Submission.results),
+            selectinload(Submission.history),
             selectinload(Submission.problem).selectinload(Problem.tests),
             selectinload(Submission.user),
         )

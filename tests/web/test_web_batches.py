@@ -1,4 +1,6 @@
-"""Batches over the API, the admin pages and ``judge batch``, against a real worker (issue 4)."""
+"""Batches over the API, the admin pages and ``judge batch``, against a real worker (issue 4).
+
+(Not test_batches.py: tests/worker has one, and test dirs are not packages.)"""
 
 from __future__ import annotations
 
@@ -199,6 +201,14 @@ def test_problem_rejudge_is_a_batch_with_the_previous_verdicts(stack: Any) -> No
         item = next(i for i in body["items"] if i["submission_id"] == sid)
         assert item["name"] == f"bob#{sid}"
         assert item["previous_verdict"] == before and item["verdict"] == before
+    with stack.client("bob") as c:
+        sub = c.get(f"/api/submissions/{sid}").json()
+        (old,) = sub["history"]
+        assert old["verdict"] == before and old["batch"] == bid and old["tests"]
+        assert old["graded_at"] and old["replaced_at"] >= old["graded_at"]
+    with _admin_browser(stack) as c:
+        page = c.get(f"/submissions/{sid}").text
+        assert "Earlier gradings" in page and f'href="/admin/batches/{bid}"' in page
 
 
 @contextlib.contextmanager
