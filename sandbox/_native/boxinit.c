@@ -569,22 +569,23 @@ static const char *step_name(int step) {
     }
 }
 
-static void write_id_maps(pid_t pid) {
+/* "0 HOST 1" for the box's root, plus "1 KEEPER 1" when a seccomp keeper runs. */
+static void write_id_map(pid_t pid, const char *file, unsigned int host) {
     char path[64], map[64];
+    if (cfg.keeper_uid)
+        snprintf(map, sizeof map, "0 %u 1\n1 %u 1\n", host, cfg.keeper_uid);
+    else
+        snprintf(map, sizeof map, "0 %u 1\n", host);
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+    write_file(path, map);
+}
+
+static void write_id_maps(pid_t pid) {
+    char path[64];
     snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
     write_file(path, "deny");
-    if (cfg.keeper_uid)
-        snprintf(map, sizeof map, "0 %u 1\n1 %u 1\n", cfg.uid, cfg.keeper_uid);
-    else
-        snprintf(map, sizeof map, "0 %u 1\n", cfg.uid);
-    snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
-    write_file(path, map);
-    if (cfg.keeper_uid)
-        snprintf(map, sizeof map, "0 %u 1\n1 %u 1\n", cfg.gid, cfg.keeper_uid);
-    else
-        snprintf(map, sizeof map, "0 %u 1\n", cfg.gid);
-    snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
-    write_file(path, map);
+    write_id_map(pid, "uid_map", cfg.uid);
+    write_id_map(pid, "gid_map", cfg.gid);
 }
 
 /* A blocked call ends the box: name it, stop everything, report. */

@@ -8,6 +8,7 @@ import re
 import signal
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Every cgroup we make is named box-<creator pid>-<sequence>: a later process can tell
@@ -67,19 +68,30 @@ class Backend(ABC):
 
     def destroy(self, directory: str) -> None:
         """Kill whatever is left in a stale box cgroup directory and remove it."""
-        for attempt in range(400):
+
+        def kill_tasks() -> None:
             for pid in tasks_in(directory):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-            try:
-                os.rmdir(directory)
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                if attempt == 399:
-                    raise
-                time.sleep(0.005)
+
+        rmdir_retry(directory, attempts=400, between=kill_tasks)
+
+
+def rmdir_retry(directory: str, attempts: int = 200,
+                between: Callable[[], None] | None = None) -> None:
+    """rmdir a cgroup: a task that has just been reaped can hold it busy for a moment."""
+    for attempt in range(attempts):
+        if between is not None:
+            between()
+        try:
+            os.rmdir(directory)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.005)
 
 
 def pid_alive(pid: int) -> bool:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 
 from ..errors import HostUnsupportedError
-from .base import PARENT_NAME, Backend, BoxCgroup, JoinSpec, Usage, keyed, read_int, read_text
+from .base import (
+    PARENT_NAME,
+    Backend,
+    BoxCgroup,
+    JoinSpec,
+    Usage,
+    keyed,
+    read_int,
+    read_text,
+    rmdir_retry,
+)
 from .base import write_text as _write
 
 CONTROLLERS = ("memory", "pids", "cpuacct")
@@ -62,21 +71,7 @@ class V1Box(BoxCgroup):
     def remove(self) -> None:
         os.close(self._cpu_fd)
         for directory in self.dirs.values():
-            _rmdir_retry(directory)
-
-
-def _rmdir_retry(directory: str) -> None:
-    # A task that has just been reaped can hold the cgroup busy for a moment.
-    for attempt in range(200):
-        try:
-            os.rmdir(directory)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            if attempt == 199:
-                raise
-            time.sleep(0.005)
+            rmdir_retry(directory)
 
 
 class V1Backend(Backend):
