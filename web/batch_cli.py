@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
 import time
 import zipfile
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
+
+from store import env
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 BAR_WIDTH = 30
@@ -73,13 +74,13 @@ def add_parser(sub: Any) -> None:
 
 
 def _client(args: argparse.Namespace) -> httpx.Client:
-    token = args.token or os.environ.get("JUDGE_TOKEN")
+    token = args.token or env.text("JUDGE_TOKEN")
     if not token:
         raise CliError(
             "an admin token is needed: --token or JUDGE_TOKEN "
             "(make one with `judge token create NAME --admin`)"
         )
-    url = args.url or os.environ.get("JUDGE_URL") or DEFAULT_URL
+    url = args.url or env.text("JUDGE_URL") or DEFAULT_URL
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
 
 
