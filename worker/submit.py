@@ -47,12 +47,7 @@ def create_submission(
     """
     if queue not in QUEUES:
         raise SubmitError(f"queue must be one of {', '.join(QUEUES)}")
-    try:
-        languages.get(language)
-    except languages.UnknownLanguage as e:
-        raise SubmitError(str(e)) from None
-    if len(source.encode()) > MAX_SOURCE_BYTES:
-        raise SubmitError(f"source is larger than {MAX_SOURCE_BYTES >> 10} KiB")
+    check_source(language, source)
     problem = session.scalars(select(Problem).where(Problem.slug == problem_slug)).one_or_none()
     if problem is None:
         raise UnknownProblem(f"no problem {problem_slug!r}")
@@ -72,6 +67,16 @@ def create_submission(
     session.add(sub)
     session.flush()
     return sub
+
+
+def check_source(language: str, source: str) -> None:
+    """SubmitError unless the language is known here and the source is within the size cap."""
+    try:
+        languages.get(language)
+    except languages.UnknownLanguage as e:
+        raise SubmitError(str(e)) from None
+    if len(source.encode()) > MAX_SOURCE_BYTES:
+        raise SubmitError(f"source is larger than {MAX_SOURCE_BYTES >> 10} KiB")
 
 
 def submit(
