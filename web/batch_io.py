@@ -19,7 +19,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 import worker
-from store import Batch, BatchItem, Submission, SubmissionHistory
+from store import Batch, BatchItem, Submission, SubmissionHistory, TestResult
 from store.vocab import FINISHED, Status
 from web import grading
 from web.errors import ApiError
@@ -177,73 +177,89 @@ class ResultOut(BatchItemOut):
     tests: list[str] = Field(description="per-test verdicts in test order")
 
 
-def load(session: Session, batch_id: int, *, with_tests: bool = False) -> Batch:
-    sub_load = selectinload(BatchItem.submission)
-    if with_tests:
-        sub_load = sub_load.selectinload(Submission.results)
+def load(session: Session, batch_id: int) -> Batch:
+    """The batch row (and its problem); 404 if there is none. Items are read by ``out``."""
     batch = session.scalars(
-        select(Batch)
-        .where(Batch.id == batch_id)
-        .options(selectinload(Batch.problem), selectinload(Batch.items).options(sub_load))
+        select(Batch).where(Batch.id == batch_id).options(selectinload(Batch.problem))
     ).first()
     if batch is None:
         raise ApiError(404, f"no batch {batch_id}")
     return batch
 
 
-def _previous(session: Session, batch: Batch) -> dict[int, str | None]:
-    if batch.kind != "rejudge":
-        return {}
+# Only the columns a progress report needs: never the sources (a page polls this every second,
+# and a batch may hold thousands of submissions of up to 256 KiB each).
+_ITEM_COLUMNS = (
+    BatchItem.name,
+    BatchItem.error,
+    BatchItem.submission_id,
+    Submission.status,
+    Submission.verdict,
+    Submission.score,
+    Submission.max_score,
+    Submission.time,
+    Submission.memory,
+    Submission.language,
+)
+
+
+def _items(session: Session, batch: Batch) -> list[BatchItemOut]:
+    previous: dict[int, str | None] = {}
+    if batch.kind == "rejudge":
+        history = session.execute(
+            select(SubmissionHistory.submission_id, SubmissionHistory.verdict)
+            .where(SubmissionHistory.batch_id == batch.id)
+            .order_by(SubmissionHistory.id)
+        )
+        previous = {sid: str(v) if v else None for sid, v in history}
     rows = session.execute(
-        select(SubmissionHistory.submission_id, SubmissionHistory.verdict)
-        .where(SubmissionHistory.batch_id == batch.id)
-        .order_by(SubmissionHistory.id)
+        select(*_ITEM_COLUMNS)
+        .outerjoin(Submission, Submission.id == BatchItem.submission_id)
+        .where(BatchItem.batch_id == batch.id)
+        .order_by(BatchItem.id)
     )
-    return {sid: str(v) if v else None for sid, v in rows}
+    items = []
+    for name, error, sid, status, verdict, score, max_score, time, memory, language in rows:
+        if sid is None:
+            items.append(BatchItemOut(name=name, submission_id=None, status="error",
+                                      verdict=None, score=None, error=error or "not graded"))  # fmt: skip
+            continue
+        items.append(
+            BatchItemOut(
+                name=name,
+                submission_id=sid,
+                status=str(status),
+                verdict=str(verdict) if verdict else None,
+                score=score,
+                max_score=max_score,
+                time=time,
+                memory=memory,
+                language=language,
+                error=error,
+                previous_verdict=previous.get(sid),
+            )
+        )
+    return items
 
 
-def _item(item: BatchItem, previous: dict[int, str | None]) -> BatchItemOut:
-    s = item.submission
-    if s is None:
-        return BatchItemOut(
-            name=item.name, submission_id=None, status="error", verdict=None, score=None,
-            error=item.error or "not graded",
-        )  # fmt: skip
-    return BatchItemOut(
-        name=item.name,
-        submission_id=s.id,
-        status=str(s.status),
-        verdict=str(s.verdict) if s.verdict else None,
-        score=s.score,
-        max_score=s.max_score,
-        time=s.time,
-        memory=s.memory,
-        language=s.language,
-        error=item.error,
-        previous_verdict=previous.get(s.id),
-    )
-
-
-def _progress(batch: Batch) -> tuple[str, int, Counter[str], int]:
+def _progress(batch: Batch, items: list[BatchItemOut]) -> tuple[str, int, Counter[str], int]:
     done = errors = 0
     started = False
     counts: Counter[str] = Counter()
-    for item in batch.items:
-        s = item.submission
-        if s is None:
+    for item in items:
+        if item.submission_id is None:
             done += 1
             errors += 1
-        elif s.status in FINISHED:
+        elif item.status in FINISHED:
             done += 1
             started = True
-            if s.verdict is not None:
-                counts[str(s.verdict)] += 1
-        elif s.status is not Status.QUEUED:
+            if item.verdict is not None:
+                counts[item.verdict] += 1
+        elif item.status != Status.QUEUED:
             started = True
-    total = len(batch.items)
     if batch.cancelled_at is not None:
         status = "cancelled"
-    elif done == total:
+    elif done == len(items):
         status = "done"
     else:
         status = "running" if started else "queued"
@@ -251,32 +267,38 @@ def _progress(batch: Batch) -> tuple[str, int, Counter[str], int]:
 
 
 def out(session: Session, batch: Batch) -> BatchOut:
-    status, done, counts, errors = _progress(batch)
-    previous = _previous(session, batch)
+    items = _items(session, batch)
+    status, done, counts, errors = _progress(batch, items)
     return BatchOut(
         id=batch.id,
         problem=batch.problem.slug,
         kind=batch.kind,
         status=status,
-        total=len(batch.items),
+        total=len(items),
         done=done,
         counts=dict(sorted(counts.items())),
         errors=errors,
         created_at=batch.created_at.isoformat(),
         cancelled_at=batch.cancelled_at.isoformat() if batch.cancelled_at else None,
-        items=[_item(i, previous) for i in batch.items],
+        items=items,
     )
 
 
 def results(session: Session, batch: Batch) -> list[ResultOut]:
-    """Per item, with per-test verdicts: ``load(..., with_tests=True)`` first."""
-    previous = _previous(session, batch)
-    rows = []
-    for item in batch.items:
-        base = _item(item, previous).model_dump()
-        tests = [str(r.verdict) for r in item.submission.results] if item.submission else []
-        rows.append(ResultOut(**base, tests=tests))
-    return rows
+    """One row per item with its per-test verdicts in test order."""
+    tests: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(TestResult.submission_id, TestResult.verdict)
+        .join(BatchItem, BatchItem.submission_id == TestResult.submission_id)
+        .where(BatchItem.batch_id == batch.id)
+        .order_by(TestResult.submission_id, TestResult.test_index)
+    )
+    for sid, verdict in rows:
+        tests.setdefault(sid, []).append(str(verdict))
+    return [
+        ResultOut(**item.model_dump(), tests=tests.get(item.submission_id or 0, []))
+        for item in _items(session, batch)
+    ]
 
 
 CSV_COLUMNS = ("name", "verdict", "score", "time", "memory", "tests", "error")

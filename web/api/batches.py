@@ -129,7 +129,7 @@ def get_batch(batch_id: RowId, session: DB, admin: AdminUser) -> BatchOut:
     summary="Results with per-test verdicts, one row per item",
 )
 def results_json(batch_id: RowId, session: DB, admin: AdminUser) -> list[ResultOut]:
-    return batch_io.results(session, batch_io.load(session, batch_id, with_tests=True))
+    return batch_io.results(session, batch_io.load(session, batch_id))
 
 
 @router.get(
@@ -138,7 +138,7 @@ def results_json(batch_id: RowId, session: DB, admin: AdminUser) -> list[ResultO
     summary="Results as CSV: name, verdict, score, time, memory, tests, error",
 )
 def results_csv(batch_id: RowId, session: DB, admin: AdminUser) -> Response:
-    rows = batch_io.results(session, batch_io.load(session, batch_id, with_tests=True))
+    rows = batch_io.results(session, batch_io.load(session, batch_id))
     return Response(
         batch_io.results_csv(rows),
         media_type="text/csv; charset=utf-8",
