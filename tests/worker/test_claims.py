@@ -116,21 +116,30 @@ def _claim_all(
 def test_concurrent_processes_claim_each_submission_once(
     sessions: sessionmaker[Session], db_url: str
 ) -> None:
-    ids = _new(sessions, 100)
-    ctx = multiprocessing.get_context("spawn")
-    out: multiprocessing.Queue[list[int]] = ctx.Queue()
-    start = ctx.Barrier(4)
-    procs = [
-        ctx.Process(target=_claim_all, args=(db_url, ids, f"p{i}", start, out)) for i in range(4)
-    ]
-    for p in procs:
-        p.start()
-    per_process = [out.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(30)
-    claimed = sorted(sid for got in per_process for sid in got)
-    assert claimed == ids, "every submission claimed exactly once"
-    assert sum(1 for got in per_process if got) >= 2, "the processes really competed"
+    # Exactly-once must hold in every round; that the processes really competed is only
+    # likely in one round on a loaded 2-core machine (one process can be scheduled through
+    # all 100 claims before the others run), so up to three rounds get the chance.
+    competed = False
+    for _round in range(3):
+        ids = _new(sessions, 100)
+        ctx = multiprocessing.get_context("spawn")
+        out: multiprocessing.Queue[list[int]] = ctx.Queue()
+        start = ctx.Barrier(4)
+        procs = [
+            ctx.Process(target=_claim_all, args=(db_url, ids, f"p{i}", start, out))
+            for i in range(4)
+        ]
+        for p in procs:
+            p.start()
+        per_process = [out.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(30)
+        claimed = sorted(sid for got in per_process for sid in got)
+        assert claimed == ids, "every submission claimed exactly once"
+        if sum(1 for got in per_process if got) >= 2:
+            competed = True
+            break
+    assert competed, "the processes never competed in three rounds"
     with sessions() as s:
         attempts = s.scalars(select(Submission.attempts)).all()
     assert set(attempts) == {1}
