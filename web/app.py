@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import store
-from web import accounts, config, errors
+from web import config, errors
 from web.api import batches, meta, problems, runs, submissions
 from web.deps import AppState
 from web.ratelimit import RateLimiter
@@ -24,7 +24,6 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
     """Build the app. The database is migrated here so ``judge web`` alone is enough to start."""
     settings = settings or config.load()
     engine = store.init_db(database_url)
-    accounts.ensure_schema(engine)
     app = FastAPI(
         title="Judge",
         version="0.1.0",

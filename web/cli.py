@@ -92,7 +92,6 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     from web import accounts
 
     engine = store.init_db()
-    accounts.ensure_schema(engine)
     password = args.password or secrets.token_urlsafe(12)
     with store.session_factory(engine)() as s:
         try:

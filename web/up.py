@@ -152,7 +152,6 @@ def _prepare_database() -> tuple[str, str] | None:
     from web import accounts
 
     engine = store.init_db()
-    accounts.ensure_schema(engine)
     try:
         with store.session_factory(engine)() as s:
             if s.scalars(select(store.User).where(store.User.is_admin)).first() is not None:

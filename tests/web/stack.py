@@ -129,7 +129,6 @@ def make_stack(workdir: Path, **web_env: str) -> Stack:
     stack = Stack(workdir=workdir, db_url=db_url, redis=redis, env=env)
     try:
         engine = store.init_db(db_url)
-        accounts.ensure_schema(engine)
         with store.session_factory(engine)() as s:
             for d in sorted(SAMPLES.iterdir()):
                 store.import_problem(s, store.load_directory(d))
