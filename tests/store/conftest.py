@@ -35,14 +35,7 @@ servers = _load_servers()
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Any]:
-    bindir = servers.postgres_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed (set JUDGE_TEST_PG_BIN to its bin directory)")
-    server = servers.PostgresServer(bindir)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from servers.postgres_session()
 
 
 @pytest.fixture

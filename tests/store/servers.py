@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 NOBODY = 65534
@@ -187,3 +187,18 @@ class PostgresServer:
                 self.proc.wait(15)
         stop_process(self.proc)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def postgres_session() -> Iterator[PostgresServer]:
+    """The body of the session-wide `postgres` fixture that tests/store and tests/worker
+    share: one real server, stopped at the end; a skip with the reason where none exists."""
+    import pytest
+
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (set JUDGE_TEST_PG_BIN to its bin directory)")
+    server = PostgresServer(bindir)
+    try:
+        yield server
+    finally:
+        server.stop()
