@@ -11,12 +11,13 @@ import fcntl
 import itertools
 import os
 import select
+import socket
 import time
 
 from . import cgroups, files, rootfs
-from ._plan import Plan, config_bytes
+from ._plan import Plan, config_bytes, run_bytes
 from ._slots import host_uid, keeper_uid, slot
-from ._spawn import parent_pid, spawn
+from ._spawn import Pending, parent_pid, spawn, spawn_later
 from ._syscalls import detached_tmpfs
 from ._verdict import Watched, judge
 from .result import Result
@@ -31,6 +32,14 @@ def _high(fd: int) -> int:
     new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
     os.close(fd)
     return new
+
+
+def _status(pid: int) -> dict[str, str]:
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8", errors="replace") as handle:
+            return {k: v.strip() for k, _, v in (line.partition(":") for line in handle)}
+    except OSError:
+        return {}
 
 
 def stdin_fd(stdin: object) -> int:
@@ -80,6 +89,12 @@ class Box:
         self.rep_r = -1
         self.started = 0.0
         self.watched = Watched()
+        self._go_sock = -1  # a prepared box's end of its "go" socket
+        self._pending: Pending | None = None  # the zygote's reply, read when needed
+        self._uid = 0
+        # A prepared box's stdin (/dev/null) and (read, write) ends of stdout/stderr pipes.
+        self._spare: tuple[int, tuple[int, int], tuple[int, int]] | None = None
+        self.go_bytes = b""  # the run's records, when the pool has encoded them already
 
     def _keep(self, fd: int) -> int:
         fd = _high(fd)
@@ -90,47 +105,169 @@ class Box:
         os.close(fd)
         self._fds.remove(fd)
 
-    def start(self, stdin: int | None = None, stdout: int | None = None) -> None:
-        """Spawn the box. `stdin`/`stdout` override the plan's (interactive pipes); the
-        caller keeps ownership of those fds."""
+    def _claim(self) -> tuple[int, int]:
+        """The box's uid slot and its cgroup (limits of the plan at hand)."""
         lim = self.plan.limits
         number = self._stack.enter_context(slot())
-        uid = host_uid(number)
         name = f"box-{os.getpid()}-{next(_sequence)}"
         # +2: the box's init and the seccomp keeper live in the cgroup too, and are not the
         # program's to count.
         self.cgroup = self._backend.create(name, lim.memory, lim.pids + 2)
         self._stack.callback(self.cgroup.remove)
+        return number, host_uid(number)
+
+    def _make_box_dir(self, uid: int) -> int:
+        """The box's empty /box: a detached tmpfs (its mount fd) that we keep a handle on
+        to put files in and copy results out."""
+        lim = self.plan.limits
         mount_fd = self._keep(detached_tmpfs({
             "size": str(lim.disk), "nr_inodes": str(rootfs.inode_cap(lim.disk)),
             "mode": "0755", "uid": str(uid), "gid": str(uid)}))
         self.root_fd = self._keep(os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC,
                                           dir_fd=mount_fd))
+        return mount_fd
+
+    def _open_run(self, uid: int, stdin: int | None,
+                  stdout: int | None) -> tuple[int, int, int]:
+        """The run's files in /box, and its stdio: (stdin, stdout, stderr). A prepared box
+        made /dev/null and the output pipes ahead (`_spare`)."""
         if self.plan.files:
             files.copy_in(self.root_fd, self.plan.files, self.plan.executables, uid, uid)
-        in_fd = self._keep(os.dup(stdin) if stdin is not None else stdin_fd(self.plan.stdin))
+        spare, self._spare = self._spare, None
+        if stdin is not None:
+            in_fd = self._keep(os.dup(stdin))
+        elif self.plan.stdin is None and spare:
+            in_fd = spare[0]
+        else:
+            in_fd = self._keep(stdin_fd(self.plan.stdin))
+        if spare and in_fd != spare[0]:
+            self._drop(spare[0])
+        out_pipe = spare[1] if spare else tuple(self._keep(fd) for fd in os.pipe())
         if stdout is None:
-            self.out_r, out_w = (self._keep(fd) for fd in os.pipe())
+            self.out_r, out_w = out_pipe
         else:
             out_w = self._keep(os.dup(stdout))
-        self.err_r, err_w = (self._keep(fd) for fd in os.pipe())
+            for fd in out_pipe:
+                self._drop(fd)
+        self.err_r, err_w = spare[2] if spare else (self._keep(fd) for fd in os.pipe())
+        return in_fd, out_w, err_w
+
+    def _spawn(self, number: int, uid: int, first_fds: tuple[int, int, int], mount_fd: int,
+               prepared: bool) -> None:
+        """Start the outer with the box's config; fds 0-2 and 5 are the run's, or
+        placeholders (fd 0 the "go" socket) for a prepared box."""
+        assert self.cgroup is not None
         self.rep_r, rep_w = (self._keep(fd) for fd in os.pipe())
         cfg_r, cfg_w = (self._keep(fd) for fd in os.pipe())
         # The control pipe: a byte, or EOF if we vanish, makes the outer SIGKILL the box.
         ctl_r, self.ctl_w = (self._keep(fd) for fd in os.pipe())
         config = config_bytes(self.plan, uid, keeper_uid(number), self.cgroup.join,
-                              self._newroot, parent_pid())
+                              self._newroot, parent_pid(), prepared)
         if len(config) > 60000:
             fcntl.fcntl(cfg_w, fcntl.F_SETPIPE_SZ, min(len(config) + 4096, 1 << 20))
         os.write(cfg_w, config)
         self._drop(cfg_w)
         self.started = time.monotonic()
-        self.hpid, pidfd = spawn(self._helper, [in_fd, out_w, err_w, cfg_r, rep_w, mount_fd,
-                                                ctl_r])
-        self.pidfd = self._keep(pidfd)
-        self.running = True
-        for fd in (in_fd, out_w, err_w, cfg_r, rep_w, ctl_r):
+        fds = [*first_fds, cfg_r, rep_w, mount_fd, ctl_r]
+        self._pending = spawn_later(self._helper, fds) if prepared else None
+        if self._pending is None:
+            self.hpid, pidfd = spawn(self._helper, fds)
+            self.pidfd = self._keep(pidfd)
+        for fd in (cfg_r, rep_w, ctl_r):
             self._drop(fd)
+
+    def start(self, stdin: int | None = None, stdout: int | None = None) -> None:
+        """Spawn the box, or hand the run to a prepared one. `stdin`/`stdout` override the
+        plan's (interactive pipes); the caller keeps ownership of those fds."""
+        if self._go_sock >= 0:
+            self._go(stdin, stdout)
+            return
+        number, uid = self._claim()
+        mount_fd = self._make_box_dir(uid)
+        in_fd, out_w, err_w = self._open_run(uid, stdin, stdout)
+        self._spawn(number, uid, (in_fd, out_w, err_w), mount_fd, prepared=False)
+        self.running = True
+        for fd in (in_fd, out_w, err_w):
+            self._drop(fd)
+
+    # ----- warm boxes (see _pool) -----
+
+    def prepare(self) -> None:
+        """Build the box ahead of its run: namespaces, cgroup, root filesystem, the payload
+        process with its seccomp filter, all waiting for `start`."""
+        number, uid = self._claim()
+        self._uid = uid
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._go_sock = self._keep(ours.detach())
+        theirs_fd = self._keep(theirs.detach())
+        null = self._keep(os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC))
+        mount_fd = self._make_box_dir(uid)
+        self._spawn(number, uid, (theirs_fd, null, null), mount_fd, prepared=True)
+        for fd in (theirs_fd, mount_fd):
+            self._drop(fd)
+        # The run's most likely stdio, made now: stdin from /dev/null, two output pipes.
+        out_pipe = tuple(self._keep(fd) for fd in os.pipe())
+        err_pipe = tuple(self._keep(fd) for fd in os.pipe())
+        self._spare = (null, (out_pipe[0], out_pipe[1]), (err_pipe[0], err_pipe[1]))
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether the prepared box reported "ready" (False: it failed or took too long,
+        and must be closed)."""
+        return self._wait_report(b"ready\n", timeout)
+
+    def still_prepared(self) -> bool:
+        """Whether a ready box is still waiting: not killed from outside since, its
+        payload not gone (init would have reported that)."""
+        poller = select.poll()
+        poller.register(self.rep_r, select.POLLIN)
+        events = poller.poll(0)
+        if events and events[0][1] & select.POLLIN:
+            self.watched.report += os.read(self.rep_r, 65536)
+        report = self.watched.report
+        gone = bool(events) and not (events[0][1] & select.POLLIN)  # HUP or ERR alone
+        return not gone and not any(word in report for word in (b"\nexit ", b"\nlost ",
+                                                                 b"\nerror "))
+
+    def _wait_report(self, marker: bytes, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        poller = select.poll()
+        poller.register(self.rep_r, select.POLLIN)
+        report = self.watched.report
+        while marker not in report:
+            if b"error " in report:
+                return False
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                return False
+            chunk = os.read(self.rep_r, 65536)
+            if not chunk:
+                return False
+            report += chunk
+        return True
+
+    def _go(self, stdin: int | None, stdout: int | None) -> None:
+        assert self.cgroup is not None
+        blob = self.go_bytes or run_bytes(self.plan)
+        in_fd, out_w, err_w = self._open_run(self._uid, stdin, stdout)
+        self.cgroup.set_limits(self.plan.limits.memory, self.plan.limits.pids + 2)
+        # The payload reads the run straight from us; the clocks start here (the same
+        # CLOCK_MONOTONIC and CPU counter init reads), so preparing never counts.
+        cpu_base = self.cgroup.cpu_ns()
+        self.started = time.monotonic()
+        self.watched.report += b"cpu_base %d\nstart %d\n" % (cpu_base, time.monotonic_ns())
+        self.running = True
+        go = socket.socket(fileno=self._go_sock)
+        try:
+            socket.send_fds(go, [blob], [in_fd, out_w, err_w])
+        except OSError as exc:
+            # Its payload died before the run (killed from outside): an internal error.
+            self.watched.report += b"error prepared box lost: %s\n" % str(exc).encode()
+            self.kill("lost")
+        finally:
+            go.detach()  # the fd stays ours to close with the others
+        for fd in (in_fd, out_w, err_w, self._go_sock):
+            self._drop(fd)
+        self._go_sock = -1
 
     def kill(self, reason: str) -> None:
         """End the box: the outer SIGKILLs init, and the pid namespace takes every process
@@ -140,6 +277,15 @@ class Box:
             self.watched.killed_at = time.monotonic()
             with contextlib.suppress(OSError):
                 os.write(self.ctl_w, b"k")
+
+    def program_gone(self) -> bool:
+        """Whether init has reported the run's end, which it does only after reaping every
+        other process of the box ("exit" is its last line)."""
+        report = self.watched.report
+        if not report.endswith(b"\n"):
+            return False
+        last = report[report.rfind(b"\n", 0, len(report) - 1) + 1:]
+        return last.startswith(b"exit ")
 
     def _wait_gone(self) -> None:
         """Until the outer has exited, which it does only after init and with it every
@@ -152,6 +298,10 @@ class Box:
                 except InterruptedError:
                     continue
             self.running = False
+        if self._pending is not None:
+            pidfd, self._pending = self._pending.pidfd(), None
+            if pidfd >= 0:
+                self.pidfd = self._keep(pidfd)
         if self.pidfd >= 0:
             poller = select.poll()
             poller.register(self.pidfd, select.POLLIN)
@@ -169,7 +319,8 @@ class Box:
     def finish(self, grace: float = 0.0) -> Result:
         """After the watch (every pipe at EOF): measure, judge, copy out."""
         self.running = False
-        self._wait_gone()
+        if not self.program_gone():
+            self._wait_gone()
         assert self.cgroup is not None
         result = judge(self.plan, self.watched, self.cgroup.usage(), grace)
         for name in self.plan.copy_out:
@@ -179,6 +330,62 @@ class Box:
             except files.CopyOutError as exc:
                 result.message = f"{result.message}; {exc}" if result.message else str(exc)
         return result
+
+    def helper_pids(self, root_only: bool) -> set[int]:
+        """Host pids of this box's processes (cgroup members and the outer, init's parent);
+        with `root_only`, only those running as host root (the helper's, never a program's)."""
+        if self.cgroup is None:
+            return set()
+        found: set[int] = set()
+        for pid in self.cgroup.procs():
+            status = _status(pid)
+            if not status:
+                continue
+            if not root_only or status.get("Uid", "").split()[:1] == ["0"]:
+                found.add(pid)
+            parent = int(status.get("PPid", "0"))
+            if parent and _status(parent).get("Name", "").startswith("boxinit"):
+                found.add(parent)  # init's parent: the outer, host root
+        return found
+
+    def forget(self) -> None:
+        """In a forked child: drop our copies of a parent's box without ending it."""
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = []
+        if self._pending is not None:
+            self._pending.forget()
+            self._pending = None
+        self._stack.pop_all()
+
+    def detach(self) -> None:
+        """After `finish` saw the program gone: close all but what reaping needs (the
+        report pipe, which init and the outer may still write, and the outer's pidfd); then
+        `reap` finishes the teardown without holding the run's result back."""
+        keep = (self.rep_r, self.pidfd)
+        for fd in self._fds:
+            if fd not in keep:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._fds = [fd for fd in self._fds if fd in keep]
+
+    def reap(self, block: bool) -> bool:
+        """Release the box's host resources once its outer has exited (True when done)."""
+        if self._pending is not None:
+            pidfd, self._pending = self._pending.pidfd(), None
+            if pidfd >= 0:
+                self.pidfd = self._keep(pidfd)
+        if not block and self.pidfd >= 0 and not select.select([self.pidfd], [], [], 0)[0]:
+            return False
+        if not block and self.hpid:
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(self.hpid, os.WNOHANG)[0] == 0:
+                    return False
+            self.hpid = 0
+        self.running = False
+        self.close()
+        return True
 
     def close(self) -> None:
         try:

@@ -82,14 +82,23 @@ def make_plan(cmd: Sequence[str], limits: Limits | Mapping[str, Any] | None, *, 
                 set(executables), outs, stdin, hostname)
 
 
+def shape_key(plan: Plan) -> tuple[object, ...]:
+    """What a prepared box is built for (its root, hostname and seccomp filter); everything
+    else of a run (command, env, rlimits, cgroup limits, files, stdio) is given at "go"."""
+    return (plan.binds, plan.limits.disk, plan.hostname, plan.bpf)
+
+
 def config_bytes(plan: Plan, uid: int, keeper: int, join: cgroups.JoinSpec, newroot: str,
-                 parent: int) -> bytes:
-    """The helper's configuration: records "KEY\\0VALUE\\0" (see boxinit.c)."""
-    lim = plan.limits
+                 parent: int, prepared: bool = False) -> bytes:
+    """The helper's configuration: records "KEY\\0VALUE\\0" (see boxinit.c). A cold box gets
+    everything; a prepared one the box's shape, and `run_bytes` later at "go"."""
     records: list[tuple[str, str]] = [
         ("ppid", str(parent)), ("uid", str(uid)), ("gid", str(uid)),
-        ("newroot", newroot), ("hostname", plan.hostname), ("cwd", "/box"), ("boxfd", "5"),
+        ("newroot", newroot), ("hostname", plan.hostname), ("cwd", "/box"),
     ]
+    records.append(("boxfd", "5"))
+    if prepared:
+        records.append(("prepared", "1"))
     if os.environ.get("SANDBOX_TRACE"):
         records.append(("trace", "1"))
     records += [("cgtasks", path) for path in join.v1_tasks]
@@ -97,23 +106,40 @@ def config_bytes(plan: Plan, uid: int, keeper: int, join: cgroups.JoinSpec, newr
         records.append(("cg2", join.v2_dir))
     if join.cpu_file:
         records += [("cpufile", join.cpu_file), ("cpuusec", "1" if join.cpu_usec else "0")]
-    records += [("op", "\x01".join(op)) for op in rootfs.run_ops(plan.binds, lim.disk)]
-    records += [("arg", a) for a in plan.argv]
-    records += [("env", f"{k}={v}") for k, v in plan.env.items()]
+    records += [("op", "\x01".join(op)) for op in rootfs.run_ops(plan.binds, plan.limits.disk)]
     # RLIMIT_CORE 1, not 0: the kernel ignores 0 for a piped core_pattern (apport,
     # systemd-coredump) and would run the host's handler, as host root, on a box crash.
+    # Set before the seccomp filter, which forbids changing it.
+    records.append(("rlimit", f"{_RLIMIT['core']} 1 1"))
+    if not prepared:
+        records += _run_records(plan)
+    if plan.bpf is not None:
+        records.append(("seccomp", plan.bpf.hex()))
+        records.append(("keeper", str(keeper)))
+    return _encode(records)
+
+
+def run_bytes(plan: Plan) -> bytes:
+    """A run's own records, sent to a prepared box at "go"."""
+    return _encode(_run_records(plan))
+
+
+def _run_records(plan: Plan) -> list[tuple[str, str]]:
+    lim = plan.limits
+    records = [("arg", a) for a in plan.argv]
+    records += [("env", f"{k}={v}") for k, v in plan.env.items()]
     # RLIMIT_CPU is only a backstop past the limit (the cgroup counter is the real one,
     # summed over all threads); at the hard limit the kernel sends SIGKILL, which a program
     # ignoring SIGXCPU cannot escape.
     cpu_backstop = int(lim.cpu_time) + 2
     rlimits = {"cpu": (cpu_backstop, cpu_backstop), "fsize": (lim.file_size, lim.file_size),
-               "stack": (lim.stack, lim.stack), "core": (1, 1),
-               "nofile": (lim.open_files, lim.open_files), "memlock": (0, 0),
-               "msgqueue": (0, 0)}
+               "stack": (lim.stack, lim.stack), "nofile": (lim.open_files, lim.open_files),
+               "memlock": (0, 0), "msgqueue": (0, 0)}
     records += [("rlimit", f"{_RLIMIT[k]} {s} {h}") for k, (s, h) in rlimits.items()]
-    if plan.bpf is not None:
-        records.append(("seccomp", plan.bpf.hex()))
-        records.append(("keeper", str(keeper)))
+    return records
+
+
+def _encode(records: list[tuple[str, str]]) -> bytes:
     out = bytearray()
     for key, value in records:
         if "\x00" in value:

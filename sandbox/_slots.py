@@ -62,6 +62,21 @@ def slot() -> Iterator[int]:
             _free.append(number)
 
 
+def _after_fork_in_child() -> None:
+    # Our copies of the parent's lock fds share its locks: a child must take slots of its
+    # own, or it would run boxes under the uids of the parent's.
+    global _lock
+    _lock = threading.Lock()
+    for fd in _held.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+    _free.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def host_uid(slot_number: int) -> int:
     """The box's uid 0 on the host. Each slot owns two host uids: this one, and the next
     for the seccomp keeper (box uid 1), so no two boxes ever share a host uid."""

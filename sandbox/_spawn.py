@@ -73,27 +73,60 @@ def parent_pid() -> int:
     return 0 if _enabled() else os.getpid()
 
 
+class Pending:
+    """A zygote request whose reply (the outer's pidfd) has not been read yet."""
+
+    def __init__(self, zygote: tuple[int, int, socket.socket], reply: socket.socket) -> None:
+        self._zygote = zygote
+        self._reply = reply
+
+    def pidfd(self) -> int:
+        """The outer's pidfd, or -1 when the zygote failed (then no outer exists)."""
+        try:
+            _, got, _, _ = socket.recv_fds(self._reply, 1, 1)
+        except OSError:
+            got = []
+        finally:
+            self._reply.close()
+        if got:
+            return got[0]
+        _drop_zygote(self._zygote)
+        return -1
+
+    def forget(self) -> None:
+        self._reply.close()
+
+
 def spawn(helper: str, fds: list[int]) -> tuple[int, int]:
     """Start an outer with `fds` as its 0-6. Returns (pid, pidfd): pid is nonzero when the
     outer is our own child (to reap); the pidfd turns readable when the outer has exited,
     and the outer exits only after every process of its box is gone."""
     if _enabled():
-        zygote = _get_zygote(helper)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            socket.send_fds(zygote[2], [b"r"], [*fds, theirs.fileno()])
-            theirs.close()
-            _, got, _, _ = socket.recv_fds(ours, 1, 1)
-            if got:
-                return 0, got[0]
-            raise OSError("the zygote could not start the run")
-        except OSError:
-            # The zygote died (killed by someone, or out of memory): start afresh next time,
-            # and run this one directly.
-            _drop_zygote(zygote)
-        finally:
-            ours.close()
-            theirs.close()
+        pending = spawn_later(helper, fds)
+        if pending is not None:
+            pidfd = pending.pidfd()
+            if pidfd >= 0:
+                return 0, pidfd
+        # The zygote died (killed by someone, or out of memory): start afresh next time,
+        # and run this one directly.
     pid = os.posix_spawn(helper, [helper], {}, file_actions=[
         (os.POSIX_SPAWN_DUP2, fd, number) for number, fd in enumerate(fds)])
     return pid, os.pidfd_open(pid)
+
+
+def spawn_later(helper: str, fds: list[int]) -> Pending | None:
+    """Ask the zygote for an outer without waiting for it to fork one (a prepared box needs
+    its pidfd only when it is torn down). None when there is no working zygote."""
+    if not _enabled():
+        return None
+    zygote = _get_zygote(helper)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        socket.send_fds(zygote[2], [b"r"], [*fds, theirs.fileno()])
+    except OSError:
+        ours.close()
+        _drop_zygote(zygote)
+        return None
+    finally:
+        theirs.close()
+    return Pending(zygote, ours)

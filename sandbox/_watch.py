@@ -47,6 +47,11 @@ def watch(boxes: list[Box], grace: float | None = None) -> None:
                 open_fds[box].discard(fd)
             else:
                 _take(box, kind, chunk)
+                if kind == "rep" and box.program_gone():
+                    # init's last line: the program's processes are all reaped, and the
+                    # rest (init's own exit) need not hold the result back.
+                    poller.unregister(fd)
+                    open_fds[box].discard(fd)
 
 
 def _check_limits(box: Box, now: float) -> float:

@@ -68,6 +68,7 @@
 #define SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED (1 << 7)
 #endif
 
+#define GO_FD 0 /* a prepared box's: where the run arrives */
 #define CONFIG_FD 3
 #define REPORT_FD 4
 #define MAX_ITEMS 256
@@ -89,6 +90,7 @@ static struct {
     const char *cgtasks[16];         /* v1: write "0" to these `tasks` files */
     int n_cgtasks;
     int boxfd;                       /* detached tmpfs mount for /box, made by Python */
+    int prepared;                    /* a warm box: build everything, then wait for "go" */
     char *ops[MAX_ITEMS];            /* rootfs operations in order: "kind\001a\001b" */
     int n_ops;
     char *argv[MAX_ITEMS + 1];
@@ -102,6 +104,12 @@ static struct {
 } cfg = { .boxfd = -1 };
 
 
+/* Lines held back by hold_reports() and written at once by flush_reports(): the final
+ * lines of a run wake the supervisor once, not once per line. */
+static char held[2048];
+static size_t held_len;
+static int holding;
+
 static void report(const char *fmt, ...) {
     char buf[512];
     va_list ap;
@@ -111,8 +119,24 @@ static void report(const char *fmt, ...) {
     if (n < 0) return;
     if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
     buf[n++] = '\n';
+    if (holding && held_len + (size_t)n <= sizeof held) {
+        memcpy(held + held_len, buf, (size_t)n);
+        held_len += (size_t)n;
+        return;
+    }
     ssize_t rc = write(REPORT_FD, buf, (size_t)n);
     (void)rc;
+}
+
+static void hold_reports(void) { holding = 1; }
+
+static void flush_reports(void) {
+    if (held_len) {
+        ssize_t rc = write(REPORT_FD, held, held_len);
+        (void)rc;
+    }
+    held_len = 0;
+    holding = 0;
 }
 
 __attribute__((noreturn)) static void fail(const char *what) {
@@ -161,6 +185,8 @@ static long long read_cpu(int fd) {
 
 static char *config_buf;
 
+static void parse_config(char *buf, size_t len);
+
 static void read_config(void) {
     size_t cap = 1 << 16, len = 0;
     config_buf = malloc(cap);
@@ -178,6 +204,17 @@ static void read_config(void) {
         len += (size_t)n;
     }
     close(CONFIG_FD);
+    parse_config(config_buf, len);
+    /* A prepared box learns its command at "go" (see run_payload). */
+    if ((!cfg.argc && !cfg.prepared) || !cfg.newroot || !cfg.uid) {
+        errno = EINVAL;
+        fail("incomplete config");
+    }
+}
+
+/* Records "KEY\0VALUE\0"; values point into `buf`, which must outlive cfg. */
+static void parse_config(char *buf, size_t len) {
+    char *config_buf = buf;
     size_t pos = 0;
     while (pos < len) {
         char *key = config_buf + pos;
@@ -200,6 +237,7 @@ static void read_config(void) {
         else if (!strcmp(key, "trace")) cfg.trace = atoi(val);
         else if (!strcmp(key, "cgtasks") && cfg.n_cgtasks < 16) cfg.cgtasks[cfg.n_cgtasks++] = val;
         else if (!strcmp(key, "boxfd")) cfg.boxfd = atoi(val);
+        else if (!strcmp(key, "prepared")) cfg.prepared = atoi(val);
         else if (!strcmp(key, "op") && cfg.n_ops < MAX_ITEMS) cfg.ops[cfg.n_ops++] = val;
         else if (!strcmp(key, "arg") && cfg.argc < MAX_ITEMS) cfg.argv[cfg.argc++] = val;
         else if (!strcmp(key, "env") && cfg.envc < MAX_ITEMS) cfg.envp[cfg.envc++] = val;
@@ -229,10 +267,6 @@ static void read_config(void) {
     }
     cfg.argv[cfg.argc] = NULL;
     cfg.envp[cfg.envc] = NULL;
-    if (!cfg.argc || !cfg.newroot || !cfg.uid) {
-        errno = EINVAL;
-        fail("incomplete config");
-    }
 }
 
 /* Split "a\001b\001c" in place. */
@@ -417,42 +451,72 @@ static int drop_capabilities(void) {
     return 0;
 }
 
-static void send_fd(int sock, int fd) {
-    char dummy = 'L';
-    struct iovec iov = {&dummy, 1};
+#define MAX_MSG_FDS 4
+/* Room for a "go" message: Python sends the per-run records only when they fit. */
+#define GO_MAX (64 * 1024)
+
+/* One SEQPACKET message with up to MAX_MSG_FDS descriptors. */
+static int send_msg(int sock, const void *data, size_t len, const int *fds, int nfds) {
+    struct iovec iov = {(void *)data, len};
     union {
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(MAX_MSG_FDS * sizeof(int))];
         struct cmsghdr align;
     } u;
     memset(&u, 0, sizeof u);
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                         .msg_controllen = sizeof u.buf};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    ssize_t rc = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    (void)rc;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > 0) {
+        msg.msg_control = u.buf;
+        msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+    }
+    ssize_t rc;
+    do rc = sendmsg(sock, &msg, MSG_NOSIGNAL); while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -1 : 0;
 }
 
-static int recv_fd(int sock) {
-    char dummy;
-    struct iovec iov = {&dummy, 1};
+/* Receive one message: returns its length (-1 on error or EOF); *nfds descriptors land in fds. */
+static ssize_t recv_msg(int sock, void *data, size_t cap, int *fds, int *nfds) {
+    struct iovec iov = {data, cap};
     union {
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(MAX_MSG_FDS * sizeof(int))];
         struct cmsghdr align;
     } u;
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
                          .msg_controllen = sizeof u.buf};
     ssize_t n;
     do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    *nfds = 0;
     if (n <= 0) return -1;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
-    int fd;
-    memcpy(&fd, CMSG_DATA(c), sizeof(int));
-    return fd;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int got = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        if (got > MAX_MSG_FDS) got = MAX_MSG_FDS;
+        memcpy(fds, CMSG_DATA(c), (size_t)got * sizeof(int));
+        *nfds = got;
+    }
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+        for (int i = 0; i < *nfds; i++) close(fds[i]);
+        *nfds = 0;
+        return -1;
+    }
+    return n;
+}
+
+static void send_fd(int sock, int fd) {
+    (void)send_msg(sock, "L", 1, &fd, 1);
+}
+
+/* The listener's fd; -1 with no message, -2 with a message that carries none. */
+static int recv_fd(int sock) {
+    char byte;
+    int fds[MAX_MSG_FDS], nfds;
+    if (recv_msg(sock, &byte, 1, fds, &nfds) < 0) return -1;
+    for (int i = 1; i < nfds; i++) close(fds[i]);
+    return nfds ? fds[0] : -2;
 }
 
 /* Write errno to the exec-error pipe and die: the only channel from payload setup to init. */
@@ -465,7 +529,7 @@ __attribute__((noreturn)) static void payload_fail(int errpipe, int code) {
 }
 
 enum { STEP_SYNC = 1, STEP_IDS, STEP_CAPS, STEP_RLIMIT, STEP_SECCOMP, STEP_EXEC, STEP_CWD,
-       STEP_KEEPER };
+       STEP_KEEPER, STEP_GO };
 
 /* The keeper: a process that holds the payload's seccomp filter, as init's child (CLONE_PARENT)
  * under the box's second uid, so the payload can neither signal it nor wait for it. A signal
@@ -504,6 +568,46 @@ static void start_keeper(int errpipe) {
     for (;;) pause();
 }
 
+static void set_rlimits(int errpipe) {
+    for (int i = 0; i < cfg.n_rlimits; i++) {
+        struct rlimit rl = {cfg.rlimits[i].soft, cfg.rlimits[i].hard};
+        if (setrlimit(cfg.rlimits[i].resource, &rl) < 0) payload_fail(errpipe, STEP_RLIMIT);
+    }
+}
+
+/* A prepared payload waits here, filter installed and keeper running, until the supervisor
+ * sends the run on GO_FD: its records (argv, env, rlimits) and its stdin, stdout and
+ * stderr. RLIMIT_CORE was set before the filter (which forbids changing it) and is not
+ * among them. dup2 over fd 0 closes the "go" socket: the program never holds it. */
+static void await_go(int sock, int errpipe) {
+    char *blob = malloc(GO_MAX);
+    int fds[MAX_MSG_FDS], nfds;
+    if (!blob) payload_fail(errpipe, STEP_GO);
+    close(sock);
+    ssize_t n = recv_msg(GO_FD, blob, GO_MAX, fds, &nfds);
+    if (n < 0 || nfds != 3) {
+        errno = EPROTO;
+        payload_fail(errpipe, STEP_GO);
+    }
+    /* Through copies above 2 first, so no received fd is overwritten by another's dup2. */
+    int high[3];
+    for (int i = 0; i < 3; i++) {
+        high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+        if (high[i] < 0) payload_fail(errpipe, STEP_GO);
+        close(fds[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        if (dup2(high[i], i) < 0) payload_fail(errpipe, STEP_GO);
+    cfg.n_rlimits = 0;
+    parse_config(blob, (size_t)n);
+    if (!cfg.argc) {
+        errno = EINVAL;
+        payload_fail(errpipe, STEP_GO);
+    }
+    set_rlimits(errpipe);
+    if (chdir(cfg.cwd ? cfg.cwd : "/") < 0) payload_fail(errpipe, STEP_CWD);
+}
+
 __attribute__((noreturn)) static void run_payload(int sync_rd, int errpipe, int sock) {
     char go;
     /* Wait until init has written our uid/gid maps. */
@@ -527,11 +631,8 @@ __attribute__((noreturn)) static void run_payload(int sync_rd, int errpipe, int 
     signal(SIGPIPE, SIG_DFL);
     signal(SIGXFSZ, SIG_DFL);
     signal(SIGXCPU, SIG_DFL);
-    for (int i = 0; i < cfg.n_rlimits; i++) {
-        struct rlimit rl = {cfg.rlimits[i].soft, cfg.rlimits[i].hard};
-        if (setrlimit(cfg.rlimits[i].resource, &rl) < 0) payload_fail(errpipe, STEP_RLIMIT);
-    }
-    if (chdir(cfg.cwd ? cfg.cwd : "/") < 0) payload_fail(errpipe, STEP_CWD);
+    set_rlimits(errpipe);
+    if (!cfg.prepared && chdir(cfg.cwd ? cfg.cwd : "/") < 0) payload_fail(errpipe, STEP_CWD);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) payload_fail(errpipe, STEP_CAPS);
     if (cfg.bpf) {
         struct sock_fprog prog = {(unsigned short)(cfg.bpf_len / sizeof(struct sock_filter)),
@@ -545,7 +646,10 @@ __attribute__((noreturn)) static void run_payload(int sync_rd, int errpipe, int 
         if (cfg.keeper_uid) start_keeper(errpipe);
         send_fd(sock, (int)lfd);
         close((int)lfd);
+    } else if (cfg.prepared) {
+        send_msg(sock, "N", 1, NULL, 0); /* ready, with no filter to hand over */
     }
+    if (cfg.prepared) await_go(sock, errpipe);
     if (drop_capabilities() < 0) payload_fail(errpipe, STEP_CAPS);
     /* Only fds 0-2 survive the exec (DESIGN 5.8). */
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -565,6 +669,7 @@ static const char *step_name(int step) {
     case STEP_SECCOMP: return "install seccomp filter";
     case STEP_CWD: return "chdir";
     case STEP_KEEPER: return "start the seccomp keeper";
+    case STEP_GO: return "receive the run";
     default: return "setup";
     }
 }
@@ -588,14 +693,30 @@ static void write_id_maps(pid_t pid) {
     write_id_map(pid, "gid_map", cfg.gid);
 }
 
+/* Kill and reap every other process of the box: orphans are re-parented to us (pid 1), so
+ * when waitpid says there is no child left, we are the only process in the namespace. The
+ * "exit" report line comes after this, and it is the last: the supervisor may take its
+ * result then, and leave our own exit (namespace teardown) to finish in the background. */
+static void kill_all(void) { kill(-1, SIGKILL); }
+
+static void reap_all(void) {
+    kill_all();
+    for (;;) {
+        pid_t w = waitpid(-1, NULL, __WALL);
+        if (w < 0 && errno != EINTR) break;
+    }
+}
+
 /* A blocked call ends the box: name it, stop everything, report. */
 __attribute__((noreturn)) static void violation(int arch, int nr, int cpufd) {
     uint64_t end = now_ns(CLOCK_MONOTONIC);
-    kill(-1, SIGKILL);
+    reap_all();
+    hold_reports();
     if (nr >= 0) report("syscall %u %d", (unsigned)arch, nr);
     else report("syscall_hidden"); /* withdrawn by a signal: see drain_listener */
     if (cpufd >= 0) report("cpu_end %lld", read_cpu(cpufd));
     report("exit %d %llu", (int)SIGSYS, (unsigned long long)end);
+    flush_reports();
     _exit(0);
 }
 
@@ -623,6 +744,27 @@ static void drain_listener(int listener, int cpufd) {
     setitimer(ITIMER_REAL, &off, NULL);
     if (rc == 0) violation((int)req.data.arch, req.data.nr, cpufd);
     if (err == ENOENT) violation(0, -1, cpufd);
+}
+
+/* A warm box: release the payload to set itself up (ids, seccomp, keeper) and report
+ * "ready". The payload then waits on GO_FD, which the supervisor writes the run to (its
+ * records, stdin, stdout and stderr) after putting its files in /box and reading the clocks
+ * that start the run: one wake-up between the supervisor and the program. Returns the
+ * seccomp listener (negative without a filter). */
+static int prepare(int sync_wr, int sock, int errpipe) {
+    if (write(sync_wr, "g", 1) != 1) fail("release payload");
+    close(sync_wr);
+    int listener = recv_fd(sock);
+    close(sock);
+    if (listener == -1) {
+        int msg[2];
+        if (read(errpipe, msg, sizeof msg) == (ssize_t)sizeof msg) errno = msg[1];
+        fail("prepare the payload");
+    }
+    close(GO_FD); /* the payload's to read, and then to close */
+    TRACE("ready");
+    report("ready");
+    return listener;
 }
 
 __attribute__((noreturn)) static void run_init(void) {
@@ -677,15 +819,20 @@ __attribute__((noreturn)) static void run_init(void) {
     close(errp[1]);
     close(sv[1]);
     write_id_maps(pid);
-    uint64_t start = now_ns(CLOCK_MONOTONIC);
-    /* Setup work (mounts, our own process) is not the program's: measure from here. */
-    long long cpu_base = cpufd >= 0 ? read_cpu(cpufd) : -1;
-    report("cpu_base %lld", cpu_base);
-    report("start %llu", (unsigned long long)start);
-    if (write(sync[1], "g", 1) != 1) fail("release payload");
-    close(sync[1]);
-    int listener = recv_fd(sv[0]);
-    close(sv[0]);
+    int listener;
+    if (cfg.prepared) {
+        listener = prepare(sync[1], sv[0], errp[0]);
+    } else {
+        uint64_t start = now_ns(CLOCK_MONOTONIC);
+        /* Setup work (mounts, our own process) is not the program's: measure from here. */
+        long long cpu_base = cpufd >= 0 ? read_cpu(cpufd) : -1;
+        report("cpu_base %lld", cpu_base);
+        report("start %llu", (unsigned long long)start);
+        if (write(sync[1], "g", 1) != 1) fail("release payload");
+        close(sync[1]);
+        listener = recv_fd(sv[0]);
+        close(sv[0]);
+    }
     TRACE("listener");
     /* Nothing of ours stays reachable as the box's stdio. */
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -715,6 +862,7 @@ __attribute__((noreturn)) static void run_init(void) {
             watching = 0;
         }
         if (pfd[0].revents & POLLIN) {
+            TRACE("sigchld");
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) > 0) {
             }
@@ -729,6 +877,7 @@ __attribute__((noreturn)) static void run_init(void) {
                     if (listener >= 0 && cfg.keeper_uid && poll(&live, 1, 0) >= 0 &&
                         !(live.revents & POLLHUP))
                         drain_listener(listener, cpufd);
+                    TRACE("drained");
                     goto done;
                 }
             }
@@ -736,7 +885,10 @@ __attribute__((noreturn)) static void run_init(void) {
     }
 done:;
     uint64_t end = now_ns(CLOCK_MONOTONIC);
+    hold_reports();
     if (cpufd >= 0) report("cpu_end %lld", read_cpu(cpufd));
+    /* Early, so the rest of the box (the keeper at least) dies while we write the report. */
+    kill_all();
     int msg[2];
     if (read(errp[0], msg, sizeof msg) == (ssize_t)sizeof msg) {
         if (msg[0] == STEP_EXEC)
@@ -744,9 +896,12 @@ done:;
         else
             report("error payload %s: %s", step_name(msg[0]), strerror(msg[1]));
     }
-    /* The payload is gone: so is everything it left behind (init's exit would do it too). */
-    kill(-1, SIGKILL);
+    /* The payload is gone: so is everything it left behind. */
+    TRACE("killed");
+    reap_all();
+    TRACE("reaped");
     report("exit %d %llu", status, (unsigned long long)end);
+    flush_reports();
     _exit(0);
 }
 
@@ -785,6 +940,9 @@ static int outer_main(void) {
     }
     if (cgfd >= 0) close(cgfd);
     if (cfg.boxfd >= 0) close(cfg.boxfd);
+    /* Only init holds the run's stdio now: the supervisor sees EOF on the program's output
+     * when the program's last process is gone, not when we are. */
+    for (int fd = 0; fd <= 2; fd++) close(fd);
     report("init %d", pid);
     int killed = 0;
     for (;;) {

@@ -48,6 +48,22 @@ class BoxCgroup(ABC):
     def usage(self) -> Usage: ...
 
     @abstractmethod
+    def procs_dir(self) -> str:
+        """The box cgroup directory that lists its processes (v1: the memory one)."""
+
+    def procs(self) -> list[int]:
+        """Host pids of the processes in the box cgroup."""
+        return tasks_in(self.procs_dir())
+
+    @abstractmethod
+    def directories(self) -> list[str]:
+        """Every directory of the box cgroup (one per v1 hierarchy)."""
+
+    @abstractmethod
+    def set_limits(self, memory: int, pids: int) -> None:
+        """Change the limits of a prepared box before its run starts (no-op when equal)."""
+
+    @abstractmethod
     def remove(self) -> None:
         """Remove the cgroup; every task in it must already be dead."""
 

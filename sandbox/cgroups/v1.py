@@ -49,9 +49,15 @@ def _own_path(controller: str) -> str:
 
 
 class V1Box(BoxCgroup):
-    def __init__(self, dirs: dict[str, str]) -> None:
+    def __init__(self, dirs: dict[str, str], memory: int, pids: int, has_memsw: bool) -> None:
         self.dirs = dirs
+        self._limits = (memory, pids)
+        self._has_memsw = has_memsw
         self._cpu_fd = os.open(os.path.join(dirs["cpuacct"], "cpuacct.usage"), os.O_RDONLY)
+        # Opened once: a run reads them right after its program ends, on its critical path.
+        self._usage_fds = tuple(
+            os.open(os.path.join(dirs["memory"], name), os.O_RDONLY | os.O_CLOEXEC)
+            for name in ("memory.oom_control", "memory.max_usage_in_bytes", "memory.failcnt"))
 
     @property
     def join(self) -> JoinSpec:
@@ -62,14 +68,35 @@ class V1Box(BoxCgroup):
         return read_int(self._cpu_fd)
 
     def usage(self) -> Usage:
-        memory = self.dirs["memory"]
-        oom = keyed(read_text(os.path.join(memory, "memory.oom_control")))
-        peak = int(read_text(os.path.join(memory, "memory.max_usage_in_bytes")))
-        failcnt = int(read_text(os.path.join(memory, "memory.failcnt")))
-        return Usage(self.cpu_ns(), peak, oom.get("oom_kill", 0), failcnt > 0)
+        oom_fd, peak_fd, failcnt_fd = self._usage_fds
+        oom = keyed(os.pread(oom_fd, 4096, 0).decode("ascii"))
+        return Usage(self.cpu_ns(), read_int(peak_fd), oom.get("oom_kill", 0),
+                     read_int(failcnt_fd) > 0)
+
+    def procs_dir(self) -> str:
+        return self.dirs["memory"]
+
+    def directories(self) -> list[str]:
+        return list(self.dirs.values())
+
+    def set_limits(self, memory: int, pids: int) -> None:
+        old_memory, old_pids = self._limits
+        mem = self.dirs["memory"]
+        if memory != old_memory:
+            # The kernel keeps limit <= memsw limit at every step: raise memsw first when
+            # growing, the limit first when shrinking.
+            names = ["memory.limit_in_bytes"]
+            if self._has_memsw:
+                names.append("memory.memsw.limit_in_bytes")
+            for name in (reversed(names) if memory > old_memory else names):
+                _write(os.path.join(mem, name), str(memory))
+        if pids != old_pids:
+            _write(os.path.join(self.dirs["pids"], "pids.max"), str(pids))
+        self._limits = (memory, pids)
 
     def remove(self) -> None:
-        os.close(self._cpu_fd)
+        for fd in (self._cpu_fd, *self._usage_fds):
+            os.close(fd)
         for directory in self.dirs.values():
             rmdir_retry(directory)
 
@@ -109,7 +136,7 @@ class V1Backend(Backend):
                 _write(os.path.join(mem, "memory.memsw.limit_in_bytes"), str(memory))
             _write(os.path.join(mem, "memory.swappiness"), "0")
             _write(os.path.join(dirs["pids"], "pids.max"), str(pids))
-            return V1Box(dirs)
+            return V1Box(dirs, memory, pids, self.has_memsw)
         except BaseException:
             for path in dirs.values():
                 with contextlib.suppress(OSError):

@@ -145,8 +145,10 @@ def swap_total() -> int:
 
 
 class V2Box(BoxCgroup):
-    def __init__(self, path: str, exact_peak: bool, has_kill: bool) -> None:
+    def __init__(self, path: str, exact_peak: bool, has_kill: bool, memory: int,
+                 pids: int) -> None:
         self.path = path
+        self._limits = (memory, pids)
         self._has_kill = has_kill
         self._fds: list[int] = []
         self._stat_fd = self._open("cpu.stat")
@@ -189,6 +191,20 @@ class V2Box(BoxCgroup):
 
     def kill(self) -> None:
         kill_cgroup(self.path, self._has_kill)
+
+    def procs_dir(self) -> str:
+        return self.path
+
+    def directories(self) -> list[str]:
+        return [self.path]
+
+    def set_limits(self, memory: int, pids: int) -> None:
+        old_memory, old_pids = self._limits
+        if memory != old_memory:
+            write_text(os.path.join(self.path, "memory.max"), str(memory))
+        if pids != old_pids:
+            write_text(os.path.join(self.path, "pids.max"), str(pids))
+        self._limits = (memory, pids)
 
     def remove(self) -> None:
         fds, self._fds = self._fds, []
@@ -338,7 +354,7 @@ class V2Backend(Backend):
             if self.oom_group:
                 write_text(os.path.join(path, "memory.oom.group"), "1")
             write_text(os.path.join(path, "pids.max"), str(pids))
-            return V2Box(path, self.exact_peak, self.has_kill)
+            return V2Box(path, self.exact_peak, self.has_kill, memory, pids)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.rmdir(path)
