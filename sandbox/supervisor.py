@@ -1,20 +1,21 @@
 """The orchestrator of runs: plan, start boxes, watch them, judge each.
 
 Per run, Python forks nothing: `_box.Box` creates the box cgroup and the /box tmpfs, writes
-the plan to a pipe and posix_spawns the small native helper (`_native/boxinit.c`), which does
-the namespace and mount work. While boxes run, `_watch` drains their output (capped) and polls
+the plan to a pipe and has the small native helper (`_native/boxinit.c`) do the namespace
+and mount work; `_pool` keeps the next box of the same shape built ahead of time. While boxes run, `_watch` drains their output (capped) and polls
 each cgroup's CPU counter only as often as the remaining budget requires.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import cgroups
+from . import _pool, cgroups
 from . import seccomp as seccomp_policy
 from ._box import Box
 from ._interrupts import deferred
@@ -46,16 +47,24 @@ def run(
     plan = make_plan(cmd, limits, stdin=stdin, files_=files, executables=executables,
                      copy_out=copy_out, env=env, binds=binds, seccomp=seccomp,
                      allow_syscalls=allow_syscalls, hostname=hostname)
-    box = _new_box(plan)
+    box: Box | None = None
+    released = False
     try:
         with deferred():
+            box = _acquire(plan)
             box.start()
         watch([box])
-        with deferred():
-            return box.finish()
+        with deferred():  # one section for the finish and the release: fewer handler swaps
+            try:
+                return box.finish()
+            finally:
+                released = True
+                _pool.release(box)
+                _pool.after_run(plan, _new_box)
     finally:
-        with deferred():
-            box.close()
+        if box is not None and not released:
+            with deferred():
+                _pool.release(box)
 
 
 @dataclass(frozen=True)
@@ -81,9 +90,11 @@ def run_interactive(first: Side, second: Side, *, grace: float = 0.5) -> tuple[R
     if not (0 < grace <= 60):
         raise SandboxError(f"grace: expected 0 < seconds <= 60, got {grace!r}")
     plans = [_side_plan(first, "first"), _side_plan(second, "second")]
-    boxes = [_new_box(plan) for plan in plans]
+    boxes: list[Box] = []
     pipes: list[int] = []
     try:
+        with deferred():
+            boxes.extend(_acquire(plan) for plan in plans)
         a_to_b = os.pipe()
         b_to_a = os.pipe()
         pipes.extend((*a_to_b, *b_to_a))
@@ -104,7 +115,9 @@ def run_interactive(first: Side, second: Side, *, grace: float = 0.5) -> tuple[R
                 with contextlib.suppress(OSError):
                     os.close(fd)
             for box in boxes:
-                box.close()
+                _pool.release(box)
+            for plan in plans:
+                _pool.after_run(plan, _new_box)
 
 
 def _side_plan(side: Side, name: str) -> Plan:
@@ -115,5 +128,17 @@ def _side_plan(side: Side, name: str) -> Plan:
                      seccomp=side.seccomp, allow_syscalls=side.allow_syscalls)
 
 
+def _acquire(plan: Plan) -> Box:
+    """A prepared box for the plan's shape when one is waiting, else a cold one."""
+    return _pool.take(plan) or _new_box(plan)
+
+
 def _new_box(plan: Plan) -> Box:
-    return Box(plan, cgroups.backend(), helper_path(), os.path.join(state_dir(), "newroot"))
+    return Box(plan, cgroups.backend(), helper_path(),
+               _newroot(os.environ.get("SANDBOX_STATE_DIR", "")))
+
+
+@functools.lru_cache(maxsize=8)
+def _newroot(_state_env: str) -> str:
+    """(Checked once per state dir: the checks cost a handful of syscalls per run.)"""
+    return os.path.join(state_dir(), "newroot")
