@@ -3,7 +3,7 @@
 #
 # usage: .ci/v2-tests.sh [TEST_PATH...]
 #
-# Runs tests/sandbox/test_limits_matrix.py and tests/sandbox/test_cgroups.py, plus any test
+# Runs tests/sandbox/test_limits_matrix.py, test_cgroups.py and test_pool.py, plus any test
 # path given as an argument, in ONE throw-away guest booted by run-in-v2-vm.sh (a stock Debian
 # kernel on pure cgroup v2, QEMU; see ../shared/tools/v2vm/README.md). On a host that is itself
 # pure cgroup v2 the same tests run natively instead (V2_TESTS_VM=1 forces the guest).
@@ -22,7 +22,7 @@ cd "$repo"
 say() { echo "v2-tests: $*" >&2; }
 skip() { echo "v2-tests: SKIP: $*"; exit 0; }
 
-tests=(tests/sandbox/test_limits_matrix.py tests/sandbox/test_cgroups.py)
+tests=(tests/sandbox/test_limits_matrix.py tests/sandbox/test_cgroups.py tests/sandbox/test_pool.py)
 for arg in "$@"; do
     [ -e "$arg" ] || { say "no such test path: $arg"; exit 2; }
     tests+=("$arg")

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 import sandbox
+from sandbox import _pool, cgroups
 from sandbox._spawn import zygote_pid
 
 BOX_PYTHON = "/usr/bin/python3"  # not the pyenv shim: a bash script, and not in the box
@@ -177,6 +178,11 @@ class Leftovers:
 
     def snapshot(self, known: set[str]) -> Snapshot:
         """Our processes, box cgroups and the mounts; `known` cgroups predate the test."""
+        # Warm boxes: retired ones finish their teardown first (so it is checked here), and
+        # prepared ones are alive by design (no program has run in them).
+        _pool.settle()
+        pooled = _pool_cgroup_dirs()
+        helpers = _pool.helper_pids()
         table = _proc_table()
         family = _descendants(self.me, table)
         # The library's per-process fork server outlives runs by design; its children
@@ -184,10 +190,13 @@ class Leftovers:
         family.discard(zygote_pid())
         snap = Snapshot(mounts=_mounts())
         for directory in box_cgroups():
+            if directory in pooled:
+                continue
             if self._ours(directory, family, known):
                 snap.cgroups.add(directory)
                 family.update(_tasks(directory))
         family.discard(_zygote_pid())
+        family -= helpers
         for pid in family:
             if pid in table:
                 cmdline = _cmdline(pid)
@@ -235,6 +244,21 @@ class Leftovers:
         for directory in after.cgroups - before.cgroups:
             with contextlib.suppress(OSError):
                 os.rmdir(directory)
+
+
+def our_box_cgroups() -> set[str]:
+    """Box cgroups of this process (other processes on this host may be running boxes),
+    after the pool has torn down retired boxes, but for the boxes it keeps prepared."""
+    _pool.settle()
+    prepared = _pool_cgroup_dirs()
+    return {d for d in cgroups.backend().box_dirs()
+            if os.path.basename(d).startswith(f"box-{os.getpid()}-") and d not in prepared}
+
+
+def _pool_cgroup_dirs() -> set[str]:
+    """Cgroup directories of the boxes the pool keeps prepared."""
+    return {directory for box in _pool.prepared() if box.cgroup is not None
+            for directory in box.cgroup.directories()}
 
 
 def _zygote_pid() -> int:

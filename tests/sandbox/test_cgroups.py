@@ -23,6 +23,8 @@ from sandbox import cgroups
 from sandbox.cgroups import base, v2
 from sandbox.errors import HostUnsupportedError, SandboxError
 
+from .conftest import our_box_cgroups
+
 MiB = 1 << 20
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="cgroups need root")
 
@@ -166,7 +168,7 @@ def test_v2_peak_is_sampled_when_the_kernel_has_no_memory_peak(tmp_path: Path) -
         "cpu__stat": "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n",
         "memory__current": "4096\n", "memory__events": "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n",
         "memory__max": "67108864\n"})
-    box = v2.V2Box(str(box_dir), exact_peak=False, has_kill=False)
+    box = v2.V2Box(str(box_dir), exact_peak=False, has_kill=False, memory=1 << 30, pids=64)
     try:
         assert box.cpu_ns() == 1_500_000
         (box_dir / "memory.current").write_text("50000\n")
@@ -376,20 +378,14 @@ def test_v2_both_delegation_layouts_in_the_guest() -> None:
 
 @root_only
 def test_runs_leave_no_box_cgroup() -> None:
-    def ours() -> set[str]:  # other processes on this host may be running boxes meanwhile
-        return {d for d in cgroups.backend().box_dirs()
-                if os.path.basename(d).startswith(f"box-{os.getpid()}-")}
-
-    before = ours()
+    before = our_box_cgroups()
     assert sandbox.run(["/bin/true"]).ok
-    assert ours() == before
+    assert our_box_cgroups() == before
 
 
 @pytest.fixture(autouse=True)
 def _no_box_cgroups_left() -> Iterator[None]:
     yield
     if os.geteuid() == 0:
-        mine = f"box-{os.getpid()}-"
-        left = [d for d in cgroups.backend().box_dirs()
-                if os.path.basename(d).startswith(mine)]
+        left = our_box_cgroups()
         assert not left, f"box cgroups left behind: {left}"

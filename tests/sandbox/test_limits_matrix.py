@@ -22,7 +22,9 @@ from collections.abc import Iterator
 import pytest
 
 import sandbox
-from sandbox import Verdict, cgroups
+from sandbox import Verdict
+
+from .conftest import our_box_cgroups
 
 SCALE = float(os.environ.get("SANDBOX_TEST_TIME_SCALE", "1"))
 OVERSHOOT = float(os.environ.get("SANDBOX_TEST_OVERSHOOT", "0.05"))
@@ -34,11 +36,11 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs roo
 
 @pytest.fixture(autouse=True)
 def no_box_cgroup_left() -> Iterator[None]:
-    """The box cgroup of every run is gone when sandbox.run returns. (Processes and mounts
-    are checked for every sandbox test by the leak guard of tests/sandbox/conftest.py.)"""
+    """The box cgroup of every run is gone once the pool has finished tearing the box down.
+    (Processes and mounts are checked for every sandbox test by the leak guard of
+    tests/sandbox/conftest.py.)"""
     yield
-    mine = f"box-{os.getpid()}-"
-    left = [d for d in cgroups.backend().box_dirs() if os.path.basename(d).startswith(mine)]
+    left = our_box_cgroups()
     assert not left, f"box cgroups left behind: {left}"
 
 

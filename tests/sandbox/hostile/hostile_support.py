@@ -154,6 +154,11 @@ def leftover_processes() -> list[str]:
     table = {int(pid): fields for pid in filter(str.isdigit, os.listdir("/proc"))
              if (fields := _status_fields(pid))}
     zygotes = _zygotes(table)
+    # Warm boxes waiting for a run, and the host-root helpers of a box whose program is
+    # gone but whose namespaces are still being torn down: the pool's, not a program's.
+    from sandbox import _pool
+
+    pooled = _pool.helper_pids()
 
     def descends_from_us(pid: int) -> bool:
         seen = set()
@@ -166,7 +171,7 @@ def leftover_processes() -> list[str]:
 
     found = []
     for pid, fields in table.items():
-        if pid in zygotes:
+        if pid in zygotes or pid in pooled:
             continue
         real_uid = int(fields.get("Uid", "-1 ").split()[0])
         # Our descendants count only if they are the sandbox's (its helper runs as
@@ -179,14 +184,24 @@ def leftover_processes() -> list[str]:
 
 
 def our_cgroups() -> list[str]:
-    """Box cgroups of this process still present in any hierarchy."""
+    """Box cgroups of this process still present in any hierarchy, but for those of the
+    warm boxes the pool keeps prepared (retired boxes are torn down first)."""
+    from sandbox import _pool
+
+    _pool.settle()
+    prepared = {os.path.basename(box.cgroup.procs_dir()) for box in _pool.prepared()
+                if box.cgroup is not None}
     prefix = f"box-{os.getpid()}-"
+
+    def ours(p: Path) -> bool:
+        return p.is_dir() and p.name.startswith(prefix) and p.name not in prepared
+
     found = []
     for parent in Path("/sys/fs/cgroup").glob("*/pysandbox"):
-        found += [str(p) for p in parent.iterdir() if p.is_dir() and p.name.startswith(prefix)]
+        found += [str(p) for p in parent.iterdir() if ours(p)]
     unified = Path("/sys/fs/cgroup/pysandbox")
     if unified.is_dir():
-        found += [str(p) for p in unified.iterdir() if p.is_dir() and p.name.startswith(prefix)]
+        found += [str(p) for p in unified.iterdir() if ours(p)]
     return found
 
 
