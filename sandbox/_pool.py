@@ -9,9 +9,9 @@ the cgroup's memory and OOM counters) belongs to that run alone.
 
 After a run, a background thread prepares the next box of the same shape (`_plan.shape_key`:
 binds, disk size, hostname, seccomp program; judges run many tests of one shape in a row)
-and finishes tearing down boxes whose program is gone (`release`). The thread runs under
-SCHED_IDLE: on a busy machine it yields to every program and supervisor, so preparing ahead
-never slows a run down; the kernel work it triggers happens in the helper's processes.
+and finishes tearing down boxes whose program is gone (`release`), after the run has
+returned: while the caller judges the output or waits for the next submission. Most of the
+work happens in the helper's processes (namespaces, mounts); the thread mostly waits.
 
 SANDBOX_POOL=N keeps N boxes per shape ready (default 2: one can be in use while the next
 is built); SANDBOX_POOL=0 turns warm boxes off.
@@ -98,10 +98,9 @@ def after_run(plan: Plan, new_box: NewBox) -> None:
 
 
 def _work() -> None:
+    # At normal priority on purpose: a SCHED_IDLE or niced thread starves on a busy machine
+    # while holding the GIL, and the thread running the box then waits for it.
     global _busy
-    with contextlib.suppress(OSError):
-        # Only CPU time nobody else wants: a run in progress always comes first.
-        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
     while True:
         task = _tasks.get()
         if task is None:

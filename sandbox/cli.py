@@ -180,6 +180,8 @@ def _summary(result: Result) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # One run per process: boxes prepared for a next run would only be torn down at exit.
+    os.environ.setdefault("SANDBOX_POOL", "0")
     try:
         if args.command == "doctor":
             from .doctor import main as doctor_main
