@@ -215,6 +215,17 @@ class Box:
         and must be closed)."""
         return self._wait_report(b"ready\n", timeout)
 
+    def fit(self, plan: Plan) -> bool:
+        """Give a prepared box `plan`'s cgroup limits (False: the kernel refused, e.g. a
+        memory limit below what the waiting box already uses; the run then goes cold)."""
+        assert self.cgroup is not None
+        try:
+            self.cgroup.set_limits(plan.limits.memory, plan.limits.pids + 2)
+        except OSError:
+            return False
+        self.plan = plan
+        return True
+
     def still_prepared(self) -> bool:
         """Whether a ready box is still waiting: not killed from outside since, its
         payload not gone (init would have reported that)."""
@@ -249,7 +260,6 @@ class Box:
         assert self.cgroup is not None
         blob = self.go_bytes or run_bytes(self.plan)
         in_fd, out_w, err_w = self._open_run(self._uid, stdin, stdout)
-        self.cgroup.set_limits(self.plan.limits.memory, self.plan.limits.pids + 2)
         # The payload reads the run straight from us; the clocks start here (the same
         # CLOCK_MONOTONIC and CPU counter init reads), so preparing never counts.
         cpu_base = self.cgroup.cpu_ns()

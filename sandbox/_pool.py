@@ -70,11 +70,11 @@ def take(plan: Plan) -> Box | None:
         box = boxes.pop(0) if boxes else None
     if box is None:
         return None
-    if not (box.wait_ready(READY_TIMEOUT) and box.still_prepared()):
-        # It failed to build or was killed: not the run's problem, which goes cold.
+    if not (box.wait_ready(READY_TIMEOUT) and box.still_prepared() and box.fit(plan)):
+        # It failed to build, was killed, or cannot take these limits: not the run's
+        # problem, which goes cold.
         box.close()
         return None
-    box.plan = plan
     box.go_bytes = go_bytes
     return box
 

@@ -156,6 +156,9 @@ class V2Box(BoxCgroup):
         # supervisor polls the CPU counter (a lower bound of the true peak, documented).
         self._current_fd = -1 if exact_peak else self._open("memory.current")
         self._sampled_peak = 0
+        # Opened once: a run reads them right after its program ends, on its critical path.
+        self._events_fd = self._open("memory.events")
+        self._peak_fd = self._open("memory.peak") if exact_peak else -1
 
     def _open(self, name: str) -> int:
         fd = os.open(os.path.join(self.path, name), os.O_RDONLY | os.O_CLOEXEC)
@@ -179,9 +182,9 @@ class V2Box(BoxCgroup):
 
     def usage(self) -> Usage:
         cpu = self.cpu_ns()
-        events = keyed(read_text(os.path.join(self.path, "memory.events")))
-        if self._current_fd < 0:
-            peak = int(read_text(os.path.join(self.path, "memory.peak")))
+        events = keyed(os.pread(self._events_fd, 4096, 0).decode("ascii"))
+        if self._peak_fd >= 0:
+            peak = int(os.pread(self._peak_fd, 64, 0))
         else:
             peak = self._sampled_peak
             if events.get("oom_kill", 0) or events.get("max", 0):
