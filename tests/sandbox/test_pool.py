@@ -227,3 +227,31 @@ def test_draining_leaves_no_cgroup() -> None:
     _pool.drain()
     assert _pool.prepared() == []
     assert our_box_cgroups() == set()
+
+
+def test_a_program_cannot_reach_the_box_prepared_next_to_it(
+        warm_takes: list[Box | None]) -> None:
+    attack = """
+import json, os, signal
+seen = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+try:
+    os.kill(-1, signal.SIGKILL)  # every process it may signal (its own namespace only)
+except OSError:
+    pass
+print(json.dumps(seen), flush=True)
+"""
+    warm_up()
+    waiting = _pool.prepared()
+    assert waiting and all(box.wait_ready(5) for box in waiting)
+    before = {id(box): box.helper_pids(root_only=False) for box in waiting}
+    result = py(attack)
+    # It saw only its own namespace: init, itself (and the keeper, and maybe a child).
+    assert all(pid < 10 for pid in json.loads(result.stdout.splitlines()[0])), result.stdout
+    # The boxes that waited beside it (all but the one it ran in) are untouched.
+    beside = [box for box in waiting if box in _pool.prepared()]
+    assert beside, "no box waited beside the run"
+    for box in beside:
+        assert box.still_prepared()
+        assert box.helper_pids(root_only=False) == before[id(box)]
+    _pool.settle()
+    assert py("print('next')").stdout == b"next\n" and warm_takes[-1] is not None
