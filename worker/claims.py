@@ -8,7 +8,7 @@ touch the row or its results, and a duplicate delivery finds nothing to claim.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -150,8 +150,14 @@ def _upsert_result(s: Session, values: dict[str, Any]) -> None:
     s.add(TestResult(**values))
 
 
-def finish(sessions: sessionmaker[Session], c: Claim, values: Mapping[str, Any]) -> None:
-    """Close the grading as done with its verdict; LeaseLost if someone else owns it now."""
+def finish(
+    sessions: sessionmaker[Session],
+    c: Claim,
+    values: Mapping[str, Any],
+    rows: Iterable[dict[str, Any]] = (),
+) -> None:
+    """Close the grading as done with its verdict, writing the last per-test `rows` in the
+    same transaction; LeaseLost if someone else owns it now."""
     final = {
         "status": Status.DONE,
         "finished_at": utcnow(),
@@ -162,6 +168,8 @@ def finish(sessions: sessionmaker[Session], c: Claim, values: Mapping[str, Any])
     with sessions.begin() as s:
         if not _guarded_update(s, c, final):
             raise LeaseLost(f"submission {c.submission_id} attempt {c.attempt}")
+        for row in rows:
+            _upsert_result(s, {"submission_id": c.submission_id, **row})
 
 
 def fail(sessions: sessionmaker[Session], c: Claim, message: str) -> bool:

@@ -6,8 +6,10 @@ queue into :func:`grade`, so the whole pipeline can be driven (and tested) witho
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from worker.execution import (
 from worker.scoring import TestInfo, TestOutcome, earned, summarize
 
 log = logging.getLogger(__name__)
+RESULT_FLUSH_SECONDS = 0.2  # per-test rows reach the database at least this often
 
 #: enqueue(submission_id, queue, countdown_seconds): send the wake-up message again.
 Enqueue = Callable[[int, str, float], None]
@@ -212,19 +215,32 @@ class _Grading:
 
         outcomes: list[TestOutcome] = []
         failed = False
+        # Results go to the database at most every RESULT_FLUSH_SECONDS (a commit per test
+        # cost a ten-test grading 29 ms on a busy 2-core machine), the last ones with the
+        # verdict: the page still shows rows as they come, a fifth of a second apart.
+        pending: list[dict[str, Any]] = []
+        flushed_at = time.monotonic()
         for info, test_input, answer in job.tests:
             if failed and job.stop_on_failure:
                 outcomes.append(self._skip(info))
                 continue
-            outcome, row = self._run_test(built, check, info, test_input, answer)
-            claims.record_results(self.sessions, self.claim, [row], self.test_lease)
+            try:
+                outcome, row = self._run_test(built, check, info, test_input, answer)
+            except Exception:
+                # The progress so far stays visible (and is kept by the retry's upserts).
+                if pending:
+                    with contextlib.suppress(Exception):
+                        claims.record_results(self.sessions, self.claim, pending, self.test_lease)
+                raise
+            pending.append(row)
+            if time.monotonic() - flushed_at >= RESULT_FLUSH_SECONDS:
+                claims.record_results(self.sessions, self.claim, pending, self.test_lease)
+                pending, flushed_at = [], time.monotonic()
             outcomes.append(outcome)
             failed = failed or outcome.verdict is not Verdict.AC
-        skipped = [
+        pending += [
             self._row(o, "skipped after a failed test") for o in outcomes if o.verdict is Verdict.SK
         ]
-        if skipped:
-            claims.record_results(self.sessions, self.claim, skipped, self.test_lease)
 
         s = summarize([info for info, _, _ in job.tests], outcomes)
         claims.finish(
@@ -238,6 +254,7 @@ class _Grading:
                 "memory": s.memory,
                 "compile_output": compiler_output or None,
             },
+            rows=pending,
         )
 
     def _compile_lease(self, lang: languages.Language) -> float:

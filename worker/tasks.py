@@ -42,7 +42,9 @@ def grade_submission(submission_id: int) -> str:
         extra={"submission_id": submission_id, "outcome": outcome},
     )
     if outcome in ("done", "failed"):
-        metrics.graded(db.sessions(), submission_id)
+        metrics.graded(db.sessions(), submission_id)  # sends the runs' metrics along
+    else:
+        metrics.flush()
     return outcome
 
 
@@ -62,6 +64,7 @@ def run_adhoc(run_id: str, language: str, source: str, stdin: str, limits: dict[
     request has answered 504 by then) is dropped by Celery before it gets here.
     """
     reply = runs.execute(language, source, stdin, limits, run=sandbox_runner)
+    metrics.flush()
     reply["worker"] = owner_name()
     outcome = reply["result"]["verdict"] if reply["ok"] else f"error {reply['status']}"
     try:
