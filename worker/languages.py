@@ -124,7 +124,11 @@ LANGUAGES: tuple[Language, ...] = (
         name="Python 3",
         source="main.py",
         compile=(
+            # -S -I: a syntax check needs no site packages; their import was a third of its
+            # 9 ms of CPU, paid by every submission.
             "/usr/bin/python3",
+            "-S",
+            "-I",
             "-c",
             "import sys; compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec')",
             "main.py",
