@@ -14,18 +14,19 @@ the honest number for a judge running test after test. Prints medians (ms) and r
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sandbox
+from sandbox import _pool
 
 
 def contestants() -> dict[str, Callable[[], None]]:
@@ -45,11 +46,25 @@ def contestants() -> dict[str, Callable[[], None]]:
 
 
 def _sandbox_ok(pool: bool = True) -> None:
-    # The pool reads SANDBOX_POOL at each run: "0" sends this run down the cold path.
-    os.environ["SANDBOX_POOL"] = "2" if pool else "0"
-    result = sandbox.run(["/bin/true"])
+    with contextlib.nullcontext() if pool else _cold():
+        result = sandbox.run(["/bin/true"])
     if not result.ok:
         raise SystemExit(f"sandbox run failed: {result.verdict} {result.message}")
+
+
+@contextlib.contextmanager
+def _cold() -> Iterator[None]:
+    """This run as with SANDBOX_POOL=0 (no prepared box, teardown on the run's path), while
+    the pool keeps the warm contestant's boxes. (Setting the variable would also stop the
+    pool thread from preparing those, if it ran meanwhile.)"""
+    saved = _pool.take, _pool.after_run, _pool.release
+    _pool.take = lambda plan: None  # type: ignore[assignment]
+    _pool.after_run = lambda plan, new_box: None  # type: ignore[assignment]
+    _pool.release = lambda box: box.close()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        _pool.take, _pool.after_run, _pool.release = saved  # type: ignore[assignment]
 
 
 def alone(runs: int) -> dict[str, list[float]]:
