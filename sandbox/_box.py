@@ -370,9 +370,9 @@ class Box:
         self._stack.pop_all()
 
     def detach(self) -> None:
-        """After `finish` saw the program gone: close all but what reaping needs (the
-        report pipe, which init and the outer may still write, and the outer's pidfd); then
-        `reap` finishes the teardown without holding the run's result back."""
+        """Close all but what waiting for the outer needs (the report pipe, which init and
+        the outer may still write, and the outer's pidfd). After `finish` saw the program
+        gone, `reap` then finishes the teardown without holding the run's result back."""
         keep = (self.rep_r, self.pidfd)
         for fd in self._fds:
             if fd not in keep:
@@ -402,12 +402,7 @@ class Box:
             # Our copies go first: closing the control pipe ends a box still running (an
             # interrupt, an exception), and the report pipe can only reach EOF once no
             # write end of ours is left open.
-            waiting_on = (self.rep_r, self.pidfd)
-            for fd in self._fds:
-                if fd not in waiting_on:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            self._fds = [fd for fd in self._fds if fd in waiting_on]
+            self.detach()
             self._wait_gone()
             for fd in self._fds:
                 with contextlib.suppress(OSError):
