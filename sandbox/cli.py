@@ -179,9 +179,19 @@ def _summary(result: Result) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     # One run per process: boxes prepared for a next run would only be torn down at exit.
+    # (Restored afterwards: main() may be called in a process that goes on running boxes.)
+    previous = os.environ.get("SANDBOX_POOL")
     os.environ.setdefault("SANDBOX_POOL", "0")
+    try:
+        return _main(argv)
+    finally:
+        if previous is None:
+            os.environ.pop("SANDBOX_POOL", None)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = _parser().parse_args(argv)
     try:
         if args.command == "doctor":
             from .doctor import main as doctor_main

@@ -255,3 +255,14 @@ print(json.dumps(seen), flush=True)
         assert box.helper_pids(root_only=False) == before[id(box)]
     _pool.settle()
     assert py("print('next')").stdout == b"next\n" and warm_takes[-1] is not None
+
+
+def test_the_one_shot_cli_runs_cold_and_leaves_the_setting_alone(
+        warm_takes: list[Box | None]) -> None:
+    from sandbox import cli
+
+    before = os.environ.get("SANDBOX_POOL")
+    assert cli.main(["run", "--", "/bin/true"]) == 0
+    if before is None:
+        assert warm_takes == [None]  # no box prepared for a run that will not come
+    assert os.environ.get("SANDBOX_POOL") == before
