@@ -27,6 +27,8 @@ from sandbox._box import Box
 from .conftest import BOX_PYTHON, our_box_cgroups
 
 MiB = 1 << 20
+# Slower machines (the emulated v2 guest of .ci/v2-tests.sh sets 20) get looser time bounds.
+SCALE = float(os.environ.get("SANDBOX_TEST_TIME_SCALE", "1"))
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root"),
@@ -126,10 +128,12 @@ def test_measurements_belong_to_the_run_alone(warm_takes: list[Box | None]) -> N
     _pool.settle()
     idle = sandbox.run(["/bin/true"])
     assert warm_takes[-2] is not None and warm_takes[-1] is not None
-    assert 0.3 <= busy.cpu_time < 0.6, busy.cpu_time
-    # Preparing the box (namespaces, mounts, seccomp) is not the program's time or memory.
-    assert idle.cpu_time < 0.02, idle.cpu_time
-    assert idle.wall_time < 0.05, idle.wall_time
+    assert 0.3 <= busy.cpu_time < 0.3 + 0.3 * SCALE, busy.cpu_time
+    # Preparing the box (namespaces, mounts, seccomp) is not the program's time or memory:
+    # an exec of /bin/true costs ~1 ms here (SCALE: slower machines, e.g. the emulated v2
+    # guest, where it costs ~20).
+    assert idle.cpu_time < 0.01 * SCALE, idle.cpu_time
+    assert idle.wall_time < 0.03 * SCALE, idle.wall_time
     assert idle.memory_peak < 8 * MiB, idle.memory_peak
 
 
