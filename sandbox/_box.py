@@ -266,7 +266,8 @@ class Box:
         self.started = time.monotonic()
         self.watched.report += b"cpu_base %d\nstart %d\n" % (cpu_base, time.monotonic_ns())
         self.running = True
-        go = socket.socket(fileno=self._go_sock)
+        # Family and type given: a bare fileno would make Python ask the kernel for them.
+        go = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, fileno=self._go_sock)
         try:
             socket.send_fds(go, [blob], [in_fd, out_w, err_w])
         except OSError as exc:

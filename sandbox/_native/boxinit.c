@@ -510,11 +510,16 @@ static void send_fd(int sock, int fd) {
     (void)send_msg(sock, "L", 1, &fd, 1);
 }
 
-/* The listener's fd; -1 with no message, -2 with a message that carries none. */
+static pid_t keeper_pid; /* init: the seccomp keeper, as the payload reported it */
+
+/* The listener's fd; -1 with no message, -2 with a message that carries none. The message's
+ * data is the keeper's pid (0 without one). */
 static int recv_fd(int sock) {
-    char byte;
+    pid_t pid = 0;
     int fds[MAX_MSG_FDS], nfds;
-    if (recv_msg(sock, &byte, 1, fds, &nfds) < 0) return -1;
+    ssize_t n = recv_msg(sock, &pid, sizeof pid, fds, &nfds);
+    if (n < 0) return -1;
+    if (n == (ssize_t)sizeof pid) keeper_pid = pid;
     for (int i = 1; i < nfds; i++) close(fds[i]);
     return nfds ? fds[0] : -2;
 }
@@ -536,7 +541,7 @@ enum { STEP_SYNC = 1, STEP_IDS, STEP_CAPS, STEP_RLIMIT, STEP_SECCOMP, STEP_EXEC,
  * can withdraw a blocked call's notification before init reads it; the kernel still counts
  * it, and RECV then answers ENOENT, but only while the filter has a live user. The keeper is
  * that user when init drains the listener at the payload's exit (see drain_listener). */
-static void start_keeper(int errpipe) {
+static pid_t start_keeper(int errpipe) {
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) < 0) payload_fail(errpipe, STEP_KEEPER);
     pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
@@ -549,7 +554,7 @@ static void start_keeper(int errpipe) {
         do n = read(ready[0], &byte, 1); while (n < 0 && errno == EINTR);
         if (n != 1) payload_fail(errpipe, STEP_KEEPER);
         close(ready[0]);
-        return;
+        return pid;
     }
     close(ready[0]);
     /* Still holding our user namespace's capabilities: become uid 1 (its own host uid). */
@@ -643,9 +648,10 @@ __attribute__((noreturn)) static void run_payload(int sync_rd, int errpipe, int 
         long lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
                            &prog);
         if (lfd < 0) payload_fail(errpipe, STEP_SECCOMP);
-        if (cfg.keeper_uid) start_keeper(errpipe);
-        send_fd(sock, (int)lfd);
-        close((int)lfd);
+        pid_t keeper = cfg.keeper_uid ? start_keeper(errpipe) : 0;
+        int listener_fd = (int)lfd;
+        send_msg(sock, &keeper, sizeof keeper, &listener_fd, 1);
+        close(listener_fd);
     } else if (cfg.prepared) {
         send_msg(sock, "N", 1, NULL, 0); /* ready, with no filter to hand over */
     }
@@ -697,7 +703,21 @@ static void write_id_maps(pid_t pid) {
  * when waitpid says there is no child left, we are the only process in the namespace. The
  * "exit" report line comes after this, and it is the last: the supervisor may take its
  * result then, and leave our own exit (namespace teardown) to finish in the background. */
-static void kill_all(void) { kill(-1, SIGKILL); }
+static void kill_all(void) {
+    /* The keeper sleeps on whatever CPU it last ran on; an idle one must be woken by an
+     * interrupt (~0.1 ms on a VM) before it can die. Moved to ours, its death is a local
+     * wake-up once we wait for it. */
+    if (keeper_pid > 0) {
+        int cpu = sched_getcpu();
+        cpu_set_t here;
+        CPU_ZERO(&here);
+        if (cpu >= 0) {
+            CPU_SET(cpu, &here);
+            sched_setaffinity(keeper_pid, sizeof here, &here);
+        }
+    }
+    kill(-1, SIGKILL);
+}
 
 static void reap_all(void) {
     kill_all();
