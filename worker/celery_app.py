@@ -15,6 +15,7 @@ from typing import Any
 from celery import Celery  # type: ignore[import-untyped,unused-ignore]
 from celery.signals import (  # type: ignore[import-untyped,unused-ignore]
     setup_logging,
+    worker_process_shutdown,
     worker_ready,
     worker_shutdown,
 )
@@ -102,6 +103,15 @@ def _stop_sweeper(**_: Any) -> None:
         _sweeper.stop()
     if _heartbeat is not None:
         _heartbeat.stop()
+
+
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
+def _drain_warm_boxes(**_: Any) -> None:
+    # Pool processes end with os._exit, so the sandbox's atexit hook never runs there: tear
+    # the prepared boxes down now, or their (empty) cgroups stay until the next start.
+    from sandbox import _pool
+
+    _pool.drain()
 
 
 class _TaskContext(logging.Filter):

@@ -154,3 +154,26 @@ def test_grading_with_postgresql(make_judge: Callable[..., Judge], postgres: obj
     sids.append(j.submit("aplusb", "c", APLUSB_SOURCES["c"]))
     subs = j.wait(sids, timeout=60)
     assert all(s.verdict is Verdict.AC and len(s.results) == 10 for s in subs.values())
+
+
+def test_a_stopped_worker_leaves_no_warm_box(make_judge: Callable[..., Judge]) -> None:
+    """Pool processes end with os._exit (no atexit): the boxes their sandbox pool keeps
+    prepared must still be torn down when the worker stops, cgroups included."""
+    import os
+
+    from sandbox import cgroups
+
+    j = make_judge()
+    j.add_problem(APLUSB)
+    w = j.start_worker(concurrency=2)
+    sid = j.submit("aplusb", "python3", APLUSB_SOURCES["python3"])
+    assert j.wait([sid], timeout=60)[sid].verdict == Verdict.AC
+    pool = w.children()
+
+    def boxes_of_pool() -> list[str]:
+        return [d for d in cgroups.backend().box_dirs()
+                if any(os.path.basename(d).startswith(f"box-{pid}-") for pid in pool)]
+
+    assert boxes_of_pool(), "the pool process that graded keeps warm boxes"
+    w.stop()
+    assert boxes_of_pool() == []
