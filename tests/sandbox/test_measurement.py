@@ -83,19 +83,20 @@ def test_wall_time_of_a_sleeper(box_py: BoxPy) -> None:
 
 def test_cpu_time_matches_the_same_loop_outside_within_10_percent() -> None:
     argv = [BOX_PYTHON, "-I", "-c", LOOP]
-    # Calibrate the loop to about 0.5 s of CPU on this machine.
+    # Calibrate the loop to about 0.3 s of CPU on this machine.
     n = 1_000_000
     for _ in range(3):
         cpu = _host_cpu([*argv, str(n)])
-        n = int(n * 0.5 / max(cpu, 0.01))
-        if 0.4 <= cpu <= 0.6:
+        n = int(n * 0.3 / max(cpu, 0.01))
+        if 0.24 <= cpu <= 0.36:
             break
     # Other load on the machine makes the same loop's cost drift by more than 10% over
-    # seconds, so compare neighbours: each box run with a host run right next to it
-    # (alternating which goes first), and take the median of the ratios.
+    # seconds (on this VM one run in six strays by 15-25%, host or box alike), so compare
+    # neighbours: each box run with a host run right next to it (alternating which goes
+    # first), nine pairs, and take the median of the ratios.
     host: list[float] = []
     box: list[float] = []
-    for i in range(5):
+    for i in range(9):
         for side in ("host", "box") if i % 2 == 0 else ("box", "host"):
             # The work a run leaves for later (the pool preparing the next box, the kernel
             # tearing down the last one's namespaces, with IPIs to every CPU) must not land
@@ -108,7 +109,7 @@ def test_cpu_time_matches_the_same_loop_outside_within_10_percent() -> None:
                 r = sandbox.run([*argv, str(n)], {"cpu_time": 5})
                 assert r.verdict is Verdict.OK, (r.message, r.stderr)
                 box.append(r.cpu_time)
-    assert 0.3 <= statistics.median(host) <= 0.8, f"calibration failed: {host}"
+    assert 0.15 <= statistics.median(host) <= 0.6, f"calibration failed: {host}"
     ratio = statistics.median(b / h for b, h in zip(box, host, strict=True))
     assert 0.9 <= ratio <= 1.1, f"box {box} vs host {host}"
 
