@@ -8,13 +8,7 @@
   const $ = (sel) => document.getElementById(sel);
   const rejudge = root.dataset.kind === "rejudge";  // one more column: the verdict before
 
-  function seconds(v) { return v == null ? "" : v.toFixed(3) + " s"; }
-  function memory(v) {
-    if (v == null) return "";
-    if (v >= 1 << 30) return (v / (1 << 30)).toFixed(1) + " GiB";
-    if (v >= 1 << 20) return (v / (1 << 20)).toFixed(1) + " MiB";
-    return Math.round(v / 1024) + " KiB";
-  }
+  const { seconds, memory } = window.judgeLive;
   function num(v) { return +v.toFixed(6); }
   function badge(verdict) {
     const el = document.createElement("span");
@@ -55,17 +49,5 @@
     return finished;
   }
 
-  let delay = 1000;
-  async function poll() {
-    try {
-      const r = await fetch("/api/batches/" + id, { credentials: "same-origin",
-        headers: { "Accept": "application/json" } });
-      if (r.ok && update(await r.json())) return;
-      delay = r.ok ? 1000 : Math.min(delay * 2, 10000);
-    } catch (e) {
-      delay = Math.min(delay * 2, 10000);  // server restarting: back off, keep trying
-    }
-    setTimeout(poll, delay);
-  }
-  setTimeout(poll, delay);
+  window.judgeLive.poll("/api/batches/" + id, update, 1000, 10000);
 })();

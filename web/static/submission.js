@@ -12,13 +12,7 @@
     RE: "Runtime error", SV: "Security violation", CE: "Compilation error",
     IE: "Internal error", SK: "Skipped" };
 
-  function seconds(v) { return v == null ? "" : v.toFixed(3) + " s"; }
-  function memory(v) {
-    if (v == null) return "";
-    if (v >= 1 << 30) return (v / (1 << 30)).toFixed(1) + " GiB";
-    if (v >= 1 << 20) return (v / (1 << 20)).toFixed(1) + " MiB";
-    return Math.round(v / 1024) + " KiB";
-  }
+  const { seconds, memory } = window.judgeLive;
   function badge(el, verdict, pending) {
     el.className = "verdict" + (el.classList.contains("big") ? " big" : "") +
       (verdict ? " v-" + verdict : " v-pending");
@@ -61,17 +55,5 @@
     return s.status === "done" || s.status === "error";
   }
 
-  let delay = 300;
-  async function poll() {
-    try {
-      const r = await fetch("/api/submissions/" + id, { credentials: "same-origin",
-        headers: { "Accept": "application/json" } });
-      if (r.ok && update(await r.json())) return;
-      delay = r.ok ? 300 : Math.min(delay * 2, 5000);
-    } catch (e) {
-      delay = Math.min(delay * 2, 5000);  // server restarting: back off, keep trying
-    }
-    setTimeout(poll, delay);
-  }
-  setTimeout(poll, delay);
+  window.judgeLive.poll("/api/submissions/" + id, update, 300, 5000);
 })();
