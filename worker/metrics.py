@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.models import Submission
+from worker.redis_clients import PerProcess
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,6 @@ LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900
 #: One sandbox run, wall seconds: from a 5 ms /bin/true to a compiler's several seconds.
 RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-_lock = threading.Lock()
-_client: tuple[int, redis.Redis] | None = None  # (pid, client): never reuse one across fork
 _down_until = 0.0
 FLUSH_EVERY = 1.0  # seconds: sandbox runs counted but not yet sent are at most this old
 _runs_lock = threading.Lock()
@@ -61,14 +60,12 @@ def broker_url() -> str:
     return env.text("JUDGE_REDIS_URL") or DEFAULT_REDIS_URL
 
 
+_clients = PerProcess(broker_url, timeout=1)  # short: metrics must never stall grading
+
+
 def client() -> redis.Redis:
-    """This process's Redis client for metrics (short timeouts: metrics must never stall)."""
-    global _client
-    with _lock:
-        if _client is None or _client[0] != os.getpid():
-            r = redis.Redis.from_url(broker_url(), socket_timeout=1, socket_connect_timeout=1)
-            _client = (os.getpid(), r)
-        return _client[1]
+    """This process's Redis client for metrics."""
+    return _clients.get()
 
 
 def bucket_field(buckets: tuple[float, ...], value: float) -> str:

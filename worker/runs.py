@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +31,7 @@ import redis
 from worker.errors import InternalError
 from worker.execution import Runner, sandbox_runner
 from worker.oneshot import run_once
+from worker.redis_clients import PerProcess
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +40,6 @@ QUEUE = "interactive"
 REPLY_TTL = 120
 _PREFIX = "judge:run:"
 
-_lock = threading.Lock()
-_client: tuple[int, redis.Redis] | None = None  # (pid, client): never reuse one across fork
 
 
 def reply_key(run_id: str) -> str:
@@ -116,13 +113,11 @@ def execute(
     return {"ok": True, "result": result}
 
 
+_clients = PerProcess(redis_url, timeout=5)
+
+
 def _redis() -> redis.Redis:
-    global _client
-    with _lock:
-        if _client is None or _client[0] != os.getpid():
-            client = redis.Redis.from_url(redis_url(), socket_timeout=5, socket_connect_timeout=5)
-            _client = (os.getpid(), client)
-        return _client[1]
+    return _clients.get()
 
 
 def deliver(run_id: str, reply: Mapping[str, Any], client: redis.Redis | None = None) -> None:
