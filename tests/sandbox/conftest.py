@@ -29,6 +29,7 @@ import pytest
 import sandbox
 from sandbox import _pool, cgroups
 from sandbox._spawn import zygote_pid
+from sandbox.cgroups.base import pid_alive
 
 BOX_PYTHON = "/usr/bin/python3"  # not the pyenv shim: a bash script, and not in the box
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -123,16 +124,6 @@ def box_cgroups() -> set[str]:
     return out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _tasks(directory: str) -> list[int]:
     try:
         with open(os.path.join(directory, "cgroup.procs"), encoding="ascii") as handle:
@@ -174,7 +165,7 @@ class Leftovers:
             return True
         # A box of a supervisor we started that has died since (crashed, or exited without
         # cleaning up). Other sessions' dead supervisors are not ours to blame.
-        return directory not in known and creator in SPAWNED and not _alive(creator)
+        return directory not in known and creator in SPAWNED and not pid_alive(creator)
 
     def snapshot(self, known: set[str]) -> Snapshot:
         """Our processes, box cgroups and the mounts; `known` cgroups predate the test."""
