@@ -162,11 +162,15 @@ async def cancel_batch(
 
 @router.get("/tokens")
 def tokens(request: Request, session: DB, admin: AdminUser) -> Response:
+    return _tokens_page(request, session, admin, new_token=None)
+
+
+def _tokens_page(request: Request, session: DB, admin: User, new_token: str | None) -> Response:
     rows = session.scalars(
         select(ApiToken).options(selectinload(ApiToken.user)).order_by(ApiToken.id)
     ).all()
     users = session.scalars(select(User).order_by(User.name)).all()
-    ctx = {"tokens": rows, "users": users, "new_token": None, "error": None}
+    ctx = {"tokens": rows, "users": users, "new_token": new_token, "error": None}
     return render(request, "admin/tokens.html", ctx, user=admin)
 
 
@@ -179,13 +183,8 @@ async def create_token(request: Request, session: DB, admin: AdminUser) -> Respo
         raise ApiError(422, "a name is 1-64 letters, digits, '.', '-' or '_'")
     token = store.create_token(session, name, admin=form.get("admin") == "on")
     session.commit()
-    rows = session.scalars(
-        select(ApiToken).options(selectinload(ApiToken.user)).order_by(ApiToken.id)
-    ).all()
-    users = session.scalars(select(User).order_by(User.name)).all()
     # Shown once, on this response only: the database keeps just a hash.
-    ctx = {"tokens": rows, "users": users, "new_token": token, "error": None}
-    return render(request, "admin/tokens.html", ctx, user=admin)
+    return _tokens_page(request, session, admin, new_token=token)
 
 
 @router.post("/tokens/{token_id}/revoke")
