@@ -289,6 +289,13 @@ class Box:
             with contextlib.suppress(OSError):
                 os.write(self.ctl_w, b"k")
 
+    def _resolve_pending(self) -> None:
+        """Read the zygote's reply (the outer's pidfd) if a prepared box has not yet."""
+        if self._pending is not None:
+            pidfd, self._pending = self._pending.pidfd(), None
+            if pidfd >= 0:
+                self.pidfd = self._keep(pidfd)
+
     def program_gone(self) -> bool:
         """Whether init has reported the run's end, which it does only after reaping every
         other process of the box ("exit" is its last line)."""
@@ -309,10 +316,7 @@ class Box:
                 except InterruptedError:
                     continue
             self.running = False
-        if self._pending is not None:
-            pidfd, self._pending = self._pending.pidfd(), None
-            if pidfd >= 0:
-                self.pidfd = self._keep(pidfd)
+        self._resolve_pending()
         if self.pidfd >= 0:
             poller = select.poll()
             poller.register(self.pidfd, select.POLLIN)
@@ -383,10 +387,7 @@ class Box:
 
     def reap(self, block: bool) -> bool:
         """Release the box's host resources once its outer has exited (True when done)."""
-        if self._pending is not None:
-            pidfd, self._pending = self._pending.pidfd(), None
-            if pidfd >= 0:
-                self.pidfd = self._keep(pidfd)
+        self._resolve_pending()
         if not block and self.pidfd >= 0 and not select.select([self.pidfd], [], [], 0)[0]:
             return False
         if not block and self.hpid:
