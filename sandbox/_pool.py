@@ -187,19 +187,21 @@ def drain() -> None:
     """Tear down every prepared and retired box (at exit; tests use it too)."""
     settle()
     with _lock:
-        boxes = [box for shape in _ready.values() for box in shape] \
-            if _owner == os.getpid() else []
+        boxes = _waiting() if _owner == os.getpid() else []
         _ready.clear()
     for box in boxes:
         with contextlib.suppress(OSError):
             box.close()
 
 
+def _waiting() -> list[Box]:
+    return [box for shape in _ready.values() for box in shape]
+
+
 def prepared() -> list[Box]:
     """The boxes waiting for a run: alive by design, not leftovers of any run."""
     with _lock:
-        return [box for shape in _ready.values() for box in shape] \
-            if _owner == os.getpid() else []
+        return _waiting() if _owner == os.getpid() else []
 
 
 def helper_pids() -> set[int]:
@@ -226,7 +228,7 @@ def _after_fork_in_child() -> None:
     _tasks = queue.SimpleQueue()
     _busy = 0
     _thread = None
-    for box in [*(b for shape in _ready.values() for b in shape), *_retiring]:
+    for box in [*_waiting(), *_retiring]:
         box.forget()
     _ready.clear()
     _retiring.clear()
