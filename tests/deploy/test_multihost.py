@@ -194,13 +194,23 @@ def test_two_machines_grade_one_queue_exactly_once_and_lose_nothing(
                     Submission.status.in_((Status.COMPILING, Status.RUNNING)),
                 )).first() is not None  # fmt: skip
 
-        servers.wait_until(victim_mid_grade, 60, "machine A grading a submission")
-        os.killpg(victim.proc.pid, signal.SIGSTOP)  # freeze it mid-grade, then make sure
-        with sessions() as s:
-            interrupted = list(s.scalars(select(Submission.id).where(
-                Submission.id.in_(ids2), Submission.lease_owner.in_(owners),
-                Submission.status.in_((Status.COMPILING, Status.RUNNING)),
-            )))  # fmt: skip
+        def freeze_victim_mid_grade() -> list[int]:
+            # A grading takes tens of milliseconds, so the one seen in flight may finish before
+            # SIGSTOP lands; then A is frozen between tasks. Thaw it and catch the next one.
+            for _ in range(50):
+                servers.wait_until(victim_mid_grade, 60, "machine A grading a submission")
+                os.killpg(victim.proc.pid, signal.SIGSTOP)
+                with sessions() as s:
+                    caught = list(s.scalars(select(Submission.id).where(
+                        Submission.id.in_(ids2), Submission.lease_owner.in_(owners),
+                        Submission.status.in_((Status.COMPILING, Status.RUNNING)),
+                    )))  # fmt: skip
+                if caught:
+                    return caught
+                os.killpg(victim.proc.pid, signal.SIGCONT)
+            raise AssertionError("machine A was never frozen in the middle of a grading")
+
+        interrupted = freeze_victim_mid_grade()
         os.killpg(victim.proc.pid, signal.SIGKILL)
         victim.proc.wait(10)
         killed_at, killed_utc = time.monotonic(), store.utcnow()
