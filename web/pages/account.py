@@ -11,7 +11,7 @@ from store import User
 from web import accounts
 from web.deps import DB, MaybeUser, app_state
 from web.errors import ApiError
-from web.pages.render import check_csrf, redirect, render, set_session
+from web.pages.render import checked_form, redirect, render, set_session
 from web.security import SessionData
 
 
@@ -32,8 +32,7 @@ def login_page(request: Request, user: MaybeUser, next: str = "/") -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, form.get("csrf"))
+    form = await checked_form(request)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     target = _safe_next(form.get("next"))
     state = app_state(request)
@@ -53,8 +52,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, form.get("csrf"))
+    await checked_form(request)
     response = redirect("/")
     set_session(request, response, SessionData.new())
     return response
@@ -71,8 +69,7 @@ def register_page(request: Request, user: MaybeUser) -> Response:
 async def register(request: Request, session: DB) -> Response:
     if not app_state(request).settings.open_signup:
         raise ApiError(403, "sign-up is closed; ask an admin for an account")
-    form = await request.form()
-    check_csrf(request, form.get("csrf"))
+    form = await checked_form(request)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     try:
         user = await run_in_threadpool(accounts.create_user, session, name, password)

@@ -19,7 +19,7 @@ from web.api import batches as api_batches
 from web.api.problems import find
 from web.deps import DB, AdminUser, RowId, app_state
 from web.errors import ApiError
-from web.pages.render import check_csrf, redirect, render
+from web.pages.render import checked_form, redirect, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -87,8 +87,7 @@ def _problem_from_form(form: FormData, existing: dict[str, Any] | None) -> dict[
 @router.post("/problems")
 async def save_problem(request: Request, admin: AdminUser) -> Response:
     state = app_state(request)
-    form = await request.form(max_part_size=16 << 20)
-    check_csrf(request, form.get("csrf"))
+    form = await checked_form(request, max_part_size=16 << 20)
     original = str(form.get("original_slug", "") or "")
 
     def existing() -> dict[str, Any] | None:
@@ -120,8 +119,7 @@ async def save_problem(request: Request, admin: AdminUser) -> Response:
 
 @router.post("/problems/{slug}/rejudge")
 async def rejudge(request: Request, slug: str, session: DB, admin: AdminUser) -> Response:
-    form = await request.form()
-    check_csrf(request, form.get("csrf"))
+    await checked_form(request)
     batch_id, _ = await run_in_threadpool(batch_io.rejudge, session, slug, admin.id)
     return redirect(f"/admin/batches/{batch_id}" if batch_id else "/admin")
 
@@ -138,8 +136,7 @@ def batches(request: Request, session: DB, admin: AdminUser) -> Response:
 
 @router.post("/batches")
 async def upload_batch(request: Request, admin: AdminUser) -> Response:
-    form = await request.form(max_files=1, max_fields=20)
-    check_csrf(request, form.get("csrf"))
+    await checked_form(request, max_files=1, max_fields=20)
     batch_id = await api_batches.create_from_form(app_state(request), request, admin.id)
     return redirect(f"/admin/batches/{batch_id}")
 
@@ -154,8 +151,7 @@ def batch_page(request: Request, batch_id: RowId, session: DB, admin: AdminUser)
 async def cancel_batch(
     request: Request, batch_id: RowId, session: DB, admin: AdminUser
 ) -> Response:
-    form = await request.form()
-    check_csrf(request, form.get("csrf"))
+    await checked_form(request)
     await run_in_threadpool(batch_io.cancel, session, batch_id)
     return redirect(f"/admin/batches/{batch_id}")
 
@@ -176,8 +172,7 @@ def _tokens_page(request: Request, session: DB, admin: User, new_token: str | No
 
 @router.post("/tokens")
 async def create_token(request: Request, session: DB, admin: AdminUser) -> Response:
-    form = await request.form()
-    check_csrf(request, form.get("csrf"))
+    form = await checked_form(request)
     name = str(form.get("name", "")).strip()
     if not accounts.USER_NAME.match(name):
         raise ApiError(422, "a name is 1-64 letters, digits, '.', '-' or '_'")
@@ -191,8 +186,7 @@ async def create_token(request: Request, session: DB, admin: AdminUser) -> Respo
 async def revoke_token(
     request: Request, token_id: RowId, session: DB, admin: AdminUser
 ) -> Response:
-    form = await request.form()
-    check_csrf(request, form.get("csrf"))
+    await checked_form(request)
     session.execute(delete(ApiToken).where(ApiToken.id == token_id))
     session.commit()
     return redirect("/admin/tokens")
@@ -200,8 +194,7 @@ async def revoke_token(
 
 @router.post("/users")
 async def create_user(request: Request, session: DB, admin: AdminUser) -> Response:
-    form = await request.form()
-    check_csrf(request, form.get("csrf"))
+    form = await checked_form(request)
     try:
         accounts.create_user(
             session,
@@ -219,7 +212,6 @@ async def create_user(request: Request, session: DB, admin: AdminUser) -> Respon
 async def rejudge_one(
     request: Request, submission_id: RowId, session: DB, admin: AdminUser
 ) -> Response:
-    form = await request.form()
-    check_csrf(request, form.get("csrf"))
+    await checked_form(request)
     await run_in_threadpool(grading.rejudge, session, [submission_id])
     return redirect(f"/submissions/{submission_id}")

@@ -16,7 +16,7 @@ from web.api import submissions as api_submissions
 from web.api.problems import find
 from web.deps import DB, MaybeUser, RowId, app_state
 from web.errors import ApiError
-from web.pages.render import check_csrf, redirect, render
+from web.pages.render import checked_form, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,8 +64,7 @@ async def submit_form(request: Request, slug: str, user: MaybeUser) -> Response:
     if user is None:
         return redirect(f"/login?next=/problems/{slug}")
     state = app_state(request)
-    form = await request.form(max_part_size=state.settings.max_source_bytes + 1024)
-    check_csrf(request, form.get("csrf"))
+    form = await checked_form(request, max_part_size=state.settings.max_source_bytes + 1024)
     language = str(form.get("language", ""))
     source = str(form.get("source", "") or "")
     upload = form.get("file")

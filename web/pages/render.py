@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from starlette.datastructures import FormData
 
 from store import User
 from web.deps import SESSION_COOKIE, app_state, browser_session
@@ -112,6 +113,14 @@ def render(
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+async def checked_form(request: Request, **limits: int) -> FormData:
+    """The posted form, once its CSRF token is checked: every page form comes in this way, so
+    none can forget the check. `limits` are Starlette's (max_files, max_part_size, ...)."""
+    form = await request.form(**limits)
+    check_csrf(request, form.get("csrf"))
+    return form
 
 
 def check_csrf(request: Request, token: object) -> None:
