@@ -226,3 +226,8 @@ class RunOut(BaseModel):
 class ErrorOut(BaseModel):
     error: str
     detail: Any
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """A route's documented errors (OpenAPI `responses`): each code answers with ErrorOut."""
+    return {code: {"model": ErrorOut} for code in codes}

@@ -7,8 +7,6 @@ are ``<name>.<ext>``. Everything goes to the ``batch`` queue, behind interactive
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -19,12 +17,10 @@ from web import batch_io
 from web.batch_io import BatchIn, BatchOut, BatchSummary, ResultOut
 from web.deps import DB, AdminUser, AppState, RowId, app_state
 from web.errors import ApiError
-from web.schemas import ErrorOut
+from web.schemas import error_responses
 
 router = APIRouter(prefix="/api/batches", tags=["batches"])
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 422)
-}
+_ERRORS = error_responses(400, 401, 403, 404, 413, 422)
 
 _BATCH_BODY = {
     "requestBody": {

@@ -14,12 +14,10 @@ from store import Problem
 from web import batch_io, problem_io
 from web.deps import DB, AdminUser, MaybeUser, app_state
 from web.errors import ApiError
-from web.schemas import ErrorOut, ProblemOut, ProblemSummary
+from web.schemas import ProblemOut, ProblemSummary, error_responses
 
 router = APIRouter(prefix="/api/problems", tags=["problems"])
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 422)
-}
+_ERRORS = error_responses(400, 401, 403, 404, 413, 422)
 
 _PROBLEM_BODY = {
     "requestBody": {

@@ -11,7 +11,7 @@ from web import grading
 from web.api.submissions import check_rate
 from web.deps import CurrentUser, app_state
 from web.errors import ApiError
-from web.schemas import ErrorOut, RunIn, RunOut
+from web.schemas import RunIn, RunOut, error_responses
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 #: The shortest wait for a worker's reply, whatever JUDGE_WAIT_TIMEOUT says (0 would mean "never").
@@ -50,7 +50,7 @@ def checked_limits(body: RunIn, request: Request) -> dict[str, Any]:
 @router.post(
     "",
     response_model=RunOut,
-    responses={c: {"model": ErrorOut} for c in (400, 401, 403, 413, 422, 429, 503, 504)},
+    responses=error_responses(400, 401, 403, 413, 422, 429, 503, 504),
     summary="Run a program once in the sandbox and return its result",
 )
 async def create_run(

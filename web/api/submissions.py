@@ -16,13 +16,17 @@ from store.vocab import FINISHED
 from web import grading
 from web.deps import DB, AppState, CurrentUser, RowId, app_state
 from web.errors import ApiError
-from web.schemas import ErrorOut, SubmissionCreated, SubmissionIn, SubmissionOut, SubmissionSummary
+from web.schemas import (
+    SubmissionCreated,
+    SubmissionIn,
+    SubmissionOut,
+    SubmissionSummary,
+    error_responses,
+)
 
 router = APIRouter(prefix="/api/submissions", tags=["submissions"])
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 422, 429, 503)
-}
+_ERRORS = error_responses(400, 401, 403, 404, 413, 422, 429, 503)
 
 
 def check_can_submit(state: AppState, session: Session, user: User, source: str) -> None:
