@@ -29,23 +29,8 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
 
 
-def _teacher(stack: Any) -> None:
-    from sqlalchemy import create_engine, select
-    from sqlalchemy.orm import Session
-
-    import store
-    from web import accounts
-
-    engine = create_engine(stack.db_url)
-    with Session(engine) as s:
-        if s.scalars(select(store.User).where(store.User.name == "teacher")).first() is None:
-            accounts.create_user(s, "teacher", stack_module.PASSWORD, admin=True)
-            s.commit()
-    engine.dispose()
-
-
 def test_upload_a_zip_and_watch_the_progress_bar_move(e2e_stack: Any, tmp_path: Path) -> None:
-    _teacher(e2e_stack)
+    stack_module.ensure_admin(e2e_stack, "teacher")
     archive = tmp_path / "homework.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for i in range(16):

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 import store
 from web import accounts
@@ -144,6 +146,18 @@ def make_stack(workdir: Path, **web_env: str) -> Stack:
         stack.stop()
         raise
     return stack
+
+
+def ensure_admin(stack: Stack, name: str) -> None:
+    """An admin account `name` (password PASSWORD) in the stack's database, made once."""
+    engine = create_engine(stack.db_url)  # the stack's database is migrated already
+    try:
+        with Session(engine) as s:
+            if s.scalars(select(store.User).where(store.User.name == name)).first() is None:
+                accounts.create_user(s, name, PASSWORD, admin=True)
+                s.commit()
+    finally:
+        engine.dispose()
 
 
 def wait_done(client: httpx.Client, sid: int, timeout: float = 60) -> dict[str, Any]:

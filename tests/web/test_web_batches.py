@@ -212,18 +212,7 @@ def test_problem_rejudge_is_a_batch_with_the_previous_verdicts(stack: Any) -> No
 
 @contextlib.contextmanager
 def _admin_browser(stack: Any) -> Iterator[httpx.Client]:
-    from sqlalchemy import create_engine, select
-    from sqlalchemy.orm import Session
-
-    import store
-    from web import accounts
-
-    engine = create_engine(stack.db_url)
-    with Session(engine) as s:
-        if s.scalars(select(store.User).where(store.User.name == "teacher")).first() is None:
-            accounts.create_user(s, "teacher", stack_module.PASSWORD, admin=True)
-            s.commit()
-    engine.dispose()
+    stack_module.ensure_admin(stack, "teacher")
     with httpx.Client(base_url=stack.url, timeout=60, headers={"Accept": "text/html"}) as c:
         page = c.get("/login").text
         r = c.post("/login", data={"csrf": _csrf(page), "name": "teacher",
