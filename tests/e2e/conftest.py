@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,3 +27,42 @@ def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield s
     finally:
         s.stop()
+
+
+CHROMIUM = os.environ.get("JUDGE_TEST_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots go for a human to look at (gitignored)."""
+    path = Path(__file__).resolve().parents[2] / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def signed_in(request: pytest.FixtureRequest) -> Iterator[Callable[[str, str], Any]]:
+    """A real headless Chromium: `signed_in(name, path)` logs `name` in through the login form
+    and returns the page, landed on `path`. The browser closes after the test."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    url = request.getfixturevalue("e2e_stack").url  # only once the browser is known to be here
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+
+        def open_as(name: str, path: str) -> Any:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{url}/login?next={path}")
+            page.fill("input[name=name]", name)
+            page.fill("input[name=password]", stack_module.PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"**{path}")
+            return page
+
+        try:
+            yield open_as
+        finally:
+            browser.close()
