@@ -97,6 +97,17 @@ class Problem(Base):
     interactor: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # True: stop at the first failing test and mark the rest SK. False: run all (partial scoring).
     stop_on_failure: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A scoring tree (store.scoring): groups with sum/min/all aggregation, on_reject break or
+    # continue, points and dependencies. None: the flat rules of worker.scoring.
+    scoring: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Limits of the problem's own steps, from its package: compile_time, compile_memory,
+    # wall_time (per test, overrides the default policy), validation_time, validation_memory.
+    limits: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Where the problem came from: {"format": "icpc"|"polygon"|"native", ...} (the time
+    # multipliers of an ICPC package, whether its time limit still has to be set by verify).
+    package: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Input validators of the package, kept so they can be run again: [{language, source, ...}].
+    input_validators: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -104,6 +115,16 @@ class Problem(Base):
         back_populates="problem",
         cascade="all, delete-orphan",
         order_by="TestCase.index",
+    )
+    submissions_shipped: Mapped[list[PackageSubmission]] = relationship(
+        back_populates="problem",
+        cascade="all, delete-orphan",
+        order_by="PackageSubmission.id",
+    )
+    files: Mapped[list[ProblemFile]] = relationship(
+        back_populates="problem",
+        cascade="all, delete-orphan",
+        order_by="ProblemFile.name",
     )
 
     @property
@@ -124,8 +145,52 @@ class TestCase(Base):
     # Tests sharing a group earn their points only together; None: the test stands alone.
     group: Mapped[str | None] = mapped_column(String(64), nullable=True)
     points: Mapped[float] = mapped_column(Float, default=1.0)
+    # A sample: shown in full to everyone (input, expected, the program's output, the checker's
+    # message). Any other test is hidden from non-admins (DESIGN 5.10).
+    sample: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Where the test came from in its package ("secret/group1/03"), for admins and verify.
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     problem: Mapped[Problem] = relationship(back_populates="tests")
+
+
+class PackageSubmission(Base):
+    """A submission a problem package ships with the verdicts it must get (``judge problem
+    verify``): ICPC ``submissions/<verdict>/``, Polygon solutions with tags, DOMjudge
+    ``@EXPECTED_RESULTS@``."""
+
+    __tablename__ = "package_submissions"
+    __table_args__ = (UniqueConstraint("problem_id", "name", name="uq_package_submissions_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(
+        ForeignKey("problems.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))  # path in the package, "accepted/sol.cpp"
+    language: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(Text)  # the entry point's text
+    files: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)  # other files
+    # Judge verdict codes any of which is right (["AC"], ["WA", "RE"]); score when it has one.
+    expected: Mapped[list[str]] = mapped_column(JSON)
+    expected_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    problem: Mapped[Problem] = relationship(back_populates="submissions_shipped")
+
+
+class ProblemFile(Base):
+    """A file offered with the problem: a statement PDF, an attachment. Public with the problem."""
+
+    __tablename__ = "problem_files"
+    __table_args__ = (UniqueConstraint("problem_id", "name", name="uq_problem_files_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(
+        ForeignKey("problems.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    problem: Mapped[Problem] = relationship(back_populates="files")
 
 
 class Submission(Base):
@@ -142,6 +207,8 @@ class Submission(Base):
     )
     language: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(Text)
+    # The other files of a multi-file submission, {name: text}; ``source`` is the entry point.
+    files: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     queue: Mapped[str] = mapped_column(String(32), default="interactive")
 
     status: Mapped[Status] = mapped_column(STATUS, default=Status.QUEUED)
@@ -217,7 +284,8 @@ class Batch(Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
-    #: "upload" (new submissions: a JSON list or a zip) or "rejudge" (existing submissions).
+    #: "upload" (new submissions: a JSON list or a zip), "rejudge" (existing submissions) or
+    #: "verify" (a package's own submissions, judge problem verify).
     kind: Mapped[str] = mapped_column(String(16), default="upload", server_default="upload")
     #: Set by a cancel: queued items no longer get graded (see worker.batches.cancel_batch).
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

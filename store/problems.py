@@ -11,23 +11,29 @@ and an interactive problem's ``tests/N.out`` is optional (its interactor may nee
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import json
 import re
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.models import Problem, TestCase
+from store.models import PackageSubmission, Problem, ProblemFile, TestCase
 
 DEFAULT_MEMORY_LIMIT = 256 << 20
 DEFAULT_OUTPUT_LIMIT = 16 << 20
 CHECKER_TYPES = ("exact", "tokens", "lines", "float", "custom")
+PROTOCOLS = ("testlib", "icpc")
+_TOLERANCES = ("float_relative_tolerance", "float_absolute_tolerance", "float_tolerance")
+_VERDICTS = ("AC", "WA", "PE", "TLE", "MLE", "OLE", "RE", "SV", "CE", "IE")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_.+-][A-Za-z0-9_.+ -]{0,127}$")
 MAX_ARCHIVE_BYTES = 512 << 20  # uncompressed; a zip bomb stops here, not at the disk's end
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGkmg]?)(?:i?[Bb])?\s*$")
@@ -62,6 +68,20 @@ class TestSpec:
     output: bytes
     group: str | None
     points: float
+    sample: bool = False
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmissionSpec:
+    """A submission the package ships, with the verdicts it must get (judge problem verify)."""
+
+    name: str
+    language: str
+    source: str
+    files: dict[str, str] | None
+    expected: tuple[str, ...]
+    expected_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,12 @@ class ProblemSpec:
     interactor: dict[str, Any] | None
     stop_on_failure: bool
     tests: tuple[TestSpec, ...]
+    scoring: dict[str, Any] | None = None
+    limits: dict[str, Any] | None = None
+    package: dict[str, Any] | None = None
+    input_validators: tuple[dict[str, Any], ...] = ()
+    submissions: tuple[SubmissionSpec, ...] = ()
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 def validate(data: Mapping[str, Any]) -> ProblemSpec:
@@ -98,6 +124,18 @@ def validate(data: Mapping[str, Any]) -> ProblemSpec:
     tests = tuple(_test(i, t) for i, t in enumerate(_list(data.get("tests"), "tests"), 1))
     if not tests:
         raise ProblemError("tests: at least one test is needed")
+    scoring = data.get("scoring")
+    if scoring is not None:
+        from store import scoring as scoring_tree  # a pure module; imported where it is needed
+
+        try:
+            scoring = scoring_tree.validate_tree(scoring, len(tests))
+        except ValueError as e:
+            raise ProblemError(f"scoring: {e}") from None
+    package = data.get("package")
+    if package is not None and not isinstance(package, Mapping):
+        raise ProblemError("package: an object is expected")
+    validators = data.get("input_validators") or []
     return ProblemSpec(
         slug=slug,
         title=title,
@@ -109,6 +147,116 @@ def validate(data: Mapping[str, Any]) -> ProblemSpec:
         interactor=_program(data["interactor"], "interactor") if data.get("interactor") else None,
         stop_on_failure=stop,
         tests=tests,
+        scoring=scoring,
+        limits=_limits(data.get("limits")),
+        package=dict(package) if package is not None else None,
+        input_validators=tuple(
+            _program(v, f"input_validators[{i}]")
+            for i, v in enumerate(_list(validators, "input_validators"), 1)
+        ),
+        submissions=tuple(
+            _submission(i, v)
+            for i, v in enumerate(_list(data.get("submissions") or [], "submissions"), 1)
+        ),
+        files=_files(data.get("files"), "files"),
+    )
+
+
+_TIME_LIMITS = ("wall_time", "compile_time", "validation_time")
+_SIZE_LIMITS = ("compile_memory", "validation_memory")
+
+
+def _limits(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ProblemError("limits: an object is expected")
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        if key in _TIME_LIMITS:
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 600:
+                raise ProblemError(f"limits.{key}: more than 0 and at most 600 seconds")
+            out[key] = float(v)
+        elif key in _SIZE_LIMITS:
+            out[key] = parse_size(v)
+        else:
+            known = ", ".join(_TIME_LIMITS + _SIZE_LIMITS)
+            raise ProblemError(f"limits.{key}: unknown limit (one of {known})")
+    return out or None
+
+
+def _files(value: Any, field: str) -> dict[str, bytes]:
+    """``{name: text | {"base64": ...}}`` -> ``{name: bytes}``; names are plain file names."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ProblemError(f"{field}: an object of file name to content")
+    out: dict[str, bytes] = {}
+    for name, content in value.items():
+        if not isinstance(name, str) or not _FILE_NAME.match(name) or name in (".", ".."):
+            raise ProblemError(f"{field}: {name!r} is not a plain file name")
+        if isinstance(content, str):
+            out[name] = content.encode()
+        elif isinstance(content, bytes):
+            out[name] = content
+        elif isinstance(content, Mapping) and isinstance(content.get("base64"), str):
+            try:
+                out[name] = base64.b64decode(content["base64"], validate=True)
+            except (binascii.Error, ValueError):
+                raise ProblemError(f"{field}.{name}: not valid base64") from None
+        else:
+            raise ProblemError(f"{field}.{name}: text, or an object with base64")
+    return out
+
+
+def encode_files(files: Mapping[str, bytes]) -> dict[str, Any]:
+    """The JSON form of :func:`_files`: text where it is UTF-8, base64 otherwise."""
+    out: dict[str, Any] = {}
+    for name, data in files.items():
+        try:
+            out[name] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            out[name] = {"base64": base64.b64encode(data).decode()}
+    return out
+
+
+def program_files(program: Mapping[str, Any]) -> dict[str, bytes]:
+    """The extra files of a stored program (checker, interactor, validator) as bytes."""
+    return _files(program.get("files"), "files")
+
+
+def _submission(index: int, v: Any) -> SubmissionSpec:
+    field = f"submissions[{index}]"
+    if not isinstance(v, Mapping):
+        raise ProblemError(f"{field}: an object is expected")
+    name, language, source = v.get("name"), v.get("language"), v.get("source")
+    if not isinstance(name, str) or not name or len(name) > 255:
+        raise ProblemError(f"{field}.name: a non-empty string")
+    if not isinstance(language, str) or not isinstance(source, str):
+        raise ProblemError(f"{field}: language and source must be strings")
+    files = v.get("files")
+    if files is not None and (
+        not isinstance(files, Mapping)
+        or not all(isinstance(k, str) and isinstance(t, str) for k, t in files.items())
+    ):
+        raise ProblemError(f"{field}.files: an object of file name to text")
+    expected = v.get("expected")
+    if (
+        not isinstance(expected, list)
+        or not expected
+        or not all(isinstance(e, str) and e in _VERDICTS for e in expected)
+    ):
+        raise ProblemError(f"{field}.expected: a list of verdicts ({', '.join(_VERDICTS)})")
+    score = v.get("expected_score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
+        raise ProblemError(f"{field}.expected_score: a number")
+    return SubmissionSpec(
+        name=name,
+        language=language,
+        source=source,
+        files=dict(files) if files else None,
+        expected=tuple(expected),
+        expected_score=float(score) if score is not None else None,
     )
 
 
@@ -135,11 +283,18 @@ def _test(index: int, t: Any) -> TestSpec:
     points = t.get("points", 1)
     if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
         raise ProblemError(f"tests[{index}].points: a number >= 0")
+    sample, name = t.get("sample", False), t.get("name")
+    if not isinstance(sample, bool):
+        raise ProblemError(f"tests[{index}].sample: true or false")
+    if name is not None and (not isinstance(name, str) or len(name) > 255):
+        raise ProblemError(f"tests[{index}].name: a string of at most 255 characters")
     return TestSpec(
         input=_data(t.get("input"), f"tests[{index}].input"),
         output=_data(t.get("output", ""), f"tests[{index}].output"),
         group=group,
         points=float(points),
+        sample=sample,
+        name=name,
     )
 
 
@@ -149,17 +304,27 @@ def _checker(c: Any) -> dict[str, Any]:
     if not isinstance(c, Mapping) or c.get("type") not in CHECKER_TYPES:
         raise ProblemError(f"checker.type: one of {', '.join(CHECKER_TYPES)}")
     kind = c["type"]
+    if kind == "custom":
+        return {"type": kind, **_program(c, "checker")}
+    out: dict[str, Any] = {"type": kind}
     if kind == "float":
-        out: dict[str, Any] = {"type": kind}
         for key in ("abs", "rel"):
             v = c.get(key, 1e-6)
             if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
                 raise ProblemError(f"checker.{key}: a number >= 0")
             out[key] = float(v)
-        return out
-    if kind == "custom":
-        return {"type": kind, **_program(c, "checker")}
-    return {"type": kind}
+    for key in ("case_sensitive", "space_change_sensitive"):
+        if key in c:
+            if not isinstance(c[key], bool):
+                raise ProblemError(f"checker.{key}: true or false")
+            out[key] = c[key]
+    for key in _TOLERANCES:
+        if key in c:
+            v = c[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+                raise ProblemError(f"checker.{key}: a number >= 0")
+            out[key] = float(v)
+    return out
 
 
 def _program(p: Any, field: str) -> dict[str, Any]:
@@ -171,7 +336,19 @@ def _program(p: Any, field: str) -> dict[str, Any]:
     language, source = p.get("language"), p.get("source")
     if not isinstance(language, str) or not isinstance(source, str) or not source:
         raise ProblemError(f"{field}: language and source must be non-empty strings")
-    return {"language": language, "source": source}
+    out: dict[str, Any] = {"language": language, "source": source}
+    protocol = p.get("protocol", "testlib")
+    if protocol not in PROTOCOLS:
+        raise ProblemError(f"{field}.protocol: one of {', '.join(PROTOCOLS)}")
+    out["protocol"] = protocol
+    if p.get("files"):
+        out["files"] = encode_files(_files(p["files"], f"{field}.files"))
+    flags = p.get("flags")
+    if flags:
+        if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+            raise ProblemError(f"{field}.flags: a list of strings")
+        out["flags"] = list(flags)
+    return out
 
 
 def import_problem(session: Session, data: Mapping[str, Any] | ProblemSpec) -> Problem:
@@ -197,10 +374,38 @@ def import_problem(session: Session, data: Mapping[str, Any] | ProblemSpec) -> P
     problem.checker = spec.checker
     problem.interactor = spec.interactor
     problem.stop_on_failure = spec.stop_on_failure
+    problem.scoring = spec.scoring
+    problem.limits = spec.limits
+    problem.package = spec.package
+    problem.input_validators = list(spec.input_validators) or None
     problem.tests.extend(
-        TestCase(index=i, input=t.input, output=t.output, group=t.group, points=t.points)
+        TestCase(
+            index=i,
+            input=t.input,
+            output=t.output,
+            group=t.group,
+            points=t.points,
+            sample=t.sample,
+            name=t.name,
+        )
         for i, t in enumerate(spec.tests, 1)
     )
+    if problem.submissions_shipped or problem.files:
+        problem.submissions_shipped.clear()
+        problem.files.clear()
+        session.flush()
+    problem.submissions_shipped.extend(
+        PackageSubmission(
+            name=sub.name,
+            language=sub.language,
+            source=sub.source,
+            files=sub.files,
+            expected=list(sub.expected),
+            expected_score=sub.expected_score,
+        )
+        for sub in spec.submissions
+    )
+    problem.files.extend(ProblemFile(name=n, data=d) for n, d in sorted(spec.files.items()))
     session.flush()
     return problem
 
@@ -220,6 +425,9 @@ def problem_to_dict(problem: Problem, *, with_tests: bool = True) -> dict[str, A
     }
     if problem.interactor:
         out["interactor"] = problem.interactor
+    for key in ("scoring", "limits", "package", "input_validators"):
+        if getattr(problem, key):
+            out[key] = getattr(problem, key)
     if with_tests:
         out["tests"] = [
             {
@@ -227,6 +435,8 @@ def problem_to_dict(problem: Problem, *, with_tests: bool = True) -> dict[str, A
                 "output": t.output.decode(errors="replace"),
                 "group": t.group,
                 "points": t.points,
+                "sample": t.sample,
+                **({"name": t.name} if t.name else {}),
             }
             for t in problem.tests
         ]

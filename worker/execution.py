@@ -100,17 +100,27 @@ def _compiler_output(r: sandbox.Result) -> str:
 
 
 def compile_source(
-    run: Runner, lang: Language, source: str
+    run: Runner,
+    lang: Language,
+    source: str,
+    files: Mapping[str, bytes] | None = None,
+    *,
+    limits: Mapping[str, Any] | None = None,
 ) -> tuple[Program | CompileFailure, str]:
-    """Compile once in the sandbox: (the program or the failure, the compiler's output)."""
+    """Compile once in the sandbox: (the program or the failure, the compiler's output).
+
+    ``files`` go beside the source (headers such as testlib.h, the other files of a multi-file
+    submission, data a checker reads) in the compile box and in every run box; ``limits``
+    override the language's compile limits (a package's compile time and memory)."""
     src = source.encode()
+    beside = {k: v for k, v in (files or {}).items() if k != lang.source}
     if lang.compile is None:
-        return Program(lang, {lang.source: src}), ""
+        return Program(lang, {**beside, lang.source: src}), ""
     r = run_safely(
         run,
         list(lang.compile),
-        lang.compile_limits,
-        files={lang.source: src},
+        {**lang.compile_limits, **(limits or {})},
+        files={**beside, lang.source: src},
         copy_out=lang.artifacts,
         binds=lang.binds,
         env=dict(lang.compile_env) or None,
@@ -120,13 +130,14 @@ def compile_source(
         return CompileFailure(output or f"compilation failed: {r.message}"), output
     if not lang.artifacts:
         # A syntax check that passed has nothing to say ("Syntax OK"): keep the page quiet.
-        return Program(lang, {lang.source: src}), ""
+        return Program(lang, {**beside, lang.source: src}), ""
     missing = [a for a in lang.artifacts if a not in r.files]
     if missing:
         return CompileFailure(
             f"{output}\ncompiler produced no {', '.join(missing)}".strip()
         ), output
-    return Program(lang, {a: r.files[a] for a in lang.artifacts}), output
+    # Data files stay beside the binary (a checker may open them); sources need not.
+    return Program(lang, {**beside, **{a: r.files[a] for a in lang.artifacts}}), output
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,136 @@
+"""Problem packages in and out: one importer per format behind one interface.
+
+Each format module has ``NAME``, ``detect(root: Path) -> bool`` and ``load(root: Path) ->
+dict`` (the problem JSON of docs/problem-format.md, not yet validated). :func:`load_path`
+and :func:`load_zip` try them in order: Polygon (``problem.xml``), ICPC (``problem.yaml``),
+then our own (``problem.json``). A zip is unpacked into a private temporary directory first,
+refusing what could escape it or fill the disk (zip slip, absolute paths, symlinks, bombs), so
+every importer reads plain files under one root.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+from types import ModuleType
+from typing import Any
+
+from store.problems import ProblemError
+
+MAX_UNPACKED_BYTES = 1 << 30
+MAX_FILES = 100_000
+# A member whose name or data cannot be read: all mean a damaged archive.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+
+def _formats() -> tuple[ModuleType, ...]:
+    from store.formats import icpc, native, polygon
+
+    return (polygon, icpc, native)
+
+
+def detect(root: Path) -> ModuleType:
+    """The format module of the package at ``root``; ProblemError when none recognises it."""
+    for fmt in _formats():
+        if fmt.detect(root):
+            return fmt
+    raise ProblemError(
+        "not a problem package: no problem.xml (Polygon), problem.yaml (ICPC) or problem.json"
+    )
+
+
+def load_path(path: str | Path) -> dict[str, Any]:
+    """The problem mapping of a package directory or zip file."""
+    p = Path(path)
+    if p.is_dir():
+        return load_directory(p)
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise ProblemError(f"cannot read {p}: {e.strerror}") from None
+    return load_zip(data)
+
+
+def load_directory(root: Path) -> dict[str, Any]:
+    root = _package_root(root)
+    return dict(detect(root).load(root))
+
+
+def load_zip(data: bytes) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="judge-package-") as tmp:
+        root = Path(tmp)
+        unpack_zip(data, root)
+        return load_directory(root)
+
+
+def _package_root(root: Path) -> Path:
+    """A package zipped with its folder has one directory at the top: look inside it."""
+    if any(_has_marker(root)):
+        return root
+    entries = [e for e in root.iterdir() if not e.name.startswith(".") and e.name != "__MACOSX"]
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        return entries[0]
+    return root
+
+
+def _has_marker(root: Path) -> list[bool]:
+    return [(root / m).is_file() for m in ("problem.xml", "problem.yaml", "problem.json")]
+
+
+def unpack_zip(data: bytes, dest: Path) -> None:
+    """Unpack into ``dest``, refusing anything that could leave it or exhaust the disk."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as e:
+        raise ProblemError(f"not a zip archive: {e}") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_FILES:
+            raise ProblemError(f"archive holds more than {MAX_FILES} entries")
+        if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+            raise ProblemError(f"archive unpacks to more than {MAX_UNPACKED_BYTES >> 20} MiB")
+        written = 0
+        for info in infos:
+            rel = _safe_name(info.filename)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise ProblemError(f"{info.filename}: symbolic links are not accepted")
+            target = dest.joinpath(*rel.parts) if rel.parts else dest
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                # The declared size can lie: count what really comes out.
+                with zf.open(info) as src, open(target, "xb") as out:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        if written > MAX_UNPACKED_BYTES:
+                            raise ProblemError(
+                                f"archive unpacks to more than {MAX_UNPACKED_BYTES >> 20} MiB"
+                            )
+                        out.write(chunk)
+            except FileExistsError:
+                raise ProblemError(f"{info.filename}: appears twice in the archive") from None
+            except _ZIP_ERRORS as e:
+                raise ProblemError(f"damaged zip archive: {info.filename}: {e}") from None
+            if mode & 0o111:
+                os.chmod(target, 0o755)
+
+
+def _safe_name(name: str) -> PurePosixPath:
+    p = PurePosixPath(name.replace("\\", "/"))
+    if p.is_absolute() or ".." in p.parts or (p.parts and ":" in p.parts[0]):
+        raise ProblemError(f"{name}: a path outside the archive is not accepted")
+    return PurePosixPath(*[part for part in p.parts if part not in ("", ".")])
+
+
+def copy_tree(src: Path, dest: Path) -> None:
+    """Copy a package directory without following symlinks (they are skipped)."""
+    shutil.copytree(src, dest, symlinks=True, ignore_dangling_symlinks=True)

@@ -1,0 +1,16 @@
+"""Placeholder: being written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+NAME = "polygon"
+
+
+def detect(root: Path) -> bool:
+    return False
+
+
+def load(root: Path) -> dict[str, Any]:
+    raise NotImplementedError
