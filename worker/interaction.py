@@ -1,9 +1,11 @@
 """Interactive tests: the solution and the problem's interactor in two boxes, talking by pipes.
 
-The interactor runs as ``interactor input.txt [answer.txt]`` (DESIGN 3.4) in its own box, with
-the test's input (and its expected output, when the test has one) copied in; the solution never
-sees those files. Each side's stdout is the other's stdin (``sandbox.run_interactive``). The
-interactor answers with testlib exit codes (worker.checkers.from_exit_code).
+The interactor runs in its own box as its protocol says (worker.protocols): testlib's
+``interactor input.txt output.txt answer.txt`` (``output.txt`` is its own file, copied out for
+the problem's checker; ``answer.txt`` is empty when the test has none) or the ICPC validator's
+``validator input.txt answer.txt feedback/ [flags]``. The test's files are copied into its box
+only; the solution never sees them. Each side's stdout is the other's stdin
+(``sandbox.run_interactive``).
 
 Who is to blame decides the verdict (:func:`judge`), in this order:
 
@@ -14,7 +16,8 @@ Who is to blame decides the verdict (:func:`judge`), in this order:
 3. The solution crashed on its own: RE. A crash that only follows the interactor hanging up
    (EOF on stdin, a broken pipe, SIGPIPE, or being killed for idleness after the interactor
    ended) is not one: the interactor's verdict stands, as contest users expect.
-4. Otherwise the interactor's verdict: AC, WA, PE, partial points (exit 7) or IE (exit 3).
+4. Otherwise the interactor's verdict under its protocol: AC, WA, PE, partial points, or IE
+   (testlib's exit 3).
 """
 
 from __future__ import annotations
@@ -25,12 +28,10 @@ from typing import Protocol
 
 import sandbox
 from store.vocab import Verdict
-from worker import checkers
+from worker import checkers, protocols
 from worker.errors import InternalError
 from worker.execution import Program, RunLimits, run_verdict
 
-INPUT_FILE = "input.txt"
-ANSWER_FILE = "answer.txt"
 # After one side ends, the other has this long to end too before it is killed (idleness).
 # Long enough for a JVM to exit after the last answer, short enough not to stall a test.
 GRACE = 1.0
@@ -54,12 +55,16 @@ def sandbox_interact(
     return sandbox.run_interactive(first, second, grace=grace)
 
 
-def interactor_limits(time_limit: float) -> RunLimits:
-    """Generous and fixed: twice the problem's CPU time (at least a second, for interpreter
-    start-up) and 256 MiB. Its wall limit (three times its CPU, plus one) always outlasts the
-    solution's, so a conversation that stalls is ended by the solution's limit, not the
-    interactor's, and the stall is blamed on the solution."""
-    return RunLimits(max(2.0 * time_limit, 1.0), INTERACTOR_MEMORY, INTERACTOR_OUTPUT)
+def interactor_limits(
+    time_limit: float, solution_wall: float, cpu: float | None = None, memory: int | None = None
+) -> RunLimits:
+    """Twice the problem's CPU time (at least a second, for interpreter start-up) and 256 MiB,
+    or the package's validation limits. Its wall limit always outlasts the solution's, so a
+    conversation that stalls is ended by the solution's limit, not the interactor's, and the
+    stall is blamed on the solution."""
+    cpu_time = cpu if cpu is not None else max(2.0 * time_limit, 1.0)
+    wall = max(cpu_time * 3 + 1, solution_wall + 2 * GRACE)
+    return RunLimits(cpu_time, memory or INTERACTOR_MEMORY, INTERACTOR_OUTPUT, wall=wall)
 
 
 def run(
@@ -70,15 +75,16 @@ def run(
     test_input: bytes,
     answer: bytes,
     time_limit: float,
+    *,
+    protocol: str = "testlib",
+    flags: tuple[str, ...] = (),
+    tool_limits: RunLimits | None = None,
 ) -> tuple[sandbox.Result, sandbox.Result]:
     """One interactive test: (the solution's Result, the interactor's Result).
 
     A failure of the sandbox itself (on either side) is InternalError, never a verdict."""
-    ilimits = interactor_limits(time_limit)
-    # The answer file is passed only when the test has one (DESIGN 3.4: "if any").
-    files: dict[str, bytes] = {INPUT_FILE: test_input}
-    if answer:
-        files[ANSWER_FILE] = answer
+    ilimits = tool_limits or interactor_limits(time_limit, limits.wall_time())
+    call = protocols.get(protocol).interactor_call(test_input, answer, flags)
     sol_lang, int_lang = solution.language, interactor.language
     first = sandbox.Side(
         solution.command(limits.memory),
@@ -88,11 +94,12 @@ def run(
         binds=sol_lang.binds,
     )
     second = sandbox.Side(
-        interactor.command(ilimits.memory) + list(files),
+        interactor.command(ilimits.memory) + list(call.args),
         ilimits.for_sandbox(int_lang),
-        files={**interactor.files, **files},
+        files={**interactor.files, **call.files},
         executables=[e for e in int_lang.executables if e in interactor.files],
         binds=int_lang.binds,
+        copy_out=call.copy_out,
     )
     try:
         sol, inter = interact(first, second, grace=GRACE)
@@ -127,14 +134,14 @@ def _hung_up_on(solution: Program, r: sandbox.Result) -> bool:
     return any(m in r.stderr for m in markers)
 
 
-def _interactor_failure(r: sandbox.Result) -> str | None:
+def _interactor_failure(r: sandbox.Result, exit_codes: frozenset[int]) -> str | None:
     """Why the interactor's run says nothing about the solution, or None if it does."""
     if r.verdict in (sandbox.Verdict.OK, sandbox.Verdict.RUNTIME_ERROR):
         if r.signal == signal.SIGPIPE:
             return None  # it wrote after the solution had ended: the solution hung up first
         if r.signal is not None:
             return f"interactor crashed: {r.message}"
-        if r.exit_code not in (0, 1, 2, 3, 7):
+        if r.exit_code not in exit_codes:
             detail = r.stderr.decode("utf-8", "replace").strip()[-300:]
             why = f"interactor failed ({r.message or f'exit code {r.exit_code}'})"
             return f"{why}: {detail}" if detail else why
@@ -144,15 +151,18 @@ def _interactor_failure(r: sandbox.Result) -> str | None:
     return f"interactor exceeded its limits: {r.message}"
 
 
-def judge(solution: Program, sol: sandbox.Result, inter: sandbox.Result) -> Outcome:
+def judge(
+    solution: Program, sol: sandbox.Result, inter: sandbox.Result, protocol: str = "testlib"
+) -> Outcome:
     """The test's verdict from both sides' Results (the order in the module docstring).
 
     Raises InternalError when the interactor failed and the solution did nothing wrong."""
     lang = solution.language
+    spoken = protocols.get(protocol)
     own = run_verdict(lang, sol)
     if own in (Verdict.TLE, Verdict.MLE, Verdict.OLE, Verdict.SV) and not _idle_killed(sol):
         return Outcome(own, sol.message)
-    failure = _interactor_failure(inter)
+    failure = _interactor_failure(inter, spoken.EXIT_CODES)
     if failure is not None:
         raise InternalError(failure)
     crashed = own is not None  # RE, or killed for idleness after the interactor ended
@@ -161,10 +171,10 @@ def judge(solution: Program, sol: sandbox.Result, inter: sandbox.Result) -> Outc
         if crashed and not _hung_up_on(solution, sol):
             return Outcome(Verdict.RE, sol.message)
         return Outcome(Verdict.WA, "the solution ended the interaction early")
-    said = checkers.from_exit_code(inter.exit_code, inter.stderr)
+    said: checkers.CheckResult = spoken.verdict(inter)
     if said.verdict is Verdict.IE:
-        # Exit 3 (or 7 without points): the interactor's own failure, named as such.
-        said = checkers.CheckResult(Verdict.IE, said.message.replace("checker", "interactor", 1))
+        # testlib's exit 3 (or 7 without points): the interactor's own failure, named as such.
+        said = checkers.CheckResult(Verdict.IE, f"interactor: {said.message}")
     if crashed and not _hung_up_on(solution, sol):
         return Outcome(Verdict.RE, sol.message)
     if _idle_killed(sol) and said.verdict is Verdict.AC:

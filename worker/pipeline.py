@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import sandbox
 from store.models import Submission
+from store.problems import program_files
 from store.vocab import Status, Verdict
-from worker import checkers, claims, interaction, languages
+from worker import checkers, claims, interaction, languages, protocols, scoring
 from worker.config import Settings
 from worker.errors import InternalError, ProblemFault
 from worker.execution import (
@@ -40,7 +41,10 @@ RESULT_FLUSH_SECONDS = 0.2  # per-test rows reach the database at least this oft
 #: enqueue(submission_id, queue, countdown_seconds): send the wake-up message again.
 Enqueue = Callable[[int, str, float], None]
 
-CHECKER_FILES = ("input.txt", "output.txt", "answer.txt")
+# What a compile may write, whatever the language's own defaults: a large static binary
+# (DOMjudge's examples have one) must not be CE for its size alone.
+COMPILE_FLOOR = {"file_size": 256 << 20, "disk": 512 << 20}
+CHECKER_MEMORY = 512 << 20
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ class Job:
     interactor: dict[str, Any] | None
     stop_on_failure: bool
     tests: tuple[tuple[TestInfo, bytes, bytes], ...]  # (info, input, answer)
+    files: dict[str, str] | None = None  # the other files of a multi-file submission
+    limits: dict[str, Any] | None = None  # the problem's package limits (store.models)
+    scoring: dict[str, Any] | None = None  # a scoring tree (store.scoring)
 
 
 def _load(sessions: sessionmaker[Session], submission_id: int) -> Job:
@@ -78,6 +85,9 @@ def _load(sessions: sessionmaker[Session], submission_id: int) -> Job:
             interactor=dict(p.interactor) if p.interactor else None,
             stop_on_failure=p.stop_on_failure,
             tests=tuple((TestInfo(t.index, t.group, t.points), t.input, t.output) for t in p.tests),
+            files=dict(sub.files) if sub.files else None,
+            limits=dict(p.limits) if p.limits else None,
+            scoring=dict(p.scoring) if p.scoring else None,
         )
 
 
@@ -178,12 +188,19 @@ class _Grading:
         self.settings = settings
         self.run_ = run
         self.interact = interact
-        self.limits = RunLimits(job.time_limit, job.memory_limit, job.output_limit)
+        self.package_limits: dict[str, Any] = job.limits or {}
+        self.limits = RunLimits(
+            job.time_limit,
+            job.memory_limit,
+            job.output_limit,
+            wall=self.package_limits.get("wall_time"),
+        )
         # A test step holds the lease for its own wall-time limit plus the configured slack;
         # an interactive one may last the grace period longer (the interactor's last word).
         grace = interaction.GRACE if job.interactor is not None else 0.0
         self.test_lease = self.limits.wall_time() + grace + settings.lease_seconds
         self.interactor: Program | None = None
+        self.checker_program: Program | None = None  # a custom checker, compiled
 
     def run(self) -> None:
         job = self.job
@@ -194,7 +211,10 @@ class _Grading:
             raise InternalError(str(e)) from e
 
         claims.renew(self.sessions, self.claim, self._compile_lease(lang), status=Status.COMPILING)
-        built, compiler_output = compile_source(self.run_, lang, job.source)
+        sources = {name: text.encode() for name, text in (job.files or {}).items()}
+        built, compiler_output = compile_source(
+            self.run_, lang, job.source, sources, limits=self._compile_limits()
+        )
         if isinstance(built, CompileFailure):
             claims.finish(
                 self.sessions,
@@ -215,13 +235,19 @@ class _Grading:
 
         outcomes: list[TestOutcome] = []
         failed = False
+        tree = job.scoring
         # Results go to the database at most every RESULT_FLUSH_SECONDS (a commit per test
         # cost a ten-test grading 29 ms on a busy 2-core machine), the last ones with the
         # verdict: the page still shows rows as they come, a fifth of a second apart.
         pending: list[dict[str, Any]] = []
         flushed_at = time.monotonic()
         for info, test_input, answer in job.tests:
-            if failed and job.stop_on_failure:
+            if tree is not None:
+                # The tree decides: on_reject break skips the rest of a rejected group.
+                if info.index in scoring.tree_skips(tree, outcomes):
+                    outcomes.append(self._skip(info))
+                    continue
+            elif failed and job.stop_on_failure:
                 outcomes.append(self._skip(info))
                 continue
             try:
@@ -242,7 +268,10 @@ class _Grading:
             self._row(o, "skipped after a failed test") for o in outcomes if o.verdict is Verdict.SK
         ]
 
-        s = summarize([info for info, _, _ in job.tests], outcomes)
+        infos = [info for info, _, _ in job.tests]
+        s = summarize(infos, outcomes) if tree is None else scoring.summarize_tree(
+            tree, infos, outcomes
+        )
         claims.finish(
             self.sessions,
             self.claim,
@@ -257,16 +286,36 @@ class _Grading:
             rows=pending,
         )
 
+    def _compile_limits(self) -> dict[str, Any]:
+        """The package's compile time and memory, over a floor that fits large binaries."""
+        out: dict[str, Any] = dict(COMPILE_FLOOR)
+        if "compile_time" in self.package_limits:
+            out["cpu_time"] = float(self.package_limits["compile_time"])
+            out["wall_time"] = out["cpu_time"] * 2 + 5
+        if "compile_memory" in self.package_limits:
+            out["memory"] = int(self.package_limits["compile_memory"])
+        return out
+
     def _compile_lease(self, lang: languages.Language) -> float:
-        return float(lang.compile_limits.get("wall_time", 60.0)) + self.settings.lease_seconds
+        wall = self._compile_limits().get("wall_time", lang.compile_limits.get("wall_time", 60))
+        return float(wall) + self.settings.lease_seconds
+
+    def _tool_limits(self, default_cpu: float, default_memory: int) -> RunLimits:
+        """A checker's or interactor's limits: the package's validation limits, else the
+        defaults (generous: the problem's own program is trusted to be fast)."""
+        cpu = float(self.package_limits.get("validation_time", default_cpu))
+        memory = int(self.package_limits.get("validation_memory", default_memory))
+        return RunLimits(cpu, memory, 1 << 20, wall=cpu * 3 + 1)
 
     def _checker(self) -> checkers.Check:
         spec = self.job.checker
+        if spec.get("type", "tokens") == "custom":
+            # With an interactor too, it checks the interactor's output file (testlib).
+            self.checker_program = self._tool(spec, "custom checker")
+            return self._custom_checker(self.checker_program, spec)
         if self.job.interactor is not None:
             return checkers.check_tokens  # never called: the interactor judges
-        if spec.get("type", "tokens") != "custom":
-            return checkers.builtin(spec)
-        return self._custom_checker(self._tool(spec, "custom checker"))
+        return checkers.builtin(spec)
 
     def _tool(self, spec: dict[str, Any], what: str) -> Program:
         """The problem's own program (custom checker, interactor), compiled once per process.
@@ -278,31 +327,42 @@ class _Grading:
         except languages.UnknownLanguage as e:
             raise ProblemFault(f"{what}: {e}") from e
         source = str(spec.get("source", ""))
-        key = (lang.id, hashlib.sha256(source.encode()).hexdigest())
+        try:
+            files = program_files(spec)
+        except ValueError as e:
+            raise ProblemFault(f"{what}: {e}") from e
+        digest = hashlib.sha256(source.encode())
+        for name in sorted(files):
+            digest.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+        key = (lang.id, digest.hexdigest())
         built = _checker_cache.get(key)
         if built is None:
             claims.renew(self.sessions, self.claim, self._compile_lease(lang))
-            compiled, _ = compile_source(self.run_, lang, source)
+            compiled, _ = compile_source(
+                self.run_, lang, source, files, limits=self._compile_limits()
+            )
             if isinstance(compiled, CompileFailure):
                 raise ProblemFault(f"{what} does not compile:\n{compiled.output}")
             built = _checker_cache.put(key, compiled)
         return built
 
-    def _custom_checker(self, program: Program) -> checkers.Check:
-        limits = RunLimits(max(5.0, self.job.time_limit * 2), 512 << 20, 1 << 20)
+    def _custom_checker(self, program: Program, spec: dict[str, Any]) -> checkers.Check:
+        limits = self._tool_limits(max(5.0, self.job.time_limit * 2), CHECKER_MEMORY)
+        protocol = protocols.get(spec.get("protocol"))
+        flags = tuple(spec.get("flags") or ())
 
         def check(test_input: bytes, output: bytes, answer: bytes) -> checkers.CheckResult:
+            call = protocol.checker_call(test_input, output, answer, flags)
             r = run_program(
                 self.run_,
                 program,
                 limits,
-                stdin=b"",
-                extra_args=CHECKER_FILES,
-                extra_files=dict(zip(CHECKER_FILES, (test_input, output, answer), strict=True)),
+                stdin=call.stdin,
+                extra_args=call.args,
+                extra_files=call.files,
+                copy_out=call.copy_out,
             )
-            if r.verdict not in (sandbox.Verdict.OK, sandbox.Verdict.RUNTIME_ERROR):
-                return checkers.CheckResult(Verdict.IE, f"checker did not finish: {r.message}")
-            return checkers.from_exit_code(r.exit_code, r.stderr)
+            return protocols.judged(protocol, "checker", r)
 
         return check
 
@@ -316,14 +376,21 @@ class _Grading:
     ) -> tuple[TestOutcome, dict[str, Any]]:
         checker_points: float | None = None
         if self.interactor is not None:
+            spec = self.job.interactor or {}
+            protocol = str(spec.get("protocol") or "testlib")
             r, inter = interaction.run(
                 self.interact, program, self.limits, self.interactor, test_input, answer,
-                self.job.time_limit,
+                self.job.time_limit, protocol=protocol, flags=tuple(spec.get("flags") or ()),
+                tool_limits=self._interactor_limits(),
             )  # fmt: skip
-            said = interaction.judge(program, r, inter)
+            said = interaction.judge(program, r, inter, protocol)
             verdict, message, checker_points = said.verdict, said.message, said.points
             if verdict is Verdict.RE and not message:
                 message = _exit_message(r)
+            if verdict is Verdict.AC and protocol == "testlib" and self.checker_program:
+                # testlib: the interactor's output file goes to the problem's checker.
+                checked = check(test_input, inter.files.get(protocols.testlib.OUTPUT, b""), answer)
+                verdict, message, checker_points = checked.verdict, checked.message, checked.points
         else:
             r = run_program(self.run_, program, self.limits, stdin=test_input)
             ran = run_verdict(program.language, r)
@@ -333,12 +400,16 @@ class _Grading:
                 checker_points = verdict_check.points
             else:
                 verdict, message = ran, r.message or _exit_message(r)
-        if checker_points is not None and checker_points >= info.points:
-            verdict = Verdict.AC  # partial credit worth the whole test
+        if verdict is Verdict.AC and checker_points is not None:
+            points = checker_points  # an ICPC validator's score.txt is the test's score
+        else:
+            if checker_points is not None and checker_points >= info.points:
+                verdict = Verdict.AC  # partial credit worth the whole test
+            points = earned(info.points, verdict, checker_points)
         outcome = TestOutcome(
             index=info.index,
             verdict=verdict,
-            points=earned(info.points, verdict, checker_points),
+            points=points,
             cpu_time=r.cpu_time,
             memory=r.memory_peak,
         )
@@ -350,6 +421,16 @@ class _Grading:
             signal=r.signal,
         )
         return outcome, row
+
+    def _interactor_limits(self) -> RunLimits | None:
+        if not {"validation_time", "validation_memory"} & self.package_limits.keys():
+            return None  # interaction.interactor_limits' defaults
+        return interaction.interactor_limits(
+            self.job.time_limit,
+            self.limits.wall_time(),
+            self.package_limits.get("validation_time"),
+            self.package_limits.get("validation_memory"),
+        )
 
     @staticmethod
     def _skip(info: TestInfo) -> TestOutcome:

@@ -144,7 +144,7 @@ SLOW_AC = (
 GUESS_INTERACTOR = r"""
 import sys
 secret = int(open(sys.argv[1]).read())
-if len(sys.argv) > 2 and open(sys.argv[2]).read().strip() == "broken":
+if len(sys.argv) > 3 and open(sys.argv[3]).read().strip() == "broken":  # INPUT OUTPUT ANSWER
     print("the test says it is broken", file=sys.stderr)
     sys.exit(3)
 for asked in range(1, 11):

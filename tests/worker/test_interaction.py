@@ -138,7 +138,7 @@ def test_partial_points_and_messages() -> None:
     assert (out.verdict, out.points) == (Verdict.WA, 2.5)
     assert interaction.judge(PY, _r(), _said(1, "wrong guess")).message == "wrong guess"
     ie = interaction.judge(PY, _r(), _said(3, "bad test"))
-    assert ie.message == "interactor failed (exit 3): bad test"
+    assert ie.message == "interactor: judge failure (exit 3): bad test"
 
 
 @pytest.mark.parametrize(
@@ -189,11 +189,19 @@ def test_interactor_gets_its_files_and_limits() -> None:
 
     interaction.run(recording, C, LIMITS, PY, b"42\n", b"answer\n", 0.5)
     sol, inter = seen
-    assert list(inter.cmd[-2:]) == ["input.txt", "answer.txt"]
+    # testlib's contract: interactor INPUT OUTPUT ANSWER, its OUTPUT copied out for a checker
+    assert list(inter.cmd[-3:]) == ["input.txt", "output.txt", "answer.txt"]
+    assert "output.txt" in inter.copy_out
+    assert inter.files is not None and inter.files["answer.txt"] == b"answer\n"
     assert inter.files is not None and inter.files["input.txt"] == b"42\n"
     assert sol.files is not None and "input.txt" not in sol.files  # the solution never sees it
     assert isinstance(inter.limits, dict) and inter.limits["cpu_time"] == 1.0
     assert inter.limits["wall_time"] > LIMITS.wall_time()  # a stall is the solution's limit
     seen.clear()
     interaction.run(recording, C, LIMITS, PY, b"42\n", b"", 0.5)
-    assert seen[1].cmd[-1] == "input.txt"  # no answer file when the test has none
+    # A test without an answer still passes the path: an empty file (testlib opens all three).
+    assert seen[1].files is not None and seen[1].files["answer.txt"] == b""
+    seen.clear()
+    interaction.run(recording, C, LIMITS, PY, b"42\n", b"7\n", 0.5, protocol="icpc",
+                    flags=("case_sensitive",))  # fmt: skip
+    assert list(seen[1].cmd[-4:]) == ["input.txt", "answer.txt", "feedback/", "case_sensitive"]

@@ -36,9 +36,10 @@ _PROBLEM_BODY = {
                         "checker": {"type": "object"},
                         "interactor": {
                             "type": "object",
-                            "description": "makes the problem interactive: {language, source},"
-                            " run as `interactor INPUT_FILE [ANSWER_FILE]` talking to the"
-                            " solution through stdin/stdout; testlib exit codes",
+                            "description": "makes the problem interactive: {language, source, protocol, files,"
+                            " flags}; testlib: run as `interactor INPUT OUTPUT ANSWER`, icpc:"
+                            " `validator INPUT ANSWER FEEDBACK_DIR [flags]`, talking to the"
+                            " solution through stdin/stdout",
                             "required": ["language", "source"],
                             "properties": {
                                 "language": {"type": "string"},

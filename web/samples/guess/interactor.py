@@ -1,6 +1,7 @@
 """Guess the number: the interactor.
 
-Run as ``interactor INPUT_FILE``; INPUT_FILE holds the secret number. Talks to the solution
+Run as ``interactor INPUT OUTPUT ANSWER`` (testlib's contract); INPUT holds the secret number,
+OUTPUT and ANSWER are not needed here. Talks to the solution
 through stdin/stdout and ends with a testlib exit code: 0 accepted, 1 wrong answer,
 2 presentation error (a malformed question), 3 a broken test (judge failure).
 """

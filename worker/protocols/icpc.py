@@ -1,0 +1,59 @@
+"""The ICPC problem package protocol (Kattis problemtools, DOMjudge): an output validator runs
+as ``validator input answer feedback_dir [flags] < output`` and exits 42 (accepted) or 43
+(wrong answer); it explains itself in ``feedback_dir/judgemessage.txt`` and may give the test a
+score in ``feedback_dir/score.txt``. An interactive problem's validator is the same program
+with the solution on its stdin and stdout. Input validators: ``validator [flags] < input``,
+42 valid, 43 invalid.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sandbox
+from store.vocab import Verdict
+from worker.checkers import MESSAGE_LIMIT, CheckResult
+from worker.protocols import Call
+
+INPUT, ANSWER, FEEDBACK = "input.txt", "answer.txt", "feedback"
+JUDGE_MESSAGE = f"{FEEDBACK}/judgemessage.txt"
+SCORE = f"{FEEDBACK}/score.txt"
+ACCEPTED, REJECTED = 42, 43
+EXIT_CODES = frozenset({ACCEPTED, REJECTED})
+_NUMBER = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
+
+
+def _files(test_input: bytes, answer: bytes) -> dict[str, bytes]:
+    # The feedback directory must exist before the validator runs; an empty judgemessage.txt
+    # makes it (validators open it for writing or appending).
+    return {INPUT: test_input, ANSWER: answer, JUDGE_MESSAGE: b""}
+
+
+def checker_call(test_input: bytes, output: bytes, answer: bytes, flags: tuple[str, ...]) -> Call:
+    return Call(
+        args=(INPUT, ANSWER, f"{FEEDBACK}/", *flags),
+        files=_files(test_input, answer),
+        stdin=output,
+        copy_out=(JUDGE_MESSAGE, SCORE),
+    )
+
+
+def interactor_call(test_input: bytes, answer: bytes, flags: tuple[str, ...]) -> Call:
+    return Call(
+        args=(INPUT, ANSWER, f"{FEEDBACK}/", *flags),
+        files=_files(test_input, answer),
+        copy_out=(JUDGE_MESSAGE, SCORE),
+    )
+
+
+def verdict(r: sandbox.Result) -> CheckResult:
+    message = r.files.get(JUDGE_MESSAGE, b"").decode("utf-8", "replace").strip()[:MESSAGE_LIMIT]
+    if r.exit_code == REJECTED:
+        return CheckResult(Verdict.WA, message)
+    score = r.files.get(SCORE)
+    if score is None or not score.strip():
+        return CheckResult(Verdict.AC, message)
+    m = _NUMBER.match(score.decode("utf-8", "replace"))
+    if m is None:
+        return CheckResult(Verdict.IE, f"validator wrote a score that is not a number: {score[:40]!r}")
+    return CheckResult(Verdict.AC, message, points=float(m.group(1)))
