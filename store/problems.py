@@ -340,7 +340,8 @@ def _program(p: Any, field: str) -> dict[str, Any]:
     protocol = p.get("protocol", "testlib")
     if protocol not in PROTOCOLS:
         raise ProblemError(f"{field}.protocol: one of {', '.join(PROTOCOLS)}")
-    out["protocol"] = protocol
+    if protocol != "testlib":  # the default stays implicit, as in rows made before protocols
+        out["protocol"] = protocol
     if p.get("files"):
         out["files"] = encode_files(_files(p["files"], f"{field}.files"))
     flags = p.get("flags")
@@ -435,7 +436,7 @@ def problem_to_dict(problem: Problem, *, with_tests: bool = True) -> dict[str, A
                 "output": t.output.decode(errors="replace"),
                 "group": t.group,
                 "points": t.points,
-                "sample": t.sample,
+                **({"sample": True} if t.sample else {}),
                 **({"name": t.name} if t.name else {}),
             }
             for t in problem.tests
