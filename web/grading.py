@@ -41,10 +41,17 @@ def check_language(language: str) -> None:
         raise ApiError(422, f"unknown language {language!r}; see GET /api/languages")
 
 
-def submit(session: Session, slug: str, language: str, source: str, user: User) -> int:
+def submit(
+    session: Session,
+    slug: str,
+    language: str,
+    source: str,
+    user: User,
+    files: Mapping[str, str] | None = None,
+) -> int:
     try:
         # By id: the User may belong to the request's other session.
-        return worker.submit(session, slug, language, source, user=user.id)
+        return worker.submit(session, slug, language, source, user=user.id, files=files)
     except worker.UnknownProblem as e:
         raise ApiError(404, str(e)) from None
     except worker.SubmitError as e:

@@ -14,7 +14,16 @@ class SubmissionIn(BaseModel):
 
     problem: str = Field(description="problem slug", examples=["aplusb"])
     language: str = Field(description="a language id from GET /api/languages", examples=["python3"])
-    source: str = Field(examples=["a, b = map(int, input().split())\nprint(a + b)\n"])
+    source: str = Field(
+        default="",
+        description="the entry point's text; empty with `files`: the entry point is chosen"
+        " among them as Kattis and DOMjudge do (named main, else the one defining main)",
+        examples=["a, b = map(int, input().split())\nprint(a + b)\n"],
+    )
+    files: dict[str, str] | None = Field(
+        default=None,
+        description="a multi-file submission's other files, {name: text}",
+    )
 
 
 class SubmissionCreated(BaseModel):

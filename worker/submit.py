@@ -7,7 +7,8 @@ the sweeper re-sends messages for queued rows that waited too long (``JUDGE_REQU
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -20,7 +21,10 @@ from worker import languages
 
 log = logging.getLogger(__name__)
 
-MAX_SOURCE_BYTES = 256 << 10
+MAX_SOURCE_BYTES = 256 << 10  # all of a submission's files together
+MAX_FILES = 64
+# Plain names only: a file named "../x" or "/etc/x" must not address anything in the box.
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$")
 QUEUES = ("interactive", "batch")
 
 
@@ -39,15 +43,18 @@ def create_submission(
     source: str,
     user: User | int | None = None,
     queue: str = "interactive",
+    files: Mapping[str, str] | None = None,
 ) -> Submission:
     """Validate and add a queued submission without committing or enqueueing.
+
+    ``files``: the other files of a multi-file submission (``source`` is its entry point).
 
     For callers that create many rows in one transaction (batches): commit, then call
     :func:`enqueue_many` with the ids.
     """
     if queue not in QUEUES:
         raise SubmitError(f"queue must be one of {', '.join(QUEUES)}")
-    check_source(language, source)
+    check_source(language, source, files)
     problem = session.scalars(select(Problem).where(Problem.slug == problem_slug)).one_or_none()
     if problem is None:
         raise UnknownProblem(f"no problem {problem_slug!r}")
@@ -59,6 +66,7 @@ def create_submission(
         status=Status.QUEUED,
         enqueued_at=utcnow(),
         max_score=problem.max_score,
+        files=dict(files) if files else None,
     )
     if isinstance(user, User):
         sub.user = user
@@ -69,13 +77,20 @@ def create_submission(
     return sub
 
 
-def check_source(language: str, source: str) -> None:
-    """SubmitError unless the language is known here and the source is within the size cap."""
+def check_source(language: str, source: str, files: Mapping[str, str] | None = None) -> None:
+    """SubmitError unless the language is known here and the sources are within the caps."""
     try:
-        languages.get(language)
+        lang = languages.get(language)
     except languages.UnknownLanguage as e:
         raise SubmitError(str(e)) from None
-    if len(source.encode()) > MAX_SOURCE_BYTES:
+    files = files or {}
+    if len(files) > MAX_FILES:
+        raise SubmitError(f"at most {MAX_FILES} files besides the entry point")
+    for name in files:
+        if not _FILE_NAME.match(name) or name == lang.source:
+            raise SubmitError(f"files: {name!r} is not a plain file name (or is the entry point's)")
+    size = len(source.encode()) + sum(len(t.encode()) for t in files.values())
+    if size > MAX_SOURCE_BYTES:
         raise SubmitError(f"source is larger than {MAX_SOURCE_BYTES >> 10} KiB")
 
 
@@ -86,9 +101,12 @@ def submit(
     source: str,
     user: User | int | None = None,
     queue: str = "interactive",
+    files: Mapping[str, str] | None = None,
 ) -> int:
     """Store a submission, commit, and wake a worker; returns the submission id."""
-    sub = create_submission(session, problem_slug, language, source, user=user, queue=queue)
+    sub = create_submission(
+        session, problem_slug, language, source, user=user, queue=queue, files=files
+    )
     session.commit()
     enqueue_many([(sub.id, queue)])
     return sub.id

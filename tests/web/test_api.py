@@ -300,3 +300,18 @@ def test_oversized_body_is_413(stack: Any) -> None:
 
         r = c.post("/api/problems", content=chunks(), headers={"content-type": "application/json"})
         assert r.status_code == 413
+
+
+def test_multi_file_submission_picks_its_entry_point(stack: Any) -> None:
+    files = {
+        "solve.py": "from arith import add\nif __name__ == '__main__':\n"
+                    "    print(add(*map(int, input().split())))\n",
+        "arith.py": "def add(a, b):\n    return a + b\n",
+    }  # fmt: skip
+    with stack.client("alice") as c:
+        ok = c.post("/api/submissions?wait=true",
+                    json={"problem": "aplusb", "language": "python3", "files": files})  # fmt: skip
+        bad = c.post("/api/submissions", json={"problem": "aplusb", "language": "python3",
+                                                "source": "x", "files": {"../x.py": "y"}})  # fmt: skip
+    assert ok.status_code == 200 and ok.json()["verdict"] == "AC", ok.text
+    assert bad.status_code == 422 and "plain file name" in bad.json()["detail"], bad.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from store import Problem, Status, Submission, User
+from store.formats.common import entry_point
 from store.vocab import FINISHED
 from web import grading
 from web.deps import DB, AppState, CurrentUser, RowId, app_state
@@ -56,16 +58,28 @@ def check_rate(state: AppState, user: User) -> None:
 
 
 def create_submission(
-    state: AppState, session: Session, user: User, slug: str, language: str, source: str
+    state: AppState,
+    session: Session,
+    user: User,
+    slug: str,
+    language: str,
+    source: str,
+    files: Mapping[str, str] | None = None,
 ) -> int:
     """Validate, store, and wake a worker; ApiError for anything the caller got wrong."""
     if session.scalars(select(Problem.id).where(Problem.slug == slug)).first() is None:
         raise ApiError(404, f"no problem {slug!r}")
     grading.check_language(language)
-    if "\x00" in source:
+    others = dict(files or {})
+    if not source and others:
+        entry = entry_point(others, language)
+        source = others.pop(entry)
+    if not source:
+        raise ApiError(422, "source is empty")
+    if "\x00" in source or any("\x00" in t for t in others.values()):
         raise ApiError(422, "source contains a NUL character")
-    check_can_submit(state, session, user, source)
-    return grading.submit(session, slug, language, source, user)
+    check_can_submit(state, session, user, source + "".join(others.values()))
+    return grading.submit(session, slug, language, source, user, others or None)
 
 
 def load(session: Session, submission_id: int) -> Submission | None:
@@ -114,7 +128,9 @@ async def submit(
 
     def create() -> int:
         with state.sessions() as session:
-            return create_submission(state, session, user, body.problem, body.language, body.source)
+            return create_submission(
+                state, session, user, body.problem, body.language, body.source, body.files
+            )
 
     submission_id = await run_in_threadpool(create)
     if not wait:
