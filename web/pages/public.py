@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from starlette.datastructures import UploadFile
 
-from store import Problem, Submission
+from store import Problem, ProblemFile, Submission
 from store.vocab import FINISHED
 from web import grading
 from web.api import submissions as api_submissions
@@ -51,11 +51,41 @@ def problem_page(request: Request, slug: str, session: DB, user: MaybeUser) -> R
                 .limit(5)
             )
         )
+    # Names only: a statement PDF's bytes are not needed to link to it.
+    file_names = list(
+        session.scalars(
+            select(ProblemFile.name)
+            .where(ProblemFile.problem_id == problem.id)
+            .order_by(ProblemFile.name)
+        )
+    )
     return render(
         request,
         "problem.html",
-        {"problem": problem, "languages": grading.languages(), "recent": recent},
+        {"problem": problem, "languages": grading.languages(), "recent": recent,
+         "file_names": file_names},
         user=user,
+    )  # fmt: skip
+
+
+@router.get("/problems/{slug}/files/{name}")
+def problem_file(slug: str, name: str, session: DB) -> Response:
+    """A file offered with the problem (its statement PDF, an attachment): public, like the
+    statement. Test data is never here: it lives in test_cases, not problem_files."""
+    problem = find(session, slug)
+    found = session.scalars(
+        select(ProblemFile).where(ProblemFile.problem_id == problem.id, ProblemFile.name == name)
+    ).first()
+    if found is None:
+        raise ApiError(404, f"problem {slug!r} has no file {name!r}")
+    kind = "application/pdf" if name.lower().endswith(".pdf") else "application/octet-stream"
+    return Response(
+        found.data,
+        media_type=kind,
+        headers={
+            "Content-Disposition": f'attachment; filename="{slug}-{name}"',
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
