@@ -4,12 +4,17 @@
 - time: the largest per-test CPU time; memory: the largest peak;
 - score: tests without a group earn their own points (partial credit from a checker included);
   the tests of a named group earn the group's points (their sum) only if every one of them is AC.
+
+A problem with a scoring tree (store.scoring validates it) is scored by ``tree_score`` /
+``summarize_tree`` instead, and ``tree_skips`` says which tests its ``on_reject: break`` nodes
+and unmeetable ``requires`` leave unrun.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from store.vocab import Verdict
 
@@ -78,3 +83,171 @@ def summarize(tests: Sequence[TestInfo], outcomes: Sequence[TestOutcome]) -> Sum
         time=max(times) if times else None,
         memory=max(peaks) if peaks else None,
     )
+
+
+# --- scoring trees (docs/problem-format.md, "Scoring tree") ---------------------------------
+
+
+@dataclass(frozen=True)
+class _Group:
+    name: str
+    aggregation: str  # sum | min | all
+    brk: bool  # on_reject == "break"
+    points: float | None
+    requires: tuple[str, ...]
+    children: tuple[_Group | int, ...]  # an int is a test leaf, by its 1-based index
+    tests: tuple[int, ...]  # every test below, in tree order
+
+
+def _parse(raw: Mapping[str, Any], names: dict[str, _Group]) -> _Group:
+    """The tree as it came from store.scoring.validate_tree (defaults repeated for safety)."""
+    children: list[_Group | int] = []
+    tests: list[int] = []
+    for c in raw.get("children", []):
+        if "test" in c:
+            children.append(int(c["test"]))
+            tests.append(int(c["test"]))
+        else:
+            group = _parse(c, names)
+            children.append(group)
+            tests.extend(group.tests)
+    points = raw.get("points")
+    node = _Group(
+        name=raw.get("name", ""),
+        aggregation=raw.get("aggregation", "sum"),
+        brk=raw.get("on_reject", "break") == "break",
+        points=None if points is None else float(points),
+        requires=tuple(raw.get("requires", ())),
+        children=tuple(children),
+        tests=tuple(tests),
+    )
+    if node.name:
+        names[node.name] = node
+    return node
+
+
+class _Requirements:
+    """Whether a node's ``requires`` hold: every test of each required node passes ``ok``, and so,
+    transitively, do the required node's own requirements (a required node that scores 0 because
+    of its dependencies does not let its dependants score either)."""
+
+    def __init__(self, names: Mapping[str, _Group], ok: set[int]) -> None:
+        self._names = names
+        self._ok = ok
+        self._memo: dict[str, bool] = {}
+
+    def met(self, required: Iterable[str]) -> bool:
+        return all(self._one(r, frozenset()) for r in required)
+
+    def _one(self, name: str, seen: frozenset[str]) -> bool:
+        if name in self._memo:
+            return self._memo[name]
+        node = self._names.get(name)
+        # An unknown name or a cycle (both refused by validate_tree) never holds.
+        if node is None or name in seen:
+            return False
+        result = all(t in self._ok for t in node.tests) and all(
+            self._one(r, seen | {name}) for r in node.requires
+        )
+        self._memo[name] = result
+        return result
+
+
+def _tree(tree: Mapping[str, Any]) -> tuple[_Group, dict[str, _Group]]:
+    names: dict[str, _Group] = {}
+    return _parse(tree, names), names
+
+
+def tree_score(tree: Mapping[str, Any], outcomes: Iterable[TestOutcome]) -> float:
+    """The submission's score under a scoring tree; tests without an outcome or SK score 0."""
+    root, names = _tree(tree)
+    by_index = {o.index: o for o in outcomes}
+    accepted = {i for i, o in by_index.items() if o.verdict is Verdict.AC}
+    return _score(root, by_index, accepted, _Requirements(names, accepted))
+
+
+def _score(
+    node: _Group, by_index: Mapping[int, TestOutcome], accepted: set[int], req: _Requirements
+) -> float:
+    if not req.met(node.requires):
+        return 0.0
+    scores: list[float] = []
+    for c in node.children:
+        if isinstance(c, int):
+            o = by_index.get(c)
+            scores.append(o.points if o is not None and o.verdict is not Verdict.SK else 0.0)
+        else:
+            scores.append(_score(c, by_index, accepted, req))
+    if node.aggregation == "min":
+        return min(scores, default=0.0)
+    if node.aggregation == "all":
+        if not all(t in accepted for t in node.tests):
+            return 0.0
+        return node.points if node.points is not None else sum(scores)
+    return sum(scores)
+
+
+def tree_max(tree: Mapping[str, Any], tests: Sequence[TestInfo]) -> float:
+    """The score when every test is AC with its full points."""
+    return tree_score(tree, (TestOutcome(t.index, Verdict.AC, t.points) for t in tests))
+
+
+def tree_skips(tree: Mapping[str, Any], outcomes: Iterable[TestOutcome]) -> set[int]:
+    """Tests without an outcome yet that are not to be run, given the outcomes so far.
+
+    - A node with ``on_reject: break`` (any aggregation) whose child is rejected (a test leaf with
+      a verdict other than AC and SK, or a group holding such a test) skips its later children.
+      The rejected child group itself follows its own ``on_reject`` (ICPC: a ``continue`` group
+      is judged to its end, then its ``break`` parent stops), and the parent's own parent sees the
+      same rejected test, so a rejection stops every ``break`` node above it.
+    - A node with ``on_reject: break`` whose ``requires`` can no longer hold (a required test has
+      a verdict other than AC, SK included) is skipped entirely: it cannot score. A ``continue``
+      node is still run, so its per-test verdicts are shown.
+    - Children before the rejected one are not skipped: the verdict is the first failing test by
+      index, and a test still running before the rejected one may fail first.
+    Skipped tests count as SK for ``requires``; this is applied until nothing more changes.
+    """
+    root, names = _tree(tree)
+    verdicts = {o.index: o.verdict for o in outcomes}
+    skipped: set[int] = set()
+    while True:
+        # A test is known-good for requires while it has no outcome or is AC; skipped = SK.
+        bad = {i for i, v in verdicts.items() if v is not Verdict.AC} | skipped
+        ok = {t for t in root.tests if t not in bad}
+        found: set[int] = set()
+        _skips(root, verdicts, _Requirements(names, ok), found)
+        found -= skipped
+        found.difference_update(verdicts)
+        if not found:
+            return skipped
+        skipped |= found
+
+
+def _skips(
+    node: _Group, verdicts: Mapping[int, Verdict], req: _Requirements, out: set[int]
+) -> None:
+    if node.brk and not req.met(node.requires):
+        out.update(node.tests)
+        return
+    rejected = False
+    for c in node.children:
+        if rejected:
+            out.update((c,) if isinstance(c, int) else c.tests)
+            continue
+        if isinstance(c, int):
+            rejected = node.brk and _rejected(verdicts.get(c))
+        else:
+            _skips(c, verdicts, req, out)
+            rejected = node.brk and any(_rejected(verdicts.get(t)) for t in c.tests)
+
+
+def _rejected(verdict: Verdict | None) -> bool:
+    return verdict is not None and verdict not in (Verdict.AC, Verdict.SK)
+
+
+def summarize_tree(
+    tree: Mapping[str, Any], tests: Sequence[TestInfo], outcomes: Sequence[TestOutcome]
+) -> Summary:
+    """As ``summarize`` (verdict, time, memory), with score and max_score from the tree."""
+    flat = summarize(tests, outcomes)
+    return replace(flat, score=tree_score(tree, outcomes), max_score=tree_max(tree, tests))
