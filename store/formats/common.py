@@ -19,11 +19,11 @@ EXTENSIONS: Mapping[str, str] = {
     ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp", ".c++": "cpp", ".C": "cpp",
     ".py": "python3", ".py3": "python3",
     ".java": "java",
-    ".js": "javascript",
+    ".js": "javascript", ".mjs": "javascript",
     ".rs": "rust",
     ".rb": "ruby",
     ".pl": "perl",
-    ".sh": "bash",
+    ".sh": "bash", ".bash": "bash",
     ".kt": "kotlin",
     ".go": "go",
     ".hs": "haskell",
@@ -48,7 +48,8 @@ VERDICT_WORDS: Mapping[str, str] = {
     "output_limit_exceeded": "OLE", "output-limit-exceeded": "OLE", "ole": "OLE",
     "run_time_error": "RE", "run-error": "RE", "runtime_error": "RE", "run_error": "RE",
     "rte": "RE", "re": "RE",
-    "compiler_error": "CE", "compile-error": "CE", "compile_error": "CE", "ce": "CE",
+    "compiler_error": "CE", "compiler-error": "CE", "memory-limit": "MLE",
+    "output-limit": "OLE", "compile-error": "CE", "compile_error": "CE", "ce": "CE",
 }  # fmt: skip
 
 _MAIN_MARKERS: Mapping[str, re.Pattern[str]] = {

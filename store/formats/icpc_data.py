@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # (types-PyYAML is not a dev dependency yet)
+import yaml
 
 from store.problems import ProblemError
 
