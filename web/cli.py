@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     from web import batch_cli  # judge batch submit|status|cancel: a client of the HTTP API
 
     batch_cli.add_parser(sub)
+    from web import languages_cli  # judge languages list|install
+
+    languages_cli.add_parser(sub)
     return p
 
 

@@ -194,6 +194,10 @@ class Language(BaseModel):
     id: str
     name: str
     source_file: str
+    version: str = Field(
+        default="", description="the toolchain's version line on the web host; '' if unknown",
+        examples=["gcc (Debian 12.2.0-14) 12.2.0"],
+    )
 
 
 class RunLimits(BaseModel):

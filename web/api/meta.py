@@ -28,6 +28,7 @@ def broker_url() -> str:
 
 @router.get("/api/languages", response_model=list[Language], summary="Languages on this host")
 def list_languages() -> list[Language]:
+    """Languages whose toolchain is installed, each with its version line (asked once)."""
     return [Language(**lang) for lang in grading.languages()]
 
 
