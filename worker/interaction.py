@@ -174,7 +174,7 @@ def judge(
     said: checkers.CheckResult = spoken.verdict(inter)
     if said.verdict is Verdict.IE:
         # testlib's exit 3 (or 7 without points): the interactor's own failure, named as such.
-        said = checkers.CheckResult(Verdict.IE, f"interactor: {said.message}")
+        said = checkers.CheckResult(Verdict.IE, f"interactor {said.message}")
     if crashed and not _hung_up_on(solution, sol):
         return Outcome(Verdict.RE, sol.message)
     if _idle_killed(sol) and said.verdict is Verdict.AC:

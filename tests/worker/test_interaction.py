@@ -138,7 +138,7 @@ def test_partial_points_and_messages() -> None:
     assert (out.verdict, out.points) == (Verdict.WA, 2.5)
     assert interaction.judge(PY, _r(), _said(1, "wrong guess")).message == "wrong guess"
     ie = interaction.judge(PY, _r(), _said(3, "bad test"))
-    assert ie.message == "interactor: judge failure (exit 3): bad test"
+    assert ie.message == "interactor failed (exit 3): bad test"
 
 
 @pytest.mark.parametrize(

@@ -62,4 +62,7 @@ def judged(protocol: ModuleType, what: str, r: sandbox.Result) -> CheckResult:
         detail = tail(r.stderr) or tail(r.stdout)
         return CheckResult(Verdict.IE, f"{why}: {detail}" if detail else why)
     result: CheckResult = protocol.verdict(r)
+    if result.verdict is Verdict.IE:
+        # The protocol's own failure words ("failed (exit 3): ..."), named for the admin.
+        return CheckResult(Verdict.IE, f"{what} {result.message}")
     return result

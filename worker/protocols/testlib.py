@@ -59,5 +59,9 @@ def verdict(r: sandbox.Result) -> CheckResult:
             # quitpi with points_info that is not a number: the test earns nothing, and the
             # info stays in the message.
             return CheckResult(Verdict.WA, message, points=0.0)
-        return CheckResult(Verdict.IE, f"exit 7 without 'points X': {message}")
-    return CheckResult(Verdict.IE, f"judge failure (exit {code}): {message}")
+        return CheckResult(Verdict.IE, _joined("exited 7 without 'points X'", message))
+    return CheckResult(Verdict.IE, _joined(f"failed (exit {code})", message))
+
+
+def _joined(why: str, message: str) -> str:
+    return f"{why}: {message}" if message else why
