@@ -105,21 +105,45 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
 
 def cmd_problem_import(args: argparse.Namespace) -> int:
+    import time
+
+    from sqlalchemy import select
+
+    from store.formats import load_path
+    from web.problem_io import _check_languages
+    from worker.package_check import check_inputs
+
     sessions = store.session_factory(store.init_db())
     for raw in args.paths:
         path = Path(raw)
+        started = time.monotonic()
         try:
-            data = (
-                store.load_directory(path)
-                if path.is_dir()
-                else store.load_archive(path.read_bytes())
-            )
+            data = load_path(path)
+            spec = store.validate(data)
+            _check_languages(spec)
             with sessions() as s:
-                problem = store.import_problem(s, data)
+                exists = s.scalars(
+                    select(store.Problem.id).where(store.Problem.slug == spec.slug)
+                ).first()
+                if exists is not None and not args.replace:
+                    print(
+                        f"judge: {path}: problem {spec.slug!r} exists; --replace to overwrite",
+                        file=sys.stderr,
+                    )
+                    return 2
+            check_inputs(spec)  # sandboxed; before any write, so a bad package leaves nothing
+            with sessions() as s:
+                problem = store.import_problem(s, spec)
                 s.commit()
-                print(f"imported {problem.slug}: {problem.title} ({len(problem.tests)} tests)")
-        except (OSError, store.ProblemError) as e:
-            raise SystemExit(f"judge: {path}: {e}") from None
+                fmt = (spec.package or {}).get("format", "native")
+                print(
+                    f"imported {problem.slug}: {problem.title} ({len(problem.tests)} tests, "
+                    f"{fmt}, {len(spec.submissions)} submissions, "
+                    f"{time.monotonic() - started:.1f} s)"
+                )
+        except (OSError, ValueError) as e:
+            print(f"judge: {path}: {e}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -175,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pi = problem.add_parser("import", help="import problem directories or zips")
     pi.add_argument("paths", nargs="+", metavar="DIR_OR_ZIP")
+    pi.add_argument("--replace", action="store_true", help="overwrite an existing problem")
     pi.set_defaults(fn=cmd_problem_import)
 
     from web import batch_cli  # judge batch submit|status|cancel: a client of the HTTP API

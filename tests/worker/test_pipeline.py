@@ -146,7 +146,7 @@ def test_interactive_problem_compiles_its_interactor_once(
         assert (sub.verdict, sub.score) == (Verdict.AC, 5)
     # solution + interactor syntax checks, then the solution's alone; every test one talk.
     assert per_grading == [2, 1]
-    assert len(talks) == 10 and all(t[-1] == "input.txt" for t in talks)
+    assert len(talks) == 10 and all(t[-3:] == ["input.txt", "output.txt", "answer.txt"] for t in talks)
 
 
 def test_interactive_sandbox_failure_is_retried(sessions: sessionmaker[Session]) -> None:

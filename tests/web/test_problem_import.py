@@ -1,0 +1,73 @@
+"""judge problem import: formats through store.formats, --replace, input validators at import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+import store
+from web import cli
+
+VALIDATOR = "import sys\nn = int(sys.stdin.read())\nsys.exit(42 if n >= 0 else 43)\n"
+
+
+def _package(root: Path, slug: str, inputs: list[str], validator: bool = False) -> Path:
+    (root / "tests").mkdir(parents=True)
+    meta: dict[str, object] = {"slug": slug, "title": "T"}
+    if validator:
+        meta["input_validators"] = [
+            {"language": "python3", "source": VALIDATOR, "protocol": "icpc"}
+        ]
+    (root / "problem.json").write_text(json.dumps(meta))
+    for i, text in enumerate(inputs, 1):
+        (root / "tests" / f"{i}.in").write_text(text)
+        (root / "tests" / f"{i}.out").write_text(text)
+    return root
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path}/j.db"
+    monkeypatch.setenv("JUDGE_DATABASE_URL", url)
+    return url
+
+
+def _slugs(url: str) -> list[str]:
+    with store.session_factory(store.make_engine(url))() as s:
+        return list(s.scalars(select(store.Problem.slug)))
+
+
+def test_import_replace_and_refuse(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pkg = _package(tmp_path / "p", "p1", ["1\n", "2\n"])
+    assert cli.main(["problem", "import", str(pkg)]) == 0
+    assert "imported p1: T (2 tests, native" in capsys.readouterr().out
+    assert cli.main(["problem", "import", str(pkg)]) == 2
+    assert "problem 'p1' exists; --replace to overwrite" in capsys.readouterr().err
+    assert cli.main(["problem", "import", "--replace", str(pkg)]) == 0
+    assert _slugs(db) == ["p1"]
+
+
+def test_validator_rejects_bad_test_and_nothing_is_written(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pkg = _package(tmp_path / "p", "p2", ["1\n", "-5\n"], validator=True)
+    assert cli.main(["problem", "import", str(pkg)]) == 2
+    assert "test 2: rejected by input validator 1" in capsys.readouterr().err
+    assert _slugs(db) == []
+
+
+def test_import_zip_with_top_folder(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    pkg = _package(tmp_path / "src" / "p3", "p3", ["1\n"], validator=True)
+    archive = shutil.make_archive(str(tmp_path / "p3"), "zip", pkg.parent)
+    assert cli.main(["problem", "import", archive]) == 0
+    assert "imported p3" in capsys.readouterr().out
+    assert _slugs(db) == ["p3"]
