@@ -13,6 +13,7 @@ import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import store
 
@@ -147,6 +148,59 @@ def cmd_problem_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_problem_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from worker import config
+    from worker.verify import Report, Row, VerifyError, verify
+
+    import logging
+
+    _check_env("worker")
+    sessions = store.session_factory(store.init_db())
+    # A package's broken validator is IE in the table; its tracebacks belong in worker logs.
+    logging.getLogger("worker").setLevel(logging.CRITICAL)
+
+    def show(row: Row) -> None:
+        if not args.json:
+            print(_verify_line(row), flush=True)
+
+    try:
+        report: Report = verify(sessions, args.slug, config.load(), progress=show)
+    except VerifyError as e:
+        print(f"judge: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_json()))
+    else:
+        for row in report.rows:
+            if not row.graded:
+                print(_verify_line(row))
+        graded = [r for r in report.rows if r.graded]
+        wrong = [r for r in graded if not r.ok]
+        how = " (set from the accepted submissions)" if report.time_limit_set else ""
+        print(
+            f"{args.slug}: {len(graded) - len(wrong)} of {len(graded)} submissions got their"
+            f" expected verdict; {len(report.rows) - len(graded)} not run;"
+            f" time limit {report.time_limit:g} s{how}"
+        )
+    return 0 if report.ok else 1
+
+
+def _verify_line(row: Any) -> str:
+    mark = "ok " if row.ok else ("-- " if not row.graded else "BAD")
+    expected = "/".join(row.expected)
+    if row.expected_score is not None:
+        expected += f" {row.expected_score:g}"
+    got = row.verdict or "not run"
+    if row.score is not None and row.expected_score is not None:
+        got += f" {row.score:g}"
+    slowest = f"{row.time:.2f} s" if row.time is not None else "-"
+    tail = f"  tests {', '.join(row.mismatches[:5])}" if row.mismatches else ""
+    note = f"  ({row.note})" if row.note else ""
+    return f"{mark} {row.name:40} expected {expected:10} got {got:10} slowest {slowest}{tail}{note}"
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from web import up
 
@@ -201,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("paths", nargs="+", metavar="DIR_OR_ZIP")
     pi.add_argument("--replace", action="store_true", help="overwrite an existing problem")
     pi.set_defaults(fn=cmd_problem_import)
+    pv = problem.add_parser(
+        "verify", help="grade the package's own submissions; exit 1 on a wrong verdict"
+    )
+    pv.add_argument("slug")
+    pv.add_argument("--json", action="store_true", help="one JSON object")
+    pv.set_defaults(fn=cmd_problem_verify)
 
     from web import batch_cli  # judge batch submit|status|cancel: a client of the HTTP API
 

@@ -27,7 +27,12 @@ _EXPECTED = re.compile(r"@EXPECTED_(RESULTS|SCORE)@:[ \t]*([^\n]*)")
 _SCORE = re.compile(r"@EXPECTED_SCORE@:[ \t]*([-+0-9.eE]+)")
 # Folders of submissions the spec names that are not one verdict.
 _FOLDERS = {
-    "partially_accepted": ["AC"],
+    # A scoring problem's partial solution: our verdict is the first failing test's, so any
+    # verdict but CE is its; verify then checks the score when the package states one.
+    "partially_accepted": ["AC", "WA", "TLE", "RE", "MLE", "OLE"],
+    # The ICPC format has no memory verdict: exceeding the memory limit is a run-time error
+    # (problemtools' hello ships its memory hog under run_time_error).
+    "run_time_error": ["RE", "MLE"],
     "rejected": ["WA", "TLE", "RE", "MLE", "OLE"],  # 2023-07: any verdict but accepted
 }
 
