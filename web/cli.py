@@ -150,11 +150,10 @@ def cmd_problem_import(args: argparse.Namespace) -> int:
 
 def cmd_problem_verify(args: argparse.Namespace) -> int:
     import json
+    import logging
 
     from worker import config
     from worker.verify import Report, Row, VerifyError, verify
-
-    import logging
 
     _check_env("worker")
     sessions = store.session_factory(store.init_db())
