@@ -115,3 +115,32 @@ def _check_languages(spec: ProblemSpec) -> None:
                 f"{field}.language: unknown language {program['language']!r}"
                 f" (one of {', '.join(known)})"
             )
+
+
+def import_package(session: Any, data: bytes, *, replace: bool) -> store.Problem:
+    """A package zip in any format (store.formats), checked like ``judge problem import``:
+    validated, its languages known, its input validators passed, then upserted (the caller
+    commits). 400 for a damaged zip, 409 for an existing slug without ``replace``, 422 for an
+    invalid package (the message names the file and field)."""
+    from sqlalchemy import select
+
+    from store.formats import load_zip
+    from worker.package_check import check_inputs
+
+    _check_zip(data)
+    try:
+        spec = store.validate(load_zip(data))
+        _check_languages(spec)
+    except store.ProblemError as e:
+        status = 400 if str(e).startswith(("not a zip", "damaged zip")) else 422
+        raise ApiError(status, str(e)) from None
+    except RecursionError:
+        raise ApiError(422, "the problem is nested too deeply") from None
+    exists = session.scalars(select(store.Problem.id).where(store.Problem.slug == spec.slug))
+    if exists.first() is not None and not replace:
+        raise ApiError(409, f"problem {spec.slug!r} exists; ?replace=true to overwrite")
+    try:
+        check_inputs(spec)  # sandboxed, before any write
+    except store.ProblemError as e:
+        raise ApiError(422, str(e)) from None
+    return store.import_problem(session, spec)

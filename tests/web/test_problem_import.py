@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -71,3 +72,48 @@ def test_import_zip_with_top_folder(
     assert cli.main(["problem", "import", archive]) == 0
     assert "imported p3" in capsys.readouterr().out
     assert _slugs(db) == ["p3"]
+
+
+def _icpc_zip(name: str, with_tests: bool = True) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(f"{name}/problem.yaml", f"name: {name}\nvalidation: default\n"
+                   "validator_flags: float_tolerance 1e-6\nlimits:\n  time_limit: 1\n")  # fmt: skip
+        if with_tests:
+            z.writestr(f"{name}/data/sample/1.in", "1 2\n")
+            z.writestr(f"{name}/data/sample/1.ans", "3\n")
+            z.writestr(f"{name}/data/secret/1.in", "2 2\n")
+            z.writestr(f"{name}/data/secret/1.ans", "4.0\n")
+    return buf.getvalue()
+
+
+def test_api_import_icpc_zip(stack: Any) -> None:
+    zipped = {"content": _icpc_zip("zsum"), "headers": {"Content-Type": "application/zip"}}
+    with stack.client("admin") as c:
+        first = c.post("/api/problems/import", **zipped)
+        again = c.post("/api/problems/import", **zipped)
+        replaced = c.post("/api/problems/import?replace=true", **zipped)
+        damaged = c.post("/api/problems/import", content=b"PK\x03\x04 broken",
+                         headers={"Content-Type": "application/zip"})  # fmt: skip
+        empty = c.post("/api/problems/import", content=_icpc_zip("zempty", with_tests=False),
+                       headers={"Content-Type": "application/zip"})  # fmt: skip
+        form = c.post("/api/problems/import?replace=true",
+                      files={"archive": ("p.zip", _icpc_zip("zsum"), "application/zip")})  # fmt: skip
+        graded = c.post("/api/submissions?wait=true", json={
+            "problem": "zsum", "language": "python3",
+            "source": "print(float(sum(map(int, input().split()))))"})  # fmt: skip
+    with stack.client("alice") as c:
+        refused = c.post("/api/problems/import", **zipped)
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["slug"] == "zsum" and body["checker_type"] == "tokens"
+    assert again.status_code == 409 and "replace" in again.json()["detail"]
+    assert replaced.status_code == 201 and form.status_code == 201, form.text
+    assert damaged.status_code == 400, damaged.text
+    assert empty.status_code == 422 and "test" in empty.json()["detail"], empty.text
+    assert refused.status_code == 403
+    # The ICPC default comparison with its float tolerance: "3.0" for "3", "4.0" for "4.0".
+    assert graded.json()["verdict"] == "AC", graded.text

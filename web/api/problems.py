@@ -115,6 +115,44 @@ async def create_problem(request: Request, admin: AdminUser) -> ProblemOut:
 
 
 @router.post(
+    "/import",
+    status_code=201,
+    response_model=ProblemOut,
+    responses=error_responses(400, 401, 403, 409, 413, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+    summary="Import a problem package (ICPC, Polygon or ours) from a zip",
+)
+async def import_package(
+    request: Request, admin: AdminUser, replace: bool = False
+) -> ProblemOut:
+    """The zip is the body (``application/zip``) or the ``archive`` field of a multipart form.
+    Its input validators run on every test before anything is written."""
+    state = app_state(request)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("archive")
+        if upload is None or isinstance(upload, str):
+            raise ApiError(422, "multipart upload: the zip goes in the 'archive' field")
+        body = await upload.read()
+    else:
+        body = await request.body()
+
+    def save() -> ProblemOut:
+        with state.sessions() as session:
+            problem = problem_io.import_package(session, body, replace=replace)
+            session.commit()
+            return problem_out(problem, admin=True)
+
+    return await run_in_threadpool(save)
+
+
+@router.post(
     "/{slug}/rejudge",
     responses=_ERRORS,
     summary="Grade every submission of the problem again, as a batch (batch queue)",
