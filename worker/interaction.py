@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Protocol
 
 import sandbox
@@ -151,6 +152,24 @@ def _interactor_failure(r: sandbox.Result, exit_codes: frozenset[int]) -> str | 
     return f"interactor exceeded its limits: {r.message}"
 
 
+def _rejected_first(
+    spoken: ModuleType, sol: sandbox.Result, inter: sandbox.Result
+) -> Outcome | None:
+    """The interactor's WA or PE when it gave it clearly before the solution hit a limit.
+
+    A solution that gets "wrong" and then spins (it waits for an answer that never comes) is
+    wrong, not slow: problemtools' guess ships such a solution under wrong_answer. Half the
+    grace period of margin keeps the order unambiguous."""
+    if _interactor_failure(inter, spoken.EXIT_CODES) is not None or inter.signal is not None:
+        return None
+    if not inter.wall_time + GRACE / 2 < sol.wall_time:
+        return None
+    said: checkers.CheckResult = spoken.verdict(inter)
+    if said.verdict in (Verdict.WA, Verdict.PE):
+        return Outcome(said.verdict, said.message, said.points)
+    return None
+
+
 def judge(
     solution: Program, sol: sandbox.Result, inter: sandbox.Result, protocol: str = "testlib"
 ) -> Outcome:
@@ -161,6 +180,9 @@ def judge(
     spoken = protocols.get(protocol)
     own = run_verdict(lang, sol)
     if own in (Verdict.TLE, Verdict.MLE, Verdict.OLE, Verdict.SV) and not _idle_killed(sol):
+        rejected = _rejected_first(spoken, sol, inter)
+        if rejected is not None:
+            return rejected
         return Outcome(own, sol.message)
     failure = _interactor_failure(inter, spoken.EXIT_CODES)
     if failure is not None:

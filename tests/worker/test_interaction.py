@@ -205,3 +205,16 @@ def test_interactor_gets_its_files_and_limits() -> None:
     interaction.run(recording, C, LIMITS, PY, b"42\n", b"7\n", 0.5, protocol="icpc",
                     flags=("case_sensitive",))  # fmt: skip
     assert list(seen[1].cmd[-4:]) == ["input.txt", "answer.txt", "feedback/", "case_sensitive"]
+
+
+def test_a_rejection_before_the_solutions_limit_is_the_verdict() -> None:
+    # The interactor said WA at 0.05 s; the solution then spun until its CPU limit at 1.1 s.
+    spun = _r("TLE", None, message="cpu time limit 1.000 s exceeded", wall_time=1.1)
+    early = sandbox.Result(verdict=sandbox.Verdict.RUNTIME_ERROR, exit_code=1, wall_time=0.05,
+                           stderr=b"wrong guess")  # fmt: skip
+    out = interaction.judge(PY, spun, early)
+    assert (out.verdict, out.message) == (Verdict.WA, "wrong guess")
+    # Same words, but at the same moment as the limit: the solution's limit stands.
+    late = sandbox.Result(verdict=sandbox.Verdict.RUNTIME_ERROR, exit_code=1, wall_time=1.0,
+                          stderr=b"wrong guess")  # fmt: skip
+    assert interaction.judge(PY, spun, late).verdict is Verdict.TLE
