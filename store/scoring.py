@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-AGGREGATIONS = ("sum", "min", "all")
+AGGREGATIONS = ("sum", "min", "avg", "all")
 ON_REJECT = ("break", "continue")
 # ICPC's default: once a test of a group is rejected, the rest of that group is not run.
 DEFAULT_ON_REJECT = "break"
@@ -69,7 +69,7 @@ def _node(raw: Any, where: str, depth: int, walk: _Walk) -> dict[str, Any]:
         walk.names[name] = where
     aggregation = raw.get("aggregation", "sum")
     if aggregation not in AGGREGATIONS:
-        raise ValueError(f"{label}: aggregation must be sum, min or all")
+        raise ValueError(f"{label}: aggregation must be sum, min, avg or all")
     on_reject = raw.get("on_reject", DEFAULT_ON_REJECT)
     if on_reject not in ON_REJECT:
         raise ValueError(f"{label}: on_reject must be break or continue")

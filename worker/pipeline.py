@@ -401,7 +401,9 @@ class _Grading:
             else:
                 verdict, message = ran, r.message or _exit_message(r)
         if verdict is Verdict.AC and checker_points is not None:
-            points = checker_points  # an ICPC validator's score.txt is the test's score
+            # An ICPC validator's score.txt is the test's score; a test worth nothing (a
+            # scoring problem's sample) stays worth nothing.
+            points = checker_points if info.points > 0 else 0.0
         else:
             if checker_points is not None and checker_points >= info.points:
                 verdict = Verdict.AC  # partial credit worth the whole test

@@ -91,7 +91,7 @@ def summarize(tests: Sequence[TestInfo], outcomes: Sequence[TestOutcome]) -> Sum
 @dataclass(frozen=True)
 class _Group:
     name: str
-    aggregation: str  # sum | min | all
+    aggregation: str  # sum | min | avg | all
     brk: bool  # on_reject == "break"
     points: float | None
     requires: tuple[str, ...]
@@ -180,6 +180,8 @@ def _score(
             scores.append(_score(c, by_index, accepted, req))
     if node.aggregation == "min":
         return min(scores, default=0.0)
+    if node.aggregation == "avg":
+        return sum(scores) / len(scores) if scores else 0.0
     if node.aggregation == "all":
         if not all(t in accepted for t in node.tests):
             return 0.0

@@ -143,7 +143,8 @@ def _limits(
     limits = meta.get("limits") or {}
     if not isinstance(limits, dict):
         raise ProblemError("problem.yaml: limits: a mapping is expected")
-    out: dict[str, Any] = {}
+    # The format's defaults when the package says nothing: 2048 MiB of memory, 8 MiB of output.
+    out: dict[str, Any] = {"memory_limit": "2048M", "output_limit": "8M"}
     for key, field in _MIB_LIMITS.items():
         if key in limits:
             out[field] = f"{_positive(limits[key], f'limits.{key}')}M"

@@ -22,8 +22,10 @@ import yaml
 
 from store.problems import ProblemError
 
+# grader_flags stay with their group (DOMjudge's scoring examples: a "sum" on secret/ does not
+# make each subgroup sum its tests).
 _INHERITED = (
-    "on_reject", "grading", "grader_flags", "accept_score", "reject_score", "range",
+    "on_reject", "grading", "accept_score", "reject_score", "range",
     "output_validator_flags", "input_validator_flags",
 )  # fmt: skip
 
@@ -180,7 +182,12 @@ class _Builder:
             self.note(f"{where}: reject_score is not supported (rejected tests score 0)")
         # 2023-07's scoring.score, else the legacy accept_score (problemtools' own 2023-07
         # examples still use it), else the spec's default: samples count for nothing in 2023-07.
-        default = 0 if name == "sample" and not self.legacy else 1
+        # Samples count for nothing in a scoring problem: 2023-07 says so, and DOMjudge's
+        # scoring examples expect it of legacy packages too.
+        sample = name == "sample" or name.startswith("sample/")
+        if sample:
+            return 0.0
+        default = 1
         value = _scoring(config, where).get("score", config.get("accept_score", default))
         score = number(value, f"{where}: score")
         if score < 0:
@@ -191,17 +198,20 @@ class _Builder:
         where = f"{self.rel(directory)}/testdata.yaml"
         if config.get("grading", "default") != "default":
             self.note(f"{where}: custom graders are not supported (the sum is used)")
-        # 2023-07: a subtask (a group below secret) is won whole or not at all.
-        top = self.legacy or name in ("data", "sample", "secret")
+        # A subtask (a group below secret that holds tests) is won whole or not at all: its
+        # tests each score the group's accept_score, and min keeps that once (2023-07's rule;
+        # DOMjudge's legacy scoring examples expect the same).
+        holds_tests = any(p.suffix == ".in" for p in directory.iterdir())
+        top = name in ("data", "sample", "secret") or not holds_tests
         agg = "sum" if top else "min"
         for flag in str(config.get("grader_flags") or "").split():
-            if flag in ("sum", "min"):
+            if flag in ("sum", "min", "avg"):
                 agg = flag
-            elif flag in ("avg", "max", "always_accept", "accept_if_any_accepted"):
+            elif flag in ("max", "always_accept", "accept_if_any_accepted"):
                 self.note(f"{where}: grader flag {flag} is not supported")
         agg = _scoring(config, where).get("aggregation", agg)
-        if agg not in ("sum", "min"):
-            raise ProblemError(f"{where}: scoring.aggregation: sum or min, not {agg!r}")
+        if agg not in ("sum", "min", "avg"):
+            raise ProblemError(f"{where}: scoring.aggregation: sum, min or avg, not {agg!r}")
         return str(agg)
 
     def on_reject(self, config: dict[str, Any], aggregation: str) -> str:

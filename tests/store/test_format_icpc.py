@@ -222,7 +222,8 @@ def test_scoring_legacy_nested_groups(tmp_path: Path) -> None:
     assert p["stop_on_failure"] is False
     names = [t["name"] for t in p["tests"]]
     assert names == ["sample/1", "secret/g1/a", "secret/g1/b", "secret/g2/0", "secret/g2/x/1"]
-    assert [t["points"] for t in p["tests"]] == [1, 20, 20, 40, 40]  # legacy: sample scores too
+    # Samples count for nothing in a scoring problem (2023-07, and DOMjudge's legacy examples).
+    assert [t["points"] for t in p["tests"]] == [0, 20, 20, 40, 40]
     tree = p["scoring"]
     assert tree["name"] == "data" and tree["aggregation"] == "sum"
     assert tree["on_reject"] == "continue"
@@ -240,8 +241,9 @@ def test_scoring_legacy_nested_groups(tmp_path: Path) -> None:
         "on_reject": "break",
         "children": [{"test": 2}, {"test": 3}],
     }
-    # g2 inherits on_reject continue; its subgroup inherits accept_score 40.
-    assert g2["on_reject"] == "continue" and g2["aggregation"] == "sum"
+    # g2 inherits on_reject continue; it holds a test, so it is a subtask (min); its subgroup
+    # inherits accept_score 40.
+    assert g2["on_reject"] == "continue" and g2["aggregation"] == "min"
     assert g2["children"][0] == {"test": 4}
     assert g2["children"][1]["name"] == "secret/g2/x"
     assert p["submissions"][0]["expected_score"] == 100

@@ -62,7 +62,7 @@ def test_full_tree_kept() -> None:
         (_t(1), "the root must be a group node"),
         (
             _g("", _g("secret/g1", _t(1), aggregation="max")),
-            "node 'secret/g1': aggregation must be sum, min or all",
+            "node 'secret/g1': aggregation must be sum, min, avg or all",
         ),
         (_g("g", _t(1), on_reject="stop"), "node 'g': on_reject must be break or continue"),
         (_g("g", _t(1), points=-1), "node 'g': points must be a finite number >= 0"),
