@@ -16,7 +16,7 @@ from worker.checkers import MESSAGE_LIMIT, CheckResult
 from worker.protocols import Call
 
 INPUT, ANSWER, FEEDBACK = "input.txt", "answer.txt", "feedback"
-JUDGE_MESSAGE = f"{FEEDBACK}/judgemessage.txt"
+MESSAGE_FILE = f"{FEEDBACK}/judgemessage.txt"
 SCORE = f"{FEEDBACK}/score.txt"
 ACCEPTED, REJECTED = 42, 43
 EXIT_CODES = frozenset({ACCEPTED, REJECTED})
@@ -26,7 +26,7 @@ _NUMBER = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
 def _files(test_input: bytes, answer: bytes) -> dict[str, bytes]:
     # The feedback directory must exist before the validator runs; an empty judgemessage.txt
     # makes it (validators open it for writing or appending).
-    return {INPUT: test_input, ANSWER: answer, JUDGE_MESSAGE: b""}
+    return {INPUT: test_input, ANSWER: answer, MESSAGE_FILE: b""}
 
 
 def checker_call(test_input: bytes, output: bytes, answer: bytes, flags: tuple[str, ...]) -> Call:
@@ -34,7 +34,7 @@ def checker_call(test_input: bytes, output: bytes, answer: bytes, flags: tuple[s
         args=(INPUT, ANSWER, f"{FEEDBACK}/", *flags),
         files=_files(test_input, answer),
         stdin=output,
-        copy_out=(JUDGE_MESSAGE, SCORE),
+        copy_out=(MESSAGE_FILE, SCORE),
     )
 
 
@@ -42,12 +42,12 @@ def interactor_call(test_input: bytes, answer: bytes, flags: tuple[str, ...]) ->
     return Call(
         args=(INPUT, ANSWER, f"{FEEDBACK}/", *flags),
         files=_files(test_input, answer),
-        copy_out=(JUDGE_MESSAGE, SCORE),
+        copy_out=(MESSAGE_FILE, SCORE),
     )
 
 
 def verdict(r: sandbox.Result) -> CheckResult:
-    message = r.files.get(JUDGE_MESSAGE, b"").decode("utf-8", "replace").strip()[:MESSAGE_LIMIT]
+    message = r.files.get(MESSAGE_FILE, b"").decode("utf-8", "replace").strip()[:MESSAGE_LIMIT]
     if r.exit_code == REJECTED:
         return CheckResult(Verdict.WA, message)
     score = r.files.get(SCORE)
