@@ -299,7 +299,7 @@ def test_cli_batch_submit_and_status(stack: Any, tmp_path: Path) -> None:
     for i in range(6):
         (hw / f"st{i}.py").write_text(AB_PY if i % 3 else AB_WRONG)
     (hw / "zed.c").write_text(AB_C)
-    (hw / "odd.pas").write_text("begin end.")
+    (hw / "odd.xyz").write_text("begin end.")  # no language has .xyz
     work = tmp_path / "out"
     work.mkdir()
     token = stack.tokens["admin"]
@@ -308,7 +308,7 @@ def test_cli_batch_submit_and_status(stack: Any, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr + r.stdout
     out = r.stdout.splitlines()
     assert out[0].startswith("batch ") and "7 of 8 files queued for aplusb" in out[0]
-    assert any("not graded: odd: odd.pas: unknown extension" in line for line in out)
+    assert any("not graded: odd: odd.xyz: unknown extension" in line for line in out)
     bars = [line for line in out if line.startswith("[")]
     assert bars and "\r" not in r.stdout  # plain lines without a terminal
     assert bars[-1].startswith("[" + "#" * 30 + "] 8/8") and "AC 5" in bars[-1]
