@@ -210,23 +210,3 @@ def builtin(spec: Mapping[str, Any]) -> Check:
     if kind == "float":
         return float_checker(float(spec.get("abs", 1e-6)), float(spec.get("rel", 1e-6)))
     raise ValueError(f"not a built-in checker: {kind!r}")
-
-
-_POINTS = re.compile(rb"points\s+([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
-
-
-def from_exit_code(exit_code: int | None, stderr: bytes) -> CheckResult:
-    """Interpret a testlib checker's (or interactor's) exit code and stderr."""
-    message = stderr.decode("utf-8", "replace").strip()[:MESSAGE_LIMIT]
-    if exit_code == 0:
-        return CheckResult(Verdict.AC, message)
-    if exit_code == 1:
-        return CheckResult(Verdict.WA, message)
-    if exit_code == 2:
-        return CheckResult(Verdict.PE, message)
-    if exit_code == 7:
-        m = _POINTS.search(stderr)
-        if m is None:
-            return CheckResult(Verdict.IE, f"checker exited 7 without 'points N': {message}")
-        return CheckResult(Verdict.WA, message, points=max(0.0, float(m.group(1))))
-    return CheckResult(Verdict.IE, f"checker failed (exit {exit_code}): {message}")

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+import sandbox
 from store import Verdict
-from worker import checkers
+from worker import checkers, protocols
 
 
 @pytest.mark.parametrize(
@@ -92,5 +93,7 @@ def test_float_relative_for_big_numbers() -> None:
 def test_testlib_exit_codes(
     code: int | None, stderr: bytes, verdict: Verdict, points: float | None
 ) -> None:
-    r = checkers.from_exit_code(code, stderr)
+    ran = sandbox.Result(verdict=sandbox.Verdict.OK if code == 0 else sandbox.Verdict.RUNTIME_ERROR,
+                         exit_code=code, stderr=stderr)  # fmt: skip
+    r = protocols.testlib.verdict(ran)
     assert (r.verdict, r.points) == (verdict, points)

@@ -35,8 +35,6 @@ class Call:
 
 
 def get(name: str | None) -> ModuleType:
-    from worker.protocols import icpc, testlib
-
     return icpc if name == "icpc" else testlib
 
 
@@ -66,3 +64,7 @@ def judged(protocol: ModuleType, what: str, r: sandbox.Result) -> CheckResult:
         # The protocol's own failure words ("failed (exit 3): ..."), named for the admin.
         return CheckResult(Verdict.IE, f"{what} {result.message}")
     return result
+
+
+# Last: each protocol module imports Call from here.
+from worker.protocols import icpc, testlib  # noqa: E402
