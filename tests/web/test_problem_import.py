@@ -87,6 +87,7 @@ def _icpc_zip(name: str, with_tests: bool = True) -> bytes:
             z.writestr(f"{name}/data/sample/1.ans", "3\n")
             z.writestr(f"{name}/data/secret/1.in", "2 2\n")
             z.writestr(f"{name}/data/secret/1.ans", "4.0\n")
+        z.writestr(f"{name}/problem_statement/problem.pdf", b"%PDF-1.4 not really\n")
     return buf.getvalue()
 
 
@@ -107,6 +108,14 @@ def test_api_import_icpc_zip(stack: Any) -> None:
             "source": "print(float(sum(map(int, input().split()))))"})  # fmt: skip
     with stack.client("alice") as c:
         refused = c.post("/api/problems/import", **zipped)
+        page = c.get("/problems/zsum")
+        pdf = c.get("/problems/zsum/files/statement.pdf")
+        missing = c.get("/problems/zsum/files/secret.ans")
+    # The statement PDF is offered on the problem page; nothing else is served from there.
+    assert "/problems/zsum/files/statement.pdf" in page.text
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert missing.status_code == 404
     assert first.status_code == 201, first.text
     body = first.json()
     assert body["slug"] == "zsum" and body["checker_type"] == "tokens"
