@@ -196,4 +196,6 @@ def _annotated(source: str, name: str) -> list[str] | None:
             raise ValueError(f"submissions/{name}: @EXPECTED_RESULTS@: unknown result {word!r}")
         if verdict not in verdicts:
             verdicts.append(verdict)
+    if "RE" in verdicts and "MLE" not in verdicts:
+        verdicts.append("MLE")  # the format has no memory verdict: running out is an RTE
     return verdicts or None
