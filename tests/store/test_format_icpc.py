@@ -306,7 +306,7 @@ def test_domjudge_package(tmp_path: Path) -> None:
         "accepted/a.c": ["AC", "TLE"],
         "misc/b.java": ["WA"],
         "wrong_answer/d.sh": ["MLE", "OLE"],
-        "compile_error/e.cpp": ["CE", "RE", "MLE"],  # RE admits MLE: the format has no memory verdict,
+        "compile_error/e.cpp": ["CE", "RE", "MLE"],  # RE admits MLE: the format has no memory verdict
     }
     assert any("misc/c.py" in s for s in p["package"]["skipped"])
     (root / ".timelimit").unlink()
