@@ -122,7 +122,18 @@ async def create_problem(request: Request, admin: AdminUser) -> ProblemOut:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            # application/zip is taken too; listed as octet-stream so OpenAPI clients (and
+            # the schemathesis fuzzer) know how to send bytes.
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["archive"],
+                        "properties": {"archive": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
         }
     },
     summary="Import a problem package (ICPC, Polygon or ours) from a zip",
