@@ -97,12 +97,16 @@ def judge(plan: Plan, watch: Watched, usage: cgroups.Usage, grace: float = 0.0) 
     elif status is None and watch.killed_for is None and not (lost_ns and usage.oom_kills):
         # (A lost init with OOM kills counted was the OOM killer's choice: MLE below.)
         candidates[Verdict.INTERNAL_ERROR] = "sandbox helper ended without a report"
-    if watch.killed_for == "cpu" or cpu > lim.cpu_time:
+    # A program init saw end by itself is judged by init's clocks and the cgroup's counter
+    # alone: a kill we decided on after that (our own clock late after a stall) came too late
+    # to mean anything, and must not invent a TLE.
+    killed_for = watch.killed_for if status is None else None
+    if killed_for == "cpu" or cpu > lim.cpu_time:
         candidates[Verdict.TIME_LIMIT] = f"cpu time limit {lim.cpu_time:.3f} s exceeded"
-    elif watch.killed_for == "wall" or wall > lim.effective_wall_time:
+    elif killed_for == "wall" or wall > lim.effective_wall_time:
         candidates[Verdict.TIME_LIMIT] = (
             f"wall time limit {lim.effective_wall_time:.3f} s exceeded")
-    elif watch.killed_for == "peer":
+    elif killed_for == "peer":
         candidates[Verdict.TIME_LIMIT] = (
             f"idleness: still running {grace:.3f} s after the other side ended")
     if usage.oom_kills > 0:

@@ -27,11 +27,15 @@ def watch(boxes: list[Box], grace: float | None = None) -> None:
     peer_deadline: float | None = None
     while any(open_fds.values()):
         now = time.monotonic()
+        # Read what is already there before judging by our clock: after a stall of this
+        # process (descheduled, SIGSTOPped), a program that ended in time has its "exit" line
+        # waiting in the report pipe, and killing it now would invent a TLE.
+        _drain(poller, owner, open_fds, 0)
         timeout = _MAX_SLEEP
         if grace is not None and peer_deadline is None and any(not s for s in open_fds.values()):
             peer_deadline = now + grace
         for box, fds in open_fds.items():
-            if not fds or box.watched.killed_for is not None:
+            if not fds or box.watched.killed_for is not None or box.program_gone():
                 continue
             if peer_deadline is not None and now >= peer_deadline:
                 box.kill("peer")
@@ -39,8 +43,21 @@ def watch(boxes: list[Box], grace: float | None = None) -> None:
             timeout = min(timeout, _check_limits(box, now))
         if peer_deadline is not None:
             timeout = min(timeout, max(0.0, peer_deadline - now))
-        for fd, _event in poller.poll(max(1.0, timeout * 1000)):
+        _drain(poller, owner, open_fds, max(1.0, timeout * 1000))
+
+
+def _drain(poller: select.poll, owner: dict[int, tuple[Box, str]],
+           open_fds: dict[Box, set[int]], timeout_ms: float) -> None:
+    """One poll (waiting up to timeout_ms), then a read of each ready fd; with timeout 0,
+    repeated while data keeps coming (bounded: a flood is cut by the output limit anyway)."""
+    for _round in range(16 if timeout_ms == 0 else 1):
+        events = poller.poll(timeout_ms)
+        if not events:
+            return
+        for fd, _event in events:
             box, kind = owner[fd]
+            if fd not in open_fds[box]:
+                continue
             chunk = os.read(fd, _READ_CHUNK)
             if not chunk:
                 poller.unregister(fd)

@@ -1,0 +1,123 @@
+"""A stalled supervisor never invents a verdict (sandbox/_watch.py, sandbox/_verdict.py).
+
+The process calling `sandbox.run` can be descheduled or stopped for longer than a run's wall
+limit (a busy judge, a debugger, SIGSTOP). The box keeps running meanwhile; a program that
+ended inside its limits must keep its own verdict when the supervisor wakes up late, and a
+program that really overran must still be TLE. Each case runs `sandbox.run` in a child
+process and SIGSTOPs that child from here for longer than the limit, at a chosen moment of
+the run: while the box starts, while the program runs, while its output is drained, and
+around its exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root")
+
+STALL = 1.6  # seconds the supervisor is stopped: longer than every wall limit below
+
+_CHILD = r"""
+import json, sys, sandbox
+from sandbox import Side
+case = json.loads(sys.argv[1])
+sandbox.run(["/bin/true"])  # warm: imports and the first box are not part of the run
+print("ready", flush=True)
+sys.stdin.readline()
+def out(r):
+    return {"verdict": r.verdict.value, "wall": r.wall_time, "cpu": r.cpu_time,
+            "exit": r.exit_code, "stdout": r.stdout.decode(), "message": r.message}
+if case["kind"] == "run":
+    print(json.dumps([out(sandbox.run(case["cmd"], case["limits"]))]), flush=True)
+else:
+    a, b = sandbox.run_interactive(Side(case["first"], case["limits"]),
+                                   Side(case["second"], case["limits"]), grace=0.5)
+    print(json.dumps([out(a), out(b)]), flush=True)
+"""
+
+
+def stalled(case: dict[str, Any], stop_at: float) -> list[dict[str, Any]]:
+    """Run the case in a child; `stop_at` seconds after it starts the run, stop the child for
+    STALL seconds."""
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(case)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        child.stdin.write("\n")
+        child.stdin.flush()
+        time.sleep(stop_at)
+        os.kill(child.pid, signal.SIGSTOP)
+        try:
+            time.sleep(STALL)
+        finally:
+            os.kill(child.pid, signal.SIGCONT)
+        line = child.stdout.readline()
+        assert child.wait(timeout=30) == 0
+        results: list[dict[str, Any]] = json.loads(line)
+        return results
+    finally:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGCONT)
+            child.kill()
+            child.wait()
+
+
+SHORT = {"kind": "run", "cmd": ["/bin/sh", "-c", "sleep 0.5; echo 3"],
+         "limits": {"wall_time": 1}}
+
+
+@pytest.mark.parametrize("stop_at", [0.0, 0.05, 0.3, 0.49, 0.52, 0.7],
+                         ids=["start", "early", "running", "before-exit", "at-exit", "after"])
+def test_a_program_that_ended_in_time_keeps_its_verdict(stop_at: float) -> None:
+    (r,) = stalled(SHORT, stop_at)
+    assert r["verdict"] == "OK", r
+    assert r["exit"] == 0 and r["stdout"] == "3\n"
+    assert 0.5 <= r["wall"] < 1.0
+
+
+def test_a_stall_while_output_is_drained() -> None:
+    # 48 KiB: less than a pipe buffer, so the program never waits for us to read it.
+    case = {"kind": "run", "limits": {"wall_time": 1},
+            "cmd": ["/bin/sh", "-c", "sleep 0.3; head -c 49152 /dev/zero | tr '\\0' x"]}
+    (r,) = stalled(case, 0.25)
+    assert r["verdict"] == "OK", r
+    assert r["stdout"] == "x" * 49152
+
+
+def test_cpu_used_within_the_limit_is_not_tle() -> None:
+    spin = "end=$(( $(date +%s%N) + 400000000 )); while [ $(date +%s%N) -lt $end ]; do :; done"
+    case = {"kind": "run", "cmd": ["/bin/sh", "-c", spin],
+            "limits": {"cpu_time": 1, "wall_time": 1.2}}
+    (r,) = stalled(case, 0.1)
+    assert r["verdict"] == "OK", r
+    assert r["cpu"] < 1.0
+
+
+def test_a_program_that_overran_is_still_tle() -> None:
+    # The stall must not hide a real overrun either: this one runs past its limit while we
+    # are stopped, and is found and killed when we wake.
+    case = {"kind": "run", "cmd": ["/bin/sleep", "5"], "limits": {"wall_time": 1}}
+    (r,) = stalled(case, 0.1)
+    assert r["verdict"] == "TLE", r
+    assert "wall time limit" in r["message"]
+    assert r["wall"] >= 1.0
+
+
+@pytest.mark.parametrize("stop_at", [0.05, 0.35], ids=["talking", "one-side-ended"])
+def test_an_interactive_pair_that_ended_in_time_keeps_its_verdicts(stop_at: float) -> None:
+    case = {"kind": "interactive", "limits": {"wall_time": 1},
+            "first": ["/bin/sh", "-c", "echo 41; read x; [ \"$x\" = 42 ] || exit 3; sleep 0.5"],
+            "second": ["/bin/sh", "-c", "read n; echo $((n + 1)); sleep 0.3"]}
+    first, second = stalled(case, stop_at)
+    assert (first["verdict"], first["exit"]) == ("OK", 0), first
+    assert (second["verdict"], second["exit"]) == ("OK", 0), second
+    assert first["wall"] < 1.0 and second["wall"] < 1.0
