@@ -7,11 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import store
-from web import config, errors
+from web import body_limits, config, errors, headers
 from web.api import batches, meta, problems, runs, submissions
 from web.deps import AppState
 from web.ratelimit import RateLimiter
@@ -46,7 +44,12 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    limits = body_limits.Limits(
+        upload=settings.max_body_bytes,
+        run=min(settings.max_body_bytes, 2 * settings.run_maxima.output + body_limits.SMALL_BODY),
+    )
+    app.add_middleware(body_limits.BodyLimit, limits=limits)
+    app.add_middleware(headers.SecurityHeaders)  # outermost: even a 413 carries them
     return app
 
 
@@ -73,38 +76,3 @@ def _document_bearer_auth(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-class BodyLimit:
-    """Refuse request bodies above a size with 413 before anyone buffers them.
-
-    The declared Content-Length is checked at once; streamed (chunked) bodies are counted as
-    they arrive, so a client cannot make the server hold a gigabyte by not declaring a length.
-    The 413 raised mid-stream is an HTTPException, which FastAPI passes through to the handlers.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            response = errors.error_response(413, f"request body above {self.limit} bytes")
-            await response(scope, receive, send)
-            return
-        seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise HTTPException(413, f"request body above {self.limit} bytes")
-            return message
-
-        await self.app(scope, counting_receive, send)
