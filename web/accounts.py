@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store import User
@@ -12,6 +13,11 @@ from web.security import hash_password, verify_password
 
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_PASSWORD = 8
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("not anyone's password")
 
 
 class AccountError(ValueError):
@@ -26,9 +32,14 @@ def set_password(session: Session, user: User, password: str) -> None:
 
 
 def create_user(session: Session, name: str, password: str, *, admin: bool = False) -> User:
-    if not USER_NAME.match(name):
+    # fullmatch: with match, "$" also matches before a final newline, and "admin\n" would be
+    # a second admin look-alike.
+    if not USER_NAME.fullmatch(name):
         raise AccountError("a name is 1-64 letters, digits, '.', '-' or '_'")
-    if session.scalars(select(User).where(User.name == name)).first() is not None:
+    # Unique regardless of case: "Admin" must not pass for "admin" (names are ASCII, so
+    # lower() is casefold()).
+    taken = select(User).where(func.lower(User.name) == name.lower())
+    if session.scalars(taken).first() is not None:
         raise AccountError(f"the name {name!r} is taken")
     user = User(name=name, is_admin=admin)
     session.add(user)
@@ -40,7 +51,8 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
     """The user with this name and password, or None. Costs one scrypt either way."""
     user = session.scalars(select(User).where(User.name == name)).first()
     if user is None or user.password_hash is None:
-        # Hash anyway so a wrong name takes as long as a wrong password.
-        verify_password(password, hash_password("x" * MIN_PASSWORD))
+        # One verify against a fixed hash, as a known name costs: the time of an answer must
+        # not tell which names exist.
+        verify_password(password, _dummy_hash())
         return None
     return user if verify_password(password, user.password_hash) else None

@@ -26,12 +26,28 @@ MAX_UNPACKED = 512 << 20
 
 def parse_json(data: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(data)
+        value = json.loads(data, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "the request body is not valid JSON") from None
+    except _NotFinite as e:
+        raise ApiError(422, f"{e} is not a number JSON allows") from None
     if not isinstance(value, dict):
         raise ApiError(422, "a problem is a JSON object")
+    try:
+        # A lone surrogate ("\ud800") parses, but no database or box can take it.
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ApiError(422, "a string contains a lone surrogate (not valid Unicode)") from None
     return value
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json takes NaN and Infinity; they would reach limits and points as floats.
+    raise _NotFinite(name)
 
 
 def problem_from_zip(data: bytes) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def check_source(language: str, source: str, files: Mapping[str, str] | None = N
     if len(files) > MAX_FILES:
         raise SubmitError(f"at most {MAX_FILES} files besides the entry point")
     for name in files:
-        if not _FILE_NAME.match(name) or name == lang.source:
+        if not _FILE_NAME.fullmatch(name) or name == lang.source:
             raise SubmitError(f"files: {name!r} is not a plain file name (or is the entry point's)")
     size = len(source.encode()) + sum(len(t.encode()) for t in files.values())
     if size > MAX_SOURCE_BYTES:
