@@ -22,8 +22,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from store.types import UTCDateTime, utcnow
 from store.vocab import Status, Verdict
@@ -80,6 +82,31 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
+class TestCase(Base):
+    __test__ = False  # not a pytest test class, despite the name
+    __tablename__ = "test_cases"
+    __table_args__ = (UniqueConstraint("problem_id", "index", name="uq_test_cases_problem_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)  # 1-based, the order tests run in
+    # Deferred: a listing that touches tests must never pull their data (issue 14: two
+    # 250 MiB tests made every anonymous problem list cost gigabytes). Grading and export
+    # ask for them explicitly.
+    input: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    output: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # Tests sharing a group earn their points only together; None: the test stands alone.
+    group: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    points: Mapped[float] = mapped_column(Float, default=1.0)
+    # A sample: shown in full to everyone (input, expected, the program's output, the checker's
+    # message). Any other test is hidden from non-admins (DESIGN 5.10).
+    sample: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Where the test came from in its package ("secret/group1/03"), for admins and verify.
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    problem: Mapped[Problem] = relationship(back_populates="tests")
+
+
 class Problem(Base):
     __tablename__ = "problems"
 
@@ -108,6 +135,10 @@ class Problem(Base):
     package: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Input validators of the package, kept so they can be run again: [{language, source, ...}].
     input_validators: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    # What a non-admin sees of each test's result (web.visibility): "samples", "all", "verdicts".
+    test_details: Mapped[str] = mapped_column(
+        String(16), default="samples", server_default="samples"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -127,31 +158,17 @@ class Problem(Base):
         order_by="ProblemFile.name",
     )
 
-    @property
-    def max_score(self) -> float:
-        return sum(t.points for t in self.tests)
-
-
-class TestCase(Base):
-    __test__ = False  # not a pytest test class, despite the name
-    __tablename__ = "test_cases"
-    __table_args__ = (UniqueConstraint("problem_id", "index", name="uq_test_cases_problem_index"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"))
-    index: Mapped[int] = mapped_column(Integer)  # 1-based, the order tests run in
-    input: Mapped[bytes] = mapped_column(LargeBinary)
-    output: Mapped[bytes] = mapped_column(LargeBinary)
-    # Tests sharing a group earn their points only together; None: the test stands alone.
-    group: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    points: Mapped[float] = mapped_column(Float, default=1.0)
-    # A sample: shown in full to everyone (input, expected, the program's output, the checker's
-    # message). Any other test is hidden from non-admins (DESIGN 5.10).
-    sample: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    # Where the test came from in its package ("secret/group1/03"), for admins and verify.
-    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
-
-    problem: Mapped[Problem] = relationship(back_populates="tests")
+    # Counted in SQL with the problem's row: listings and submission pages need the number of
+    # tests and the points, never the tests themselves (DESIGN 5.10). Stale within a session
+    # that changes the tests: store.import_problem expires them.
+    test_count: Mapped[int] = column_property(
+        select(func.count(TestCase.id)).where(TestCase.problem_id == id).scalar_subquery()
+    )
+    max_score: Mapped[float] = column_property(
+        select(func.coalesce(func.sum(TestCase.points), 0.0))
+        .where(TestCase.problem_id == id)
+        .scalar_subquery()
+    )
 
 
 class PackageSubmission(Base):

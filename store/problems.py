@@ -15,6 +15,7 @@ import base64
 import binascii
 import io
 import json
+import math
 import re
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -40,25 +41,39 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGkmg]?)(?:i?[Bb])?\s*$")
 _TEST_FILE = re.compile(r"^(?:.*/)?tests/(\d+)\.(in|out)$")
 
 
+#: What a non-admin sees of each test's result (web.visibility): details of samples only (the
+#: default), details of every test, or of hidden tests nothing but the verdict.
+TEST_DETAILS = ("samples", "all", "verdicts")
+
+
 class ProblemError(ValueError):
     """The problem description is invalid; the message says which field and why."""
 
 
+#: The largest size taken (1 TiB): far above any limit, far below what a BIGINT column holds.
+MAX_SIZE = 1 << 40
+
+
+def _number(v: Any) -> bool:
+    """A finite int or float, not a bool (JSON's NaN and Infinity are floats too)."""
+    return not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
+
+
 def parse_size(value: int | float | str) -> int:
     """Bytes from ``268435456``, ``"256M"``, ``"64k"`` or ``"1G"`` (binary multiples)."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ProblemError(f"not a size: {value!r}")
     if isinstance(value, int | float):
-        if value <= 0:
-            raise ProblemError(f"size must be positive: {value!r}")
+        if not _number(value) or not 0 < value <= MAX_SIZE:
+            raise ProblemError(f"size must be more than 0 and at most 1 TiB: {value!r}")
         return int(value)
     m = _SIZE.match(value)
     if not m:
         raise ProblemError(f"not a size: {value!r} (use bytes or a number with K, M or G)")
     factor = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m.group(2).lower()]
     size = int(float(m.group(1)) * factor)
-    if size <= 0:
-        raise ProblemError(f"size must be positive: {value!r}")
+    if not 0 < size <= MAX_SIZE:
+        raise ProblemError(f"size must be more than 0 and at most 1 TiB: {value!r}")
     return size
 
 
@@ -102,22 +117,23 @@ class ProblemSpec:
     input_validators: tuple[dict[str, Any], ...] = ()
     submissions: tuple[SubmissionSpec, ...] = ()
     files: dict[str, bytes] = field(default_factory=dict)
+    test_details: str = "samples"
 
 
 def validate(data: Mapping[str, Any]) -> ProblemSpec:
     """Check a problem mapping and fill in defaults; raises ProblemError naming the bad field."""
     slug = data.get("slug")
-    if not isinstance(slug, str) or not _SLUG.match(slug):
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
         raise ProblemError("slug: 1-64 characters of a-z, 0-9, '-' and '_', starting alphanumeric")
     title = data.get("title", slug)
     statement = data.get("statement", "")
     if not isinstance(title, str) or not isinstance(statement, str):
         raise ProblemError("title and statement must be strings")
     time_limit = data.get("time_limit", 1.0)
-    if isinstance(time_limit, bool) or not isinstance(time_limit, int | float):
+    if not _number(time_limit):
         raise ProblemError("time_limit: a number of seconds")
-    if not 0 < time_limit <= 60:
-        raise ProblemError("time_limit: more than 0 and at most 60 seconds")
+    if not 0.001 <= time_limit <= 60:  # below a millisecond nothing could ever pass
+        raise ProblemError("time_limit: at least 0.001 and at most 60 seconds")
     stop = data.get("stop_on_failure", True)
     if not isinstance(stop, bool):
         raise ProblemError("stop_on_failure: true or false")
@@ -136,6 +152,9 @@ def validate(data: Mapping[str, Any]) -> ProblemSpec:
     if package is not None and not isinstance(package, Mapping):
         raise ProblemError("package: an object is expected")
     validators = data.get("input_validators") or []
+    test_details = data.get("test_details", "samples")
+    if test_details not in TEST_DETAILS:
+        raise ProblemError(f"test_details: one of {', '.join(TEST_DETAILS)}")
     return ProblemSpec(
         slug=slug,
         title=title,
@@ -159,6 +178,7 @@ def validate(data: Mapping[str, Any]) -> ProblemSpec:
             for i, v in enumerate(_list(data.get("submissions") or [], "submissions"), 1)
         ),
         files=_files(data.get("files"), "files"),
+        test_details=test_details,
     )
 
 
@@ -174,8 +194,8 @@ def _limits(value: Any) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for key, v in value.items():
         if key in _TIME_LIMITS:
-            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 600:
-                raise ProblemError(f"limits.{key}: more than 0 and at most 600 seconds")
+            if not _number(v) or not 0.001 <= v <= 600:
+                raise ProblemError(f"limits.{key}: at least 0.001 and at most 600 seconds")
             out[key] = float(v)
         elif key in _SIZE_LIMITS:
             out[key] = parse_size(v)
@@ -193,7 +213,7 @@ def _files(value: Any, field: str) -> dict[str, bytes]:
         raise ProblemError(f"{field}: an object of file name to content")
     out: dict[str, bytes] = {}
     for name, content in value.items():
-        if not isinstance(name, str) or not _FILE_NAME.match(name) or name in (".", ".."):
+        if not isinstance(name, str) or not _FILE_NAME.fullmatch(name) or name in (".", ".."):
             raise ProblemError(f"{field}: {name!r} is not a plain file name")
         if isinstance(content, str):
             out[name] = content.encode()
@@ -281,8 +301,8 @@ def _test(index: int, t: Any) -> TestSpec:
     if group is not None and (not isinstance(group, str) or not group):
         raise ProblemError(f"tests[{index}].group: a non-empty string")
     points = t.get("points", 1)
-    if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
-        raise ProblemError(f"tests[{index}].points: a number >= 0")
+    if not _number(points) or not 0 <= points <= 1e9:
+        raise ProblemError(f"tests[{index}].points: a number from 0 to 1e9")
     sample, name = t.get("sample", False), t.get("name")
     if not isinstance(sample, bool):
         raise ProblemError(f"tests[{index}].sample: true or false")
@@ -310,8 +330,8 @@ def _checker(c: Any) -> dict[str, Any]:
     if kind == "float":
         for key in ("abs", "rel"):
             v = c.get(key, 1e-6)
-            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-                raise ProblemError(f"checker.{key}: a number >= 0")
+            if not _number(v) or v < 0:
+                raise ProblemError(f"checker.{key}: a finite number >= 0")
             out[key] = float(v)
     for key in ("case_sensitive", "space_change_sensitive"):
         if key in c:
@@ -321,8 +341,8 @@ def _checker(c: Any) -> dict[str, Any]:
     for key in _TOLERANCES:
         if key in c:
             v = c[key]
-            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-                raise ProblemError(f"checker.{key}: a number >= 0")
+            if not _number(v) or v < 0:
+                raise ProblemError(f"checker.{key}: a finite number >= 0")
             out[key] = float(v)
     return out
 
@@ -379,6 +399,7 @@ def import_problem(session: Session, data: Mapping[str, Any] | ProblemSpec) -> P
     problem.limits = spec.limits
     problem.package = spec.package
     problem.input_validators = list(spec.input_validators) or None
+    problem.test_details = spec.test_details
     problem.tests.extend(
         TestCase(
             index=i,
@@ -408,6 +429,7 @@ def import_problem(session: Session, data: Mapping[str, Any] | ProblemSpec) -> P
     )
     problem.files.extend(ProblemFile(name=n, data=d) for n, d in sorted(spec.files.items()))
     session.flush()
+    session.expire(problem, ["test_count", "max_score"])
     return problem
 
 
@@ -426,6 +448,8 @@ def problem_to_dict(problem: Problem, *, with_tests: bool = True) -> dict[str, A
     }
     if problem.interactor:
         out["interactor"] = problem.interactor
+    if problem.test_details != "samples":
+        out["test_details"] = problem.test_details
     for key in ("scoring", "limits", "package", "input_validators"):
         if getattr(problem, key):
             out[key] = getattr(problem, key)

@@ -138,7 +138,7 @@ def cmd_problem_import(args: argparse.Namespace) -> int:
                 s.commit()
                 fmt = (spec.package or {}).get("format", "native")
                 print(
-                    f"imported {problem.slug}: {problem.title} ({len(problem.tests)} tests, "
+                    f"imported {problem.slug}: {problem.title} ({problem.test_count} tests, "
                     f"{fmt}, {len(spec.submissions)} submissions, "
                     f"{time.monotonic() - started:.1f} s)"
                 )

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from store import Problem, Submission, SubmissionHistory, TestResult
+from store import Problem, Submission, SubmissionHistory
+from web.visibility import TestView, Viewer, shows_totals, submission_message, test_rows
+
+
+def _encodable(text: str) -> str:
+    # JSON can carry a lone surrogate ("\ud800"), which no UTF-8 encoder takes: refuse it
+    # here (422) rather than fail later when the text is stored or sent to a box.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise ValueError("text contains a lone surrogate (not valid Unicode)") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
 
 
 class SubmissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    problem: str = Field(description="problem slug", examples=["aplusb"])
-    language: str = Field(description="a language id from GET /api/languages", examples=["python3"])
-    source: str = Field(
+    problem: Text = Field(description="problem slug", examples=["aplusb"])
+    language: Text = Field(description="a language id from GET /api/languages", examples=["python3"])
+    source: Text = Field(
         default="",
         description="the entry point's text; empty with `files`: the entry point is chosen"
         " among them as Kattis and DOMjudge do (named main, else the one defining main)",
         examples=["a, b = map(int, input().split())\nprint(a + b)\n"],
     )
-    files: dict[str, str] | None = Field(
+    files: dict[Text, Text] | None = Field(
         default=None,
         description="a multi-file submission's other files, {name: text}",
     )
@@ -44,19 +59,8 @@ class TestOut(BaseModel):
     message: str
 
     @classmethod
-    def of(cls, r: TestResult) -> TestOut:
-        return cls(
-            index=r.test_index,
-            verdict=str(r.verdict),
-            points=r.points,
-            cpu_time=r.cpu_time,
-            wall_time=r.wall_time,
-            memory=r.memory,
-            oom_killed=r.oom_killed,
-            exit_code=r.exit_code,
-            signal=r.signal,
-            message=r.message,
-        )
+    def of(cls, view: TestView) -> TestOut:
+        return cls(**dataclasses.asdict(view))
 
 
 class HistoryOut(BaseModel):
@@ -110,7 +114,8 @@ class SubmissionOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, s: Submission, *, with_source: bool) -> SubmissionOut:
+    def of(cls, s: Submission, *, with_source: bool, viewer: Viewer) -> SubmissionOut:
+        """As `viewer` may see it (web.visibility): hidden tests' details only for admins."""
         return cls(
             id=s.id,
             problem=s.problem.slug,
@@ -120,14 +125,14 @@ class SubmissionOut(BaseModel):
             verdict=str(s.verdict) if s.verdict else None,
             score=s.score,
             max_score=s.max_score,
-            time=s.time,
-            memory=s.memory,
+            time=s.time if viewer.shows_totals else None,
+            memory=s.memory if viewer.shows_totals else None,
             compile_output=s.compile_output,
-            message=s.message,
-            test_count=len(s.problem.tests),
+            message=submission_message(s, viewer),
+            test_count=s.problem.test_count,
             created_at=s.created_at.isoformat(),
             finished_at=s.finished_at.isoformat() if s.finished_at else None,
-            tests=[TestOut.of(r) for r in s.results],
+            tests=[TestOut.of(view) for view in test_rows(s.results, viewer)],
             source=s.source if with_source else None,
             history=[HistoryOut.of(h) for h in s.history],
         )
@@ -146,7 +151,8 @@ class SubmissionSummary(BaseModel):
     created_at: str
 
     @classmethod
-    def of(cls, s: Submission) -> SubmissionSummary:
+    def of(cls, s: Submission, *, admin: bool) -> SubmissionSummary:
+        totals = shows_totals(s.problem.test_details, admin=admin)
         return cls(
             id=s.id,
             problem=s.problem.slug,
@@ -155,8 +161,8 @@ class SubmissionSummary(BaseModel):
             status=str(s.status),
             verdict=str(s.verdict) if s.verdict else None,
             score=s.score,
-            time=s.time,
-            memory=s.memory,
+            time=s.time if totals else None,
+            memory=s.memory if totals else None,
             created_at=s.created_at.isoformat(),
         )
 
@@ -176,7 +182,7 @@ class ProblemSummary(BaseModel):
             title=p.title,
             time_limit=p.time_limit,
             memory_limit=p.memory_limit,
-            tests=len(p.tests),
+            tests=p.test_count,
             max_score=p.max_score,
         )
 
@@ -186,7 +192,7 @@ class ProblemOut(ProblemSummary):
     checker_type: str
     interactive: bool
     tests_detail: list[dict[str, Any]] | None = Field(
-        default=None, description="inputs and outputs; only for admins"
+        default=None, description="inputs and outputs; only in an admin's GET"
     )
 
 
@@ -201,7 +207,7 @@ class Language(BaseModel):
 
 
 class RunLimits(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     cpu_time: float | None = Field(default=None, gt=0, description="seconds")
     wall_time: float | None = Field(default=None, gt=0, description="seconds")
@@ -215,9 +221,9 @@ class RunLimits(BaseModel):
 class RunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    language: str = Field(examples=["python3"])
-    source: str = Field(examples=["print(input()[::-1])\n"])
-    stdin: str = ""
+    language: Text = Field(examples=["python3"])
+    source: Text = Field(examples=["print(input()[::-1])\n"])
+    stdin: Text = ""
     limits: RunLimits = Field(default_factory=lambda: RunLimits())
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import sandbox
-from store.models import Submission
+from store.models import Problem, Submission, TestCase
 from store.problems import program_files
 from store.vocab import Status, Verdict
 from worker import checkers, claims, interaction, languages, protocols, scoring
@@ -69,7 +69,13 @@ class Job:
 
 def _load(sessions: sessionmaker[Session], submission_id: int) -> Job:
     with sessions() as s:
-        sub = s.get(Submission, submission_id, options=[selectinload(Submission.problem)])
+        tests = selectinload(Submission.problem).selectinload(Problem.tests)
+        sub = s.get(
+            Submission,
+            submission_id,
+            # The tests' data is deferred (never read by listings); grading needs all of it.
+            options=[tests.undefer(TestCase.input).undefer(TestCase.output)],
+        )
         if sub is None:
             raise InternalError(f"submission {submission_id} vanished while claimed")
         p = sub.problem

@@ -131,7 +131,11 @@ def test_guess_sample_is_interactive_and_accepts_binary_search(stack: Any) -> No
         assert "interactive" in p["statement"].lower() and "flush" in p["statement"].lower()
         body = _submit(c, "guess", SEARCH.format(low=1, high=10**9))
     assert (body["verdict"], body["score"], body["max_score"]) == ("AC", p["tests"], p["tests"])
-    assert all(t["message"].startswith("guessed ") for t in body["tests"])
+    # The guess sample marks no test as a sample: the author sees no interactor message...
+    assert all(t["message"] == "" for t in body["tests"])
+    with stack.client("admin") as c:  # ...an admin sees them all
+        tests = c.get(f"/api/submissions/{body['id']}").json()["tests"]
+    assert len(tests) == p["tests"] and all(t["message"].startswith("guessed ") for t in tests)
 
 
 def test_guess_sample_pages(stack: Any) -> None:
@@ -144,4 +148,8 @@ def test_guess_sample_pages(stack: Any) -> None:
         page = c.get(f"/submissions/{sid}", headers={"Accept": "text/html"}).text
     # Secret 1 is found at once by counting up; 10^9 is not: one row per test, like any problem.
     assert 'id="test-1"' in page and "row-AC" in page and "row-WA" in page
+    # The interactor's message is a hidden test's detail: the admin's page only.
+    assert "not guessed after 30 questions" not in page
+    with stack.client("admin") as c:
+        page = c.get(f"/submissions/{sid}", headers={"Accept": "text/html"}).text
     assert "not guessed after 30 questions" in page

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 import store
-from store import Problem
+from store import Problem, TestCase
 from web import batch_io, problem_io
 from web.deps import DB, AdminUser, MaybeUser, app_state
 from web.errors import ApiError
@@ -56,36 +56,39 @@ _PROBLEM_BODY = {
 }
 
 
-def find(session: Session, slug: str) -> Problem:
-    problem = session.scalars(
-        select(Problem).where(Problem.slug == slug).options(selectinload(Problem.tests))
-    ).first()
+def find(session: Session, slug: str, *, with_tests: bool = False) -> Problem:
+    """The problem; its tests' data only when asked for (an admin's read or export)."""
+    query = select(Problem).where(Problem.slug == slug)
+    if with_tests:
+        query = query.options(
+            selectinload(Problem.tests).undefer(TestCase.input).undefer(TestCase.output)
+        )
+    problem = session.scalars(query).first()
     if problem is None:
         raise ApiError(404, f"no problem {slug!r}")
     return problem
 
 
-def problem_out(p: Problem, *, admin: bool) -> ProblemOut:
+def problem_out(p: Problem, *, with_tests: bool) -> ProblemOut:
     return ProblemOut(
         **ProblemSummary.of(p).model_dump(),
         statement=p.statement,
         checker_type=str(p.checker.get("type", "tokens")),
         interactive=p.interactor is not None,
-        tests_detail=store.problem_to_dict(p)["tests"] if admin else None,
+        tests_detail=store.problem_to_dict(p)["tests"] if with_tests else None,
     )
 
 
 @router.get("", response_model=list[ProblemSummary], summary="All problems")
 def list_problems(session: DB) -> list[ProblemSummary]:
-    rows = session.scalars(
-        select(Problem).options(selectinload(Problem.tests)).order_by(Problem.slug)
-    )
+    rows = session.scalars(select(Problem).order_by(Problem.slug))
     return [ProblemSummary.of(p) for p in rows]
 
 
 @router.get("/{slug}", response_model=ProblemOut, responses=_ERRORS, summary="One problem")
 def get_problem(slug: str, session: DB, user: MaybeUser) -> ProblemOut:
-    return problem_out(find(session, slug), admin=bool(user and user.is_admin))
+    admin = bool(user and user.is_admin)
+    return problem_out(find(session, slug, with_tests=admin), with_tests=admin)
 
 
 @router.post(
@@ -109,7 +112,8 @@ async def create_problem(request: Request, admin: AdminUser) -> ProblemOut:
         with state.sessions() as session:
             problem = problem_io.save_problem(session, data)
             session.commit()
-            return problem_out(problem, admin=True)
+            # Not the tests: a 500 MiB upload must not come back in the response (issue 14).
+            return problem_out(problem, with_tests=False)
 
     return await run_in_threadpool(save)
 
@@ -158,7 +162,7 @@ async def import_package(
         with state.sessions() as session:
             problem = problem_io.import_package(session, body, replace=replace)
             session.commit()
-            return problem_out(problem, admin=True)
+            return problem_out(problem, with_tests=False)
 
     return await run_in_threadpool(save)
 

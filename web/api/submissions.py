@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from store import Problem, Status, Submission, User
 from store.formats.common import entry_point
 from store.vocab import FINISHED
-from web import grading
+from web import grading, visibility
 from web.deps import DB, AppState, CurrentUser, RowId, app_state
 from web.errors import ApiError
 from web.schemas import (
@@ -89,7 +89,7 @@ def load(session: Session, submission_id: int) -> Submission | None:
         .options(
             selectinload(Submission.results),
             selectinload(Submission.history),
-            selectinload(Submission.problem).selectinload(Problem.tests),
+            selectinload(Submission.problem),
             selectinload(Submission.user),
         )
     ).first()
@@ -105,7 +105,9 @@ def _read(state: AppState, submission_id: int, user: User) -> SubmissionOut:
         if sub is None or not visible(sub, user):
             # Someone else's submission is reported as absent: ids must not leak others' work.
             raise ApiError(404, f"no submission {submission_id} of yours")
-        return SubmissionOut.of(sub, with_source=True)
+        return SubmissionOut.of(
+            sub, with_source=True, viewer=visibility.viewer_for(session, sub, user)
+        )
 
 
 @router.post(
@@ -189,4 +191,4 @@ def list_submissions(
     )
     if not (everyone and user.is_admin):
         query = query.where(Submission.user_id == user.id)
-    return [SubmissionSummary.of(s) for s in session.scalars(query)]
+    return [SubmissionSummary.of(s, admin=user.is_admin) for s in session.scalars(query)]

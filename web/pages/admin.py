@@ -51,7 +51,7 @@ def new_problem(request: Request, admin: AdminUser) -> Response:
 
 @router.get("/problems/{slug}/edit")
 def edit_problem(request: Request, slug: str, session: DB, admin: AdminUser) -> Response:
-    p = store.problem_to_dict(find(session, slug))
+    p = store.problem_to_dict(find(session, slug, with_tests=True))
     return render(request, "admin/problem_edit.html", {"p": p, "error": None}, user=admin)
 
 
@@ -94,7 +94,7 @@ async def save_problem(request: Request, admin: AdminUser) -> Response:
         if not original:
             return None
         with state.sessions() as session:
-            return store.problem_to_dict(find(session, original))
+            return store.problem_to_dict(find(session, original, with_tests=True))
 
     data = _problem_from_form(form, await run_in_threadpool(existing))
     upload = form.get("tests")

@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from store import Problem, ProblemFile, Submission
 from store.vocab import FINISHED
-from web import grading
+from web import grading, visibility
 from web.api import submissions as api_submissions
 from web.api.problems import find
 from web.deps import DB, MaybeUser, RowId, app_state
@@ -24,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 def problem_list(request: Request, session: DB, user: MaybeUser) -> Response:
     problems = session.scalars(
-        select(Problem).options(selectinload(Problem.tests)).order_by(Problem.slug)
+        select(Problem).order_by(Problem.slug)
     ).all()
     solved: set[int] = set()
     if user is not None:
@@ -121,12 +121,18 @@ def submission_page(
     sub = api_submissions.load(session, submission_id)
     if sub is None or not api_submissions.visible(sub, user):
         raise ApiError(404, "no such submission of yours")
-    results = {r.test_index: r for r in sub.results}
-    rows = [(t.index, results.get(t.index)) for t in sub.problem.tests]
+    viewer = visibility.viewer_for(session, sub, user)
+    results = {view.index: view for view in visibility.test_rows(sub.results, viewer)}
+    rows = [(index, results.get(index)) for index in range(1, sub.problem.test_count + 1)]
     return render(
         request,
         "submission.html",
-        {"sub": sub, "rows": rows, "finished": sub.status in FINISHED},
+        {
+            "sub": sub,
+            "message": visibility.submission_message(sub, viewer),
+            "rows": rows,
+            "finished": sub.status in FINISHED,
+        },
         user=user,
     )
 

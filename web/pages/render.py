@@ -17,6 +17,7 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from store import User
+from web import visibility
 from web.deps import SESSION_COOKIE, app_state, browser_session
 from web.errors import ApiError
 from web.security import SESSION_MAX_AGE, SessionData
@@ -61,6 +62,8 @@ VERDICT_NAMES = {
 }
 
 TEMPLATES.env.globals["verdict_names"] = VERDICT_NAMES
+TEMPLATES.env.globals["shows_totals"] = visibility.shows_totals
+TEMPLATES.env.globals["bool"] = bool
 TEMPLATES.env.filters["markdown"] = markdown
 TEMPLATES.env.filters["seconds"] = fmt_time
 TEMPLATES.env.filters["memory"] = fmt_memory
