@@ -45,6 +45,7 @@ from store.models import (
     User,
 )
 from store.problems import (
+    ArchiveTooLarge,
     ProblemError,
     import_problem,
     load_archive,
@@ -59,6 +60,7 @@ from store.vocab import Status, Verdict
 
 __all__ = [
     "ApiToken",
+    "ArchiveTooLarge",
     "Base",
     "Batch",
     "BatchItem",

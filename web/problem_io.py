@@ -21,7 +21,7 @@ from worker import languages
 _TEST_NAME = re.compile(r"^(?:.*/)?(\d+)\.(in|out)$")
 # Reading a damaged archive member can fail in any of these ways; all mean "bad upload".
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
-MAX_UNPACKED = 512 << 20
+MAX_UNPACKED = store.problems.MAX_ARCHIVE_BYTES
 
 
 def parse_json(data: bytes) -> dict[str, Any]:
@@ -55,6 +55,8 @@ def problem_from_zip(data: bytes) -> dict[str, Any]:
     _check_zip(data)
     try:
         return store.load_archive(data)
+    except store.ArchiveTooLarge as e:
+        raise ApiError(413, str(e)) from None
     except store.ProblemError as e:
         raise ApiError(422, str(e)) from None
     except _ZIP_ERRORS as e:
@@ -70,6 +72,9 @@ def tests_from_zip(data: bytes) -> list[dict[str, Any]]:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             if sum(i.file_size for i in infos) > MAX_UNPACKED:
                 raise ApiError(413, f"the archive unpacks to more than {MAX_UNPACKED >> 20} MiB")
+            names = [i.filename for i in infos]
+            if len(set(names)) != len(names):
+                raise ApiError(422, "a file appears twice in the archive")
             for info in infos:
                 m = _TEST_NAME.match(info.filename)
                 if m:
@@ -147,6 +152,8 @@ def import_package(session: Any, data: bytes, *, replace: bool) -> store.Problem
     try:
         spec = store.validate(load_zip(data))
         _check_languages(spec)
+    except store.ArchiveTooLarge as e:
+        raise ApiError(413, str(e)) from None
     except store.ProblemError as e:
         status = 400 if str(e).startswith(("not a zip", "damaged zip")) else 422
         raise ApiError(status, str(e)) from None

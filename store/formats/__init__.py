@@ -21,9 +21,10 @@ from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
 
-from store.problems import ProblemError
+from store.problems import MAX_ARCHIVE_BYTES, ArchiveTooLarge, ProblemError
 
-MAX_UNPACKED_BYTES = 1 << 30
+# One bound for every zip route (ours and packages): a zip bomb stops here, not at the disk.
+MAX_UNPACKED_BYTES = MAX_ARCHIVE_BYTES
 MAX_FILES = 100_000
 # A member whose name or data cannot be read: all mean a damaged archive.
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
@@ -94,7 +95,7 @@ def unpack_zip(data: bytes, dest: Path) -> None:
         if len(infos) > MAX_FILES:
             raise ProblemError(f"archive holds more than {MAX_FILES} entries")
         if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-            raise ProblemError(f"archive unpacks to more than {MAX_UNPACKED_BYTES >> 20} MiB")
+            raise ArchiveTooLarge(f"archive unpacks to more than {MAX_UNPACKED_BYTES >> 20} MiB")
         written = 0
         for info in infos:
             rel = _safe_name(info.filename)
@@ -112,7 +113,7 @@ def unpack_zip(data: bytes, dest: Path) -> None:
                     while chunk := src.read(1 << 20):
                         written += len(chunk)
                         if written > MAX_UNPACKED_BYTES:
-                            raise ProblemError(
+                            raise ArchiveTooLarge(
                                 f"archive unpacks to more than {MAX_UNPACKED_BYTES >> 20} MiB"
                             )
                         out.write(chunk)
