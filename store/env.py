@@ -71,6 +71,13 @@ SCHEMA: tuple[Var, ...] = (
         "(429 above)", "web", minimum=1),
     Var("JUDGE_RATE_WINDOW", "number", "60", "seconds of the rate-limit window", "web",
         minimum=0.001),
+    Var("JUDGE_MAX_UNFINISHED", "integer", "10", "a user's submissions waiting or grading, "
+        "plus runs in progress, beyond which new ones get 429", "web", minimum=1),
+    Var("JUDGE_MAX_RUNS_IN_PROGRESS", "integer", "1", "a user's `/api/runs` running at once "
+        "(429 above)", "web", minimum=1),
+    Var("JUDGE_RUN_CPU_PER_WINDOW", "number", "30", "CPU seconds a user's runs may ask for "
+        "per rate-limit window (a run is charged its cpu_time limit; 429 above)", "web",
+        minimum=0.1),
     Var("JUDGE_WAIT_TIMEOUT", "number", "60", "longest a `?wait=true` request is held, "
         "seconds", "web", minimum=0),
     Var("JUDGE_OPEN_SIGNUP", "flag", "1", "anyone may create an account", "web"),

@@ -12,6 +12,7 @@ import store
 from web import body_limits, config, errors, headers
 from web.api import batches, meta, problems, runs, submissions
 from web.deps import AppState
+from web.fairness import Fairness
 from web.ratelimit import RateLimiter
 from web.security import Signer
 
@@ -34,6 +35,7 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
         sessions=store.session_factory(engine),
         signer=Signer(settings.secret_key),
         limiter=RateLimiter(settings.rate_limit, settings.rate_window),
+        fairness=Fairness(settings),
     )
     errors.install(app)
     _document_bearer_auth(app)

@@ -63,6 +63,11 @@ class Settings:
     #: Per-user submissions (and runs) per ``rate_window`` seconds; beyond is a 429.
     rate_limit: int = 30
     rate_window: float = 60.0
+    #: Per user: submissions waiting or grading plus runs in progress; beyond is a 429.
+    max_unfinished: int = 10
+    #: Per user: runs at once, and CPU seconds their limits may ask for per ``rate_window``.
+    max_runs_in_progress: int = 1
+    run_cpu_per_window: float = 30.0
     #: Longest a ``?wait=true`` request is held before it answers with the current state.
     wait_timeout: float = 60.0
     #: Anyone may create an account on the login page.
@@ -81,6 +86,9 @@ def load() -> Settings:
         max_queued=env.integer("JUDGE_MAX_QUEUED"),
         rate_limit=env.integer("JUDGE_RATE_LIMIT"),
         rate_window=env.number("JUDGE_RATE_WINDOW"),
+        max_unfinished=env.integer("JUDGE_MAX_UNFINISHED"),
+        max_runs_in_progress=env.integer("JUDGE_MAX_RUNS_IN_PROGRESS"),
+        run_cpu_per_window=env.number("JUDGE_RUN_CPU_PER_WINDOW"),
         wait_timeout=env.number("JUDGE_WAIT_TIMEOUT"),
         open_signup=env.flag("JUDGE_OPEN_SIGNUP"),
         secure_cookies=env.flag("JUDGE_SECURE_COOKIES"),

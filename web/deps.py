@@ -19,6 +19,7 @@ import store
 from store import User
 from web.config import Settings
 from web.errors import ApiError
+from web.fairness import Fairness
 from web.ratelimit import RateLimiter
 from web.security import SessionData, Signer
 
@@ -33,6 +34,7 @@ class AppState:
     sessions: sessionmaker[Session]
     signer: Signer
     limiter: RateLimiter
+    fairness: Fairness
 
 
 def app_state(request: Request) -> AppState:

@@ -126,6 +126,10 @@ def make_stack(workdir: Path, **web_env: str) -> Stack:
         "JUDGE_REDIS_URL": redis.url,
         "JUDGE_SECRET_KEY": "test-secret",
         "JUDGE_RATE_LIMIT": "10000",
+        # Tests submit in bursts as one user; tests/web/hostile/test_fairness.py sets its own.
+        "JUDGE_MAX_UNFINISHED": "10000",
+        "JUDGE_MAX_RUNS_IN_PROGRESS": "100",
+        "JUDGE_RUN_CPU_PER_WINDOW": "100000",
         **web_env,
     }
     stack = Stack(workdir=workdir, db_url=db_url, redis=redis, env=env)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+import sandbox
 import store
 from web import grading
 from web.api.submissions import check_rate
@@ -16,6 +17,8 @@ from web.schemas import RunIn, RunOut, error_responses
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 #: The shortest wait for a worker's reply, whatever JUDGE_WAIT_TIMEOUT says (0 would mean "never").
 MIN_WAIT = 1.0
+#: What a run without a cpu_time limit is charged (the sandbox's default limit).
+DEFAULT_CPU_TIME = sandbox.Limits().cpu_time
 
 
 def checked_limits(body: RunIn, request: Request) -> dict[str, Any]:
@@ -66,9 +69,14 @@ async def create_run(
     limits = checked_limits(body, request)
     grading.check_language(body.language)
     check_rate(state, user)
-    run_id, result = await grading.run(
-        body.language, body.source, body.stdin, limits,
-        timeout=max(state.settings.wait_timeout, MIN_WAIT), max_queued=state.settings.max_queued,
-    )  # fmt: skip
+    with state.sessions() as session:
+        unfinished = state.fairness.unfinished_submissions(session, user.id)
+    cpu = float(limits.get("cpu_time", DEFAULT_CPU_TIME))
+    with state.fairness.run(user.id, cpu, unfinished):
+        run_id, result = await grading.run(
+            body.language, body.source, body.stdin, limits,
+            timeout=max(state.settings.wait_timeout, MIN_WAIT),
+            max_queued=state.settings.max_queued,
+        )  # fmt: skip
     response.headers["X-Run-Id"] = run_id  # the worker logs it too: "run <id>: <verdict>"
     return result

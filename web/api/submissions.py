@@ -44,6 +44,7 @@ def check_can_submit(state: AppState, session: Session, user: User, source: str)
     )
     if (queued or 0) >= settings.max_queued:
         raise ApiError(503, "the queue is full; try again shortly", headers={"Retry-After": "10"})
+    state.fairness.check_submission(session, user.id)
     check_rate(state, user)
 
 

@@ -1,0 +1,74 @@
+"""One account cannot take the workers from everyone else (issue 14, finding 3): runs in
+progress and unfinished submissions are capped per user, and runs are charged by the CPU time
+they ask for."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+import store
+
+AB_PY = "a, b = map(int, input().split())\nprint(a + b)\n"
+SPIN = {"language": "python3", "source": "while True: pass\n", "limits": {"cpu_time": 4}}
+
+
+def _token(stack: Any, name: str) -> str:
+    engine = create_engine(stack.db_url)
+    try:
+        with Session(engine) as s:
+            token = store.create_token(s, name)
+            s.commit()
+            return token
+    finally:
+        engine.dispose()
+
+
+def _verdict_latency(client: httpx.Client) -> float:
+    start = time.monotonic()
+    r = client.post("/api/submissions?wait=true",
+                    json={"problem": "aplusb", "language": "python3", "source": AB_PY})  # fmt: skip
+    assert r.status_code == 200 and r.json()["verdict"] == "AC", r.text
+    return time.monotonic() - start
+
+
+def test_a_flood_of_runs_leaves_room_for_others(stack: Any) -> None:
+    url = stack.start_web(JUDGE_MAX_RUNS_IN_PROGRESS="1", JUDGE_RUN_CPU_PER_WINDOW="6",
+                          JUDGE_MAX_UNFINISHED="3")  # fmt: skip
+    flood = {"Authorization": f"Bearer {_token(stack, 'flooder')}"}
+    with stack.client("alice", url=url) as alice, \
+            httpx.Client(base_url=url, headers=flood, timeout=60) as flooder:
+        idle = _verdict_latency(alice)
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            runs = [pool.submit(flooder.post, "/api/runs", json=SPIN) for _ in range(3)]
+            time.sleep(0.5)  # the first run holds a worker now
+            during = _verdict_latency(alice)
+            codes = sorted(f.result().status_code for f in runs)
+        # One run ran (TLE after its 4 s); the others were refused at once.
+        assert codes == [200, 429, 429], codes
+        # Alice's verdict did not wait behind the flood (before: 0.17 s idle, 29.9 s flooded).
+        assert during < max(2 * idle, idle + 2.0), (idle, during)
+        # The budget: 4 CPU seconds asked of 6 in the window; 3 more is too many.
+        r = flooder.post("/api/runs", json={**SPIN, "limits": {"cpu_time": 3}})
+        assert r.status_code == 429 and "CPU seconds" in r.json()["detail"]
+        assert int(r.headers["retry-after"]) >= 1
+
+
+def test_unfinished_submissions_are_capped_per_user(stack: Any) -> None:
+    url = stack.start_web(JUDGE_MAX_UNFINISHED="3")
+    slow = "import time\ntime.sleep(0.5)\n" + AB_PY
+    body = {"problem": "aplusb", "language": "python3", "source": slow}
+    headers = {"Authorization": f"Bearer {_token(stack, 'hoarder')}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as c:
+        codes = [c.post("/api/submissions", json=body).status_code for _ in range(5)]
+        assert codes == [202, 202, 202, 429, 429], codes
+        r = c.post("/api/submissions", json=body)
+        assert "unfinished" in r.json()["detail"] and r.headers["retry-after"]
+        # Another user is not held by the hoarder's cap.
+    with stack.client("alice", url=url) as alice:
+        assert alice.post("/api/submissions", json=body).status_code == 202
