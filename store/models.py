@@ -22,10 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
-    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from store.types import UTCDateTime, utcnow
 from store.vocab import Status, Verdict
@@ -158,17 +156,11 @@ class Problem(Base):
         order_by="ProblemFile.name",
     )
 
-    # Counted in SQL with the problem's row: listings and submission pages need the number of
-    # tests and the points, never the tests themselves (DESIGN 5.10). Stale within a session
-    # that changes the tests: store.import_problem expires them.
-    test_count: Mapped[int] = column_property(
-        select(func.count(TestCase.id)).where(TestCase.problem_id == id).scalar_subquery()
-    )
-    max_score: Mapped[float] = column_property(
-        select(func.coalesce(func.sum(TestCase.points), 0.0))
-        .where(TestCase.problem_id == id)
-        .scalar_subquery()
-    )
+    # Kept with the problem's row by store.import_problem (the one place tests change):
+    # listings and submission pages need the number of tests and the points, never the tests
+    # themselves (DESIGN 5.10), and counting 200,000 rows per listed problem is not free either.
+    test_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    max_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class PackageSubmission(Base):

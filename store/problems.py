@@ -432,8 +432,9 @@ def import_problem(session: Session, data: Mapping[str, Any] | ProblemSpec) -> P
         for sub in spec.submissions
     )
     problem.files.extend(ProblemFile(name=n, data=d) for n, d in sorted(spec.files.items()))
+    problem.test_count = len(spec.tests)
+    problem.max_score = sum(t.points for t in spec.tests)
     session.flush()
-    session.expire(problem, ["test_count", "max_score"])
     return problem
 
 
