@@ -71,6 +71,14 @@ SCHEMA: tuple[Var, ...] = (
         "(429 above)", "web", minimum=1),
     Var("JUDGE_RATE_WINDOW", "number", "60", "seconds of the rate-limit window", "web",
         minimum=0.001),
+    Var("JUDGE_LOGIN_FAILURES_PER_ADDRESS", "integer", "20", "failed logins from one client "
+        "address per login window, beyond which logins from it get 429", "web", minimum=1),
+    Var("JUDGE_LOGIN_FAILURES_PER_NAME", "integer", "10", "failed logins to one account name "
+        "per login window, beyond which logins to it get 429", "web", minimum=1),
+    Var("JUDGE_LOGIN_WINDOW", "number", "300", "seconds of the login-failure window", "web",
+        minimum=1),
+    Var("JUDGE_SIGNUPS_PER_ADDRESS", "integer", "5", "new accounts from one client address "
+        "per hour (429 above)", "web", minimum=1),
     Var("JUDGE_MAX_UNFINISHED", "integer", "10", "a user's submissions waiting or grading, "
         "plus runs in progress, beyond which new ones get 429", "web", minimum=1),
     Var("JUDGE_MAX_RUNS_IN_PROGRESS", "integer", "1", "a user's `/api/runs` running at once "

@@ -13,6 +13,7 @@ from web import body_limits, config, errors, headers
 from web.api import batches, meta, problems, runs, submissions
 from web.deps import AppState
 from web.fairness import Fairness
+from web.login_guard import LoginGuard
 from web.ratelimit import RateLimiter
 from web.security import Signer
 
@@ -36,6 +37,7 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
         signer=Signer(settings.secret_key),
         limiter=RateLimiter(settings.rate_limit, settings.rate_window),
         fairness=Fairness(settings),
+        login_guard=LoginGuard(settings),
     )
     errors.install(app)
     _document_bearer_auth(app)

@@ -63,6 +63,12 @@ class Settings:
     #: Per-user submissions (and runs) per ``rate_window`` seconds; beyond is a 429.
     rate_limit: int = 30
     rate_window: float = 60.0
+    #: Failed logins per client address and per account name per ``login_window`` seconds,
+    #: and sign-ups per address per hour; beyond is a 429.
+    login_failures_per_address: int = 20
+    login_failures_per_name: int = 10
+    login_window: float = 300.0
+    signups_per_address: int = 5
     #: Per user: submissions waiting or grading plus runs in progress; beyond is a 429.
     max_unfinished: int = 10
     #: Per user: runs at once, and CPU seconds their limits may ask for per ``rate_window``.
@@ -86,6 +92,10 @@ def load() -> Settings:
         max_queued=env.integer("JUDGE_MAX_QUEUED"),
         rate_limit=env.integer("JUDGE_RATE_LIMIT"),
         rate_window=env.number("JUDGE_RATE_WINDOW"),
+        login_failures_per_address=env.integer("JUDGE_LOGIN_FAILURES_PER_ADDRESS"),
+        login_failures_per_name=env.integer("JUDGE_LOGIN_FAILURES_PER_NAME"),
+        login_window=env.number("JUDGE_LOGIN_WINDOW"),
+        signups_per_address=env.integer("JUDGE_SIGNUPS_PER_ADDRESS"),
         max_unfinished=env.integer("JUDGE_MAX_UNFINISHED"),
         max_runs_in_progress=env.integer("JUDGE_MAX_RUNS_IN_PROGRESS"),
         run_cpu_per_window=env.number("JUDGE_RUN_CPU_PER_WINDOW"),

@@ -20,6 +20,7 @@ from store import User
 from web.config import Settings
 from web.errors import ApiError
 from web.fairness import Fairness
+from web.login_guard import LoginGuard
 from web.ratelimit import RateLimiter
 from web.security import SessionData, Signer
 
@@ -35,6 +36,7 @@ class AppState:
     signer: Signer
     limiter: RateLimiter
     fairness: Fairness
+    login_guard: LoginGuard
 
 
 def app_state(request: Request) -> AppState:

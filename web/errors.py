@@ -58,7 +58,7 @@ def install(app: FastAPI) -> None:
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         if _wants_html(request):
-            return await _html_error(request, exc.status, str(exc.detail))
+            return await _html_error(request, exc.status, str(exc.detail), exc.headers)
         return error_response(exc.status, exc.detail, exc.headers)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -86,7 +86,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected)
 
 
-async def _html_error(request: Request, status: int, message: str) -> Response:
+async def _html_error(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
     # Imported here: pages import errors, not the other way round at module load.
     from fastapi.responses import RedirectResponse
 
@@ -94,4 +96,6 @@ async def _html_error(request: Request, status: int, message: str) -> Response:
 
     if status == 401:  # a page that needs a login sends the browser to log in, then back
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+    response = render(request, "error.html", {"status": status, "message": message}, status=status)
+    response.headers.update(headers or {})  # Retry-After on a 429 page too
+    return response

@@ -130,6 +130,9 @@ def make_stack(workdir: Path, **web_env: str) -> Stack:
         "JUDGE_MAX_UNFINISHED": "10000",
         "JUDGE_MAX_RUNS_IN_PROGRESS": "100",
         "JUDGE_RUN_CPU_PER_WINDOW": "100000",
+        "JUDGE_LOGIN_FAILURES_PER_ADDRESS": "10000",
+        "JUDGE_LOGIN_FAILURES_PER_NAME": "10000",
+        "JUDGE_SIGNUPS_PER_ADDRESS": "10000",
         **web_env,
     }
     stack = Stack(workdir=workdir, db_url=db_url, redis=redis, env=env)

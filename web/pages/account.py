@@ -15,6 +15,12 @@ from web.pages.render import checked_form, redirect, render, set_session
 from web.security import SessionData
 
 
+def client_address(request: Request) -> str:
+    # The peer's address: behind a reverse proxy that is the proxy's (a deployment there
+    # should pass the client's via uvicorn's --forwarded-allow-ips).
+    return request.client.host if request.client else "unknown"
+
+
 def _safe_next(target: object) -> str:
     # Only local paths: a crafted ?next= must not bounce a fresh login to another site.
     if isinstance(target, str) and target.startswith("/") and not target.startswith("//"):
@@ -36,13 +42,16 @@ async def login(request: Request) -> Response:
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     target = _safe_next(form.get("next"))
     state = app_state(request)
+    guard, address = state.login_guard, client_address(request)
+    guard.check_login(address, name)  # before any hashing: a refused attempt costs nothing
 
     def check() -> User | None:
-        with state.sessions() as session:
+        with guard.hashing(), state.sessions() as session:
             return accounts.authenticate(session, name, password)
 
     user = await run_in_threadpool(check)
     if user is None:
+        guard.failed_login(address, name)
         ctx = {"next": target, "error": "wrong name or password", "name": name}
         return render(request, "login.html", ctx, status=401)
     response = redirect(target)
@@ -71,8 +80,15 @@ async def register(request: Request, session: DB) -> Response:
         raise ApiError(403, "sign-up is closed; ask an admin for an account")
     form = await checked_form(request)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
+    state = app_state(request)
+    state.login_guard.check_signup(client_address(request))
+
+    def create() -> User:
+        with state.login_guard.hashing():
+            return accounts.create_user(session, name, password)
+
     try:
-        user = await run_in_threadpool(accounts.create_user, session, name, password)
+        user = await run_in_threadpool(create)
         session.commit()
     except (accounts.AccountError, IntegrityError) as e:
         # IntegrityError: someone took the name between the check and the insert.
