@@ -100,6 +100,8 @@ SCHEMA: tuple[Var, ...] = (
         "sweeps)", "worker", minimum=0.1),
     Var("JUDGE_REQUEUE_AFTER", "number", "600", "a queued row older than this gets its "
         "wake-up message again, seconds", "worker", minimum=1),
+    Var("JUDGE_RESEND_AFTER", "number", "20", "a queued row with no message in the broker "
+        "gets one again after this, seconds", "worker", minimum=1),
     Var("JUDGE_RETRY_DELAY", "number", "2", "first delay after an internal error, doubling, "
         "seconds", "worker", minimum=0),
     Var("JUDGE_VISIBILITY_TIMEOUT", "number", "3600", "Redis redelivers an unacknowledged "

@@ -24,7 +24,8 @@ Public API (what ``web/`` uses; nothing here imports FastAPI)::
 Running a worker: ``python -m worker --queues interactive,batch --concurrency N``. Environment:
 ``JUDGE_REDIS_URL`` (broker), ``JUDGE_DATABASE_URL`` / ``JUDGE_DATA_DIR`` (database, see store),
 ``JUDGE_LEASE_SECONDS`` (60), ``JUDGE_MAX_ATTEMPTS`` (3), ``JUDGE_SWEEP_INTERVAL`` (15),
-``JUDGE_REQUEUE_AFTER`` (600), ``JUDGE_RETRY_DELAY`` (2), ``JUDGE_VISIBILITY_TIMEOUT`` (3600).
+``JUDGE_REQUEUE_AFTER`` (600), ``JUDGE_RESEND_AFTER`` (20), ``JUDGE_RETRY_DELAY`` (2),
+``JUDGE_VISIBILITY_TIMEOUT`` (3600).
 Workers do not migrate the database: run ``store.init_db()`` (``judge migrate``) first.
 
 Grading (worker.pipeline): claim with one UPDATE (a duplicate delivery finds nothing), compile

@@ -1,9 +1,15 @@
 """The lease protocol (DESIGN 6): who may grade a submission, and who may write its results.
 
 A worker claims a submission with one conditional UPDATE that bumps ``attempts`` and sets a
-lease. Every later write of that grading is guarded by "still my attempt, still in progress", so
-a worker that lost its lease (it stalled, the sweeper handed the submission on) can no longer
-touch the row or its results, and a duplicate delivery finds nothing to claim.
+lease. Every later write of that grading is guarded by "still my attempt, still in progress, and
+the lease not yet expired", so a worker that lost its lease can no longer touch the row or its
+results, and a duplicate delivery finds nothing to claim. The expiry is part of the guard because
+the sweeper is not instant: a worker stopped past its lease (SIGSTOP, a long stall) that wakes
+before any sweeper pass must still give up, since from the moment the lease expired anyone was
+entitled to take the submission over.
+
+Leases are set and checked with the workers' clock (:func:`store.types.utcnow`), the clock the
+sweeper compares them with too; the check is in the UPDATE's WHERE, so it is atomic with the write.
 """
 
 from __future__ import annotations
@@ -85,19 +91,42 @@ def claim(
     return Claim(submission_id, attempt, owner)
 
 
-def _mine(c: Claim) -> ColumnElement[bool]:
+def _mine(c: Claim, now: datetime) -> ColumnElement[bool]:
+    """This attempt still holds the submission under a lease that has not expired at ``now``."""
     return and_(
         Submission.id == c.submission_id,
         Submission.attempts == c.attempt,
         Submission.lease_owner == c.owner,
         Submission.status.in_(IN_PROGRESS),
+        Submission.lease_until > now,  # NULL (released, finished) never matches either
     )
 
 
 def _guarded_update(s: Session, c: Claim, values: Mapping[str, Any]) -> bool:
-    stmt = update(Submission).where(_mine(c)).values(**values)
+    # ``now`` is read here, at write time, not when the step began: a process stopped between
+    # the two must be judged by when it writes.
+    stmt = update(Submission).where(_mine(c, utcnow())).values(**values)
     result = s.execute(stmt.execution_options(synchronize_session=False))
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def resume(
+    sessions: sessionmaker[Session], held: Claim, *, owner: str, lease_seconds: float
+) -> Claim | None:
+    """Take back an attempt whose task had to stop before it could release or close it (the
+    database or broker failed), under a fresh lease for ``owner``, keeping the attempt number:
+    an outage is not the submission's fault and should not use up its attempts.
+
+    Returns None when ``held`` no longer holds the submission (its lease expired, or it was
+    handed on); the caller then claims it like any other delivery.
+    """
+    values = {"lease_owner": owner, "lease_until": utcnow() + timedelta(seconds=lease_seconds)}
+    with sessions.begin() as s:
+        if not _guarded_update(s, held, values):
+            return None
+        # Results of the interrupted run would mix with the new ones (the run starts over).
+        s.execute(delete(TestResult).where(TestResult.submission_id == held.submission_id))
+    return Claim(held.submission_id, held.attempt, owner)
 
 
 def renew(

@@ -21,13 +21,17 @@ class Settings:
     max_attempts: int
     #: How often each worker's sweeper looks for expired leases and forgotten queued rows.
     sweep_interval: float
-    #: A queued submission whose wake-up message may have been lost is re-sent after this long.
+    #: A queued submission is re-sent after this long whatever the broker holds (a message
+    #: held by a worker that died stays in Redis until the visibility timeout).
     requeue_after: float
     #: Delay before retrying after an internal error; doubles with each attempt (max 30 s).
     retry_delay: float
     #: Redis redelivers an unacknowledged message after this long. It must exceed the longest
     #: job, or a slow grading would be handed to a second worker while the first still runs.
     visibility_timeout: float
+    #: A queued submission with no message in the broker (a lost wake-up) is re-sent after
+    #: this long. Short: a duplicate is harmless, the claim lets only one message grade.
+    resend_after: float = 20.0
 
 
 def load() -> Settings:
@@ -40,4 +44,5 @@ def load() -> Settings:
         requeue_after=env.number("JUDGE_REQUEUE_AFTER"),
         retry_delay=env.number("JUDGE_RETRY_DELAY"),
         visibility_timeout=env.number("JUDGE_VISIBILITY_TIMEOUT"),
+        resend_after=env.number("JUDGE_RESEND_AFTER"),
     )

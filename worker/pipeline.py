@@ -37,6 +37,7 @@ from worker.scoring import TestInfo, TestOutcome, earned, summarize
 
 log = logging.getLogger(__name__)
 RESULT_FLUSH_SECONDS = 0.2  # per-test rows reach the database at least this often
+RETRY_COUNTDOWN_CAP = 30.0  # the longest a re-queued submission's wake-up is delayed
 
 #: enqueue(submission_id, queue, countdown_seconds): send the wake-up message again.
 Enqueue = Callable[[int, str, float], None]
@@ -97,6 +98,16 @@ def _load(sessions: sessionmaker[Session], submission_id: int) -> Job:
         )
 
 
+class Unreleased(Exception):
+    """The grading stopped but its claim could not be released or closed (the database or the
+    broker failed too). The task must be tried again with ``held`` so the new try can take the
+    claim back (:func:`claims.resume`) instead of waiting out the lease."""
+
+    def __init__(self, held: claims.Claim, cause: BaseException) -> None:
+        super().__init__(f"submission {held.submission_id} attempt {held.attempt}: {cause!r}")
+        self.held = held
+
+
 def grade(
     sessions: sessionmaker[Session],
     submission_id: int,
@@ -106,23 +117,50 @@ def grade(
     enqueue: Enqueue,
     run: Runner,
     interact: interaction.Interact = interaction.sandbox_interact,
+    held: claims.Claim | None = None,
 ) -> str:
     """Grade the submission if it can be claimed; returns a word for logs and tests.
 
     "skipped": nothing to claim (duplicate delivery, already done); "done": graded;
     "lost": the lease was taken over mid-way; "retry": internal error, re-queued;
     "failed": ended as IE (attempt cap reached, or the problem cannot be graded).
+
+    An error of the database or broker while claiming propagates (nothing is held, the task
+    retries); one while releasing or closing becomes :class:`Unreleased`. ``held``: the claim
+    an earlier try of this task could not release, taken back first.
     """
-    c = claims.claim(
-        sessions,
-        submission_id,
-        owner=owner,
-        lease_seconds=settings.lease_seconds,
-        max_attempts=settings.max_attempts,
-    )
+    c = None
+    if held is not None:
+        c = claims.resume(sessions, held, owner=owner, lease_seconds=settings.lease_seconds)
+    if c is None:
+        c = claims.claim(
+            sessions,
+            submission_id,
+            owner=owner,
+            lease_seconds=settings.lease_seconds,
+            max_attempts=settings.max_attempts,
+        )
     if c is None:
         log.info("submission %s: nothing to claim", submission_id)
         return "skipped"
+    try:
+        return _grade_claimed(sessions, c, settings, enqueue, run, interact)
+    except Unreleased:
+        raise
+    except Exception as e:
+        raise Unreleased(c, e) from e
+
+
+def _grade_claimed(
+    sessions: sessionmaker[Session],
+    c: claims.Claim,
+    settings: Settings,
+    enqueue: Enqueue,
+    run: Runner,
+    interact: interaction.Interact,
+) -> str:
+    """Everything after the claim; exceptions escape only from releasing or closing it."""
+    submission_id = c.submission_id
     queue = "interactive"
     try:
         job = _load(sessions, submission_id)
@@ -130,7 +168,13 @@ def grade(
         _Grading(sessions, c, job, settings, run, interact).run()
         return "done"
     except claims.LeaseLost:
-        log.warning("submission %s: lease lost by attempt %s", submission_id, c.attempt)
+        # A stale attempt (stopped past its lease, or handed on): its writes were refused,
+        # so it leaves no trace; whoever holds the submission now grades it.
+        log.warning(
+            "submission %s: lease lost by attempt %s; this attempt writes nothing",
+            submission_id,
+            c.attempt,
+        )
         return "lost"
     except ProblemFault as e:
         log.error("submission %s cannot be graded: %s", submission_id, e)
@@ -147,8 +191,19 @@ def grade(
             )
             return "failed"
         if claims.release(sessions, c, message):
-            enqueue(submission_id, queue, min(settings.retry_delay * 2 ** (c.attempt - 1), 30.0))
+            # Released: the row is queued again. Should this send fail (broker down), the
+            # sweeper re-sends it (JUDGE_RESEND_AFTER), so it is not an Unreleased claim.
+            try:
+                enqueue(submission_id, queue, _retry_countdown(settings, c.attempt))
+            except Exception:
+                log.exception(
+                    "submission %s: re-queued, but the wake-up was not sent", submission_id
+                )
         return "retry"
+
+
+def _retry_countdown(settings: Settings, attempt: int) -> float:
+    return float(min(settings.retry_delay * 2 ** (attempt - 1), RETRY_COUNTDOWN_CAP))
 
 
 class _ProgramCache:

@@ -1,5 +1,10 @@
 """The lease sweeper: nothing stays ``running`` or ``queued`` forever.
 
+A queued row is re-sent when the broker holds no live message for it and it has waited
+``JUDGE_RESEND_AFTER`` seconds (a lost wake-up: seconds, not minutes), and after
+``JUDGE_REQUEUE_AFTER`` whatever the broker says (a message stuck with a dead worker). A
+duplicate message is harmless: the claim lets only one of them grade.
+
 Every worker runs one in a background thread of its main process (see worker.celery_app); the
 ``judge.sweep`` task does the same pass for deployments that prefer Celery beat. Passes from
 several workers at once are safe: each row moves with one conditional UPDATE, so only one
@@ -13,17 +18,19 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.models import Submission
 from store.types import utcnow
 from store.vocab import IN_PROGRESS, Status, Verdict
-from worker import metrics
+from worker import metrics, wakeups
 from worker.config import Settings
-from worker.pipeline import Enqueue
+from worker.pipeline import RETRY_COUNTDOWN_CAP, Enqueue
 
 log = logging.getLogger(__name__)
+#: Most queued rows looked at per pass; the next pass takes the rest.
+ORPHAN_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -33,14 +40,28 @@ class SweepReport:
     resent: int  # queued rows whose wake-up message was probably lost
 
 
+def live_wakeups(settings: Settings) -> wakeups.Live:
+    """The broker reader for this judge's Redis (queues and task name from worker.celery_app)."""
+    from worker.celery_app import GRADE_TASK, QUEUES
+
+    # A message a worker holds stays live for as long as a countdown can delay it, and then
+    # the re-send delay itself; after that its worker is presumed gone.
+    grace = settings.resend_after + RETRY_COUNTDOWN_CAP
+    return wakeups.RedisWakeups(settings.redis_url, QUEUES, GRADE_TASK, grace)
+
+
 def sweep(
     sessions: sessionmaker[Session],
     enqueue: Enqueue,
     settings: Settings,
     now: datetime | None = None,
+    live: wakeups.Live | None = None,
 ) -> SweepReport:
+    """One pass. ``live``: which submissions have a message in the broker; without it only
+    the long ``requeue_after`` re-send applies."""
     now = now or utcnow()
     expired = and_(Submission.status.in_(IN_PROGRESS), Submission.lease_until < now)
+    orphans = _orphans(sessions, settings, now, live)
     with sessions.begin() as s:
         failed = s.execute(
             update(Submission)
@@ -66,9 +87,18 @@ def sweep(
             .execution_options(synchronize_session=False)
         ).all()
         stale = now - timedelta(seconds=settings.requeue_after)
+        waited = now - timedelta(seconds=settings.resend_after)
+        # The conditions are checked again here: a row re-sent by another worker's sweeper
+        # (or claimed) since _orphans looked has a newer enqueued_at (or another status).
         resent = s.execute(
             update(Submission)
-            .where(Submission.status == Status.QUEUED, Submission.enqueued_at < stale)
+            .where(
+                Submission.status == Status.QUEUED,
+                or_(
+                    Submission.enqueued_at < stale,
+                    and_(Submission.id.in_(orphans), Submission.enqueued_at < waited),
+                ),
+            )
             .values(enqueued_at=now)
             .returning(Submission.id, Submission.queue)
             .execution_options(synchronize_session=False)
@@ -86,20 +116,50 @@ def sweep(
     return SweepReport(len(requeued), len(failed), len(resent))
 
 
+def _orphans(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    now: datetime,
+    live: wakeups.Live | None,
+) -> list[int]:
+    """Queued rows that waited ``resend_after`` and have no live message in the broker."""
+    if live is None:
+        return []
+    waited = now - timedelta(seconds=settings.resend_after)
+    with sessions() as s:
+        candidates = s.scalars(
+            select(Submission.id)
+            .where(Submission.status == Status.QUEUED, Submission.enqueued_at < waited)
+            .order_by(Submission.enqueued_at)
+            .limit(ORPHAN_BATCH)
+        ).all()
+    if not candidates:
+        return []  # the usual case: no need to read the broker at all
+    present = live()
+    if present is None:
+        return []
+    return [sid for sid in candidates if sid not in present]
+
+
 class SweeperThread(threading.Thread):
     """Runs :func:`sweep` every ``settings.sweep_interval`` seconds until stopped."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], enqueue: Enqueue, settings: Settings
+        self,
+        sessions: sessionmaker[Session],
+        enqueue: Enqueue,
+        settings: Settings,
+        live: wakeups.Live | None = None,
     ) -> None:
         super().__init__(name="judge-sweeper", daemon=True)
         self._sessions, self._enqueue, self._settings = sessions, enqueue, settings
+        self._live = live if live is not None else live_wakeups(settings)
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.wait(self._settings.sweep_interval):
             try:
-                sweep(self._sessions, self._enqueue, self._settings)
+                sweep(self._sessions, self._enqueue, self._settings, live=self._live)
             except Exception:
                 # A database or broker outage must not kill the thread: try again next round.
                 log.exception("sweeper pass failed")

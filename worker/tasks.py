@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import logging
+import random
 from typing import Any
+
+import kombu.exceptions  # type: ignore[import-untyped,unused-ignore]
+import redis
+import sqlalchemy.exc
 
 from worker import db, metrics, runs
 from worker.celery_app import (
@@ -15,42 +20,111 @@ from worker.celery_app import (
     owner_name,
     settings,
 )
+from worker.claims import Claim
 from worker.execution import sandbox_runner
-from worker.pipeline import grade
-from worker.sweeper import sweep
+from worker.pipeline import Unreleased, grade
+from worker.sweeper import live_wakeups, sweep
 
 log = logging.getLogger(__name__)
 
 
+#: Errors that say the database or the broker is unreachable or refused the work for now, not
+#: that the code is wrong: a task meeting one retries until they pass, however long.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,  # connection refused or lost, SQLite "database is locked"
+    sqlalchemy.exc.InterfaceError,
+    kombu.exceptions.OperationalError,
+    redis.exceptions.RedisError,
+    OSError,  # sockets
+)
+#: Retries of a task whose failure is not a known transient one (a bug): bounded, the sweeper
+#: picks the submission up after that.
+OTHER_RETRIES = 5
+#: The longest pause between tries: after an outage ends, every waiting submission is claimed
+#: within about this long.
+RETRY_BACKOFF_CAP = 5.0
+
+
+def _transient(e: BaseException) -> bool:
+    cause: BaseException | None = e
+    while cause is not None:
+        if isinstance(cause, TRANSIENT):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+def _backoff(retries: int) -> float:
+    """Exponential from JUDGE_RETRY_DELAY, capped, with jitter so that the workers of a fleet
+    do not all hit a database that has just come back in the same instant."""
+    base = max(settings.retry_delay, 0.1)
+    return float(min(base * 2**retries, RETRY_BACKOFF_CAP) * random.uniform(0.5, 1.0))
+
+
+def _held(value: Any) -> Claim | None:
+    if not value:
+        return None
+    sid, attempt, owner = value
+    return Claim(int(sid), int(attempt), str(owner))
+
+
 # Without the celery-types stubs the decorator is untyped; the ignore is unused with them.
 @app.task(  # type: ignore[untyped-decorator,misc,unused-ignore]
-    name=GRADE_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+    name=GRADE_TASK,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    max_retries=None,  # bounded per cause in the body, see OTHER_RETRIES
 )
-def grade_submission(submission_id: int) -> str:
-    outcome = grade(
-        db.sessions(),
-        submission_id,
-        settings=settings,
-        owner=owner_name(),
-        enqueue=enqueue,
-        run=sandbox_runner,
-    )
+def grade_submission(self: Any, submission_id: int, held: list[Any] | None = None) -> str:
+    """Grade one submission. The message is a wake-up that must not be lost: when the database
+    or the broker fails before the submission is claimed, or before a failed grading could hand
+    it back, the task is sent again with backoff (a Celery retry) rather than acknowledged away.
+    ``held``: [submission id, attempt, owner] of a claim an earlier try could not release."""
+    try:
+        outcome = grade(
+            db.sessions(),
+            submission_id,
+            settings=settings,
+            owner=owner_name(),
+            enqueue=enqueue,
+            run=sandbox_runner,
+            held=_held(held),
+        )
+    except Exception as e:
+        keep = e.held if isinstance(e, Unreleased) else _held(held)
+        if not _transient(e) and self.request.retries >= OTHER_RETRIES:
+            raise  # acknowledged: the lease runs out and the sweeper hands the row on
+        countdown = _backoff(self.request.retries)
+        log.warning(
+            "submission %s: %s; trying again in %.1f s", submission_id, e, countdown,
+            extra={"submission_id": submission_id, "outcome": "retry-task"},
+        )  # fmt: skip
+        kwargs = {"held": [keep.submission_id, keep.attempt, keep.owner] if keep else None}
+        # If the broker is down too, Celery cannot send the retry and rejects the message;
+        # the sweeper then re-sends the row once the broker is back (JUDGE_RESEND_AFTER).
+        raise self.retry(args=[submission_id], kwargs=kwargs, countdown=countdown, exc=e) from e
     log.info(
         "submission %s: %s",
         submission_id,
         outcome,
         extra={"submission_id": submission_id, "outcome": outcome},
     )
-    if outcome in ("done", "failed"):
-        metrics.graded(db.sessions(), submission_id)  # sends the runs' metrics along
-    else:
-        metrics.flush()
+    try:
+        if outcome in ("done", "failed"):
+            metrics.graded(db.sessions(), submission_id)  # sends the runs' metrics along
+        else:
+            metrics.flush()
+    except Exception:
+        # The grading is committed; failing the task now would only lose the log line.
+        log.exception("submission %s: metrics not sent", submission_id)
     return outcome
 
 
 @app.task(name=SWEEP_TASK, ignore_result=True)  # type: ignore[untyped-decorator,misc,unused-ignore]
 def sweep_leases() -> dict[str, int]:
-    report = sweep(db.sessions(), enqueue, settings)
+    report = sweep(db.sessions(), enqueue, settings, live=live_wakeups(settings))
     return {"requeued": report.requeued, "failed": report.failed, "resent": report.resent}
 
 

@@ -78,6 +78,60 @@ def test_expired_lease_is_taken_over_and_old_owner_fenced(sessions: sessionmaker
         )
 
 
+def _state(sessions: sessionmaker[Session], sid: int) -> tuple[object, ...]:
+    with sessions() as s:
+        sub = s.get(Submission, sid)
+        assert sub is not None
+        n = s.scalar(select(func.count()).where(TestResult.submission_id == sid))
+        return (sub.status, sub.attempts, sub.lease_owner, sub.verdict, n)
+
+
+def test_expired_lease_refuses_every_write_before_any_sweep(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Issue 15 finding 2: a worker that wakes after its lease expired, when no sweeper has
+    run and nobody else claimed, must still write nothing: the lease is the authority."""
+    (sid,) = _new(sessions)
+    c = claims.claim(sessions, sid, owner="a", lease_seconds=0.3, max_attempts=3)
+    assert c is not None
+    claims.record_results(sessions, c, [_row(1)], 0.3)  # in time: written
+    before = _state(sessions, sid)
+    assert before == (Status.COMPILING, 1, "a", None, 1)
+    time.sleep(0.5)  # "SIGSTOPped" past the lease
+    with pytest.raises(claims.LeaseLost):
+        claims.record_results(sessions, c, [_row(2, Verdict.WA)], 30)
+    with pytest.raises(claims.LeaseLost):
+        claims.renew(sessions, c, 30)
+    with pytest.raises(claims.LeaseLost):
+        claims.finish(sessions, c, {"verdict": Verdict.WA}, rows=[_row(2, Verdict.WA)])
+    assert claims.fail(sessions, c, "late") is False
+    assert claims.release(sessions, c, "late") is False
+    assert claims.resume(sessions, c, owner="a", lease_seconds=30) is None
+    assert _state(sessions, sid) == before, "the stale attempt changed nothing"
+    # Whoever comes next takes it over as a new attempt, from a clean slate.
+    new = _claim(sessions, sid, owner="b")
+    assert new is not None and new.attempt == 2
+    assert _state(sessions, sid) == (Status.COMPILING, 2, "b", None, 0)
+
+
+def test_resume_takes_back_a_held_claim_under_the_same_attempt(
+    sessions: sessionmaker[Session],
+) -> None:
+    (sid,) = _new(sessions)
+    held = _claim(sessions, sid, owner="a")
+    assert held is not None
+    claims.record_results(sessions, held, [_row(1, Verdict.WA)], 30)
+    back = claims.resume(sessions, held, owner="b", lease_seconds=30)
+    assert back == claims.Claim(sid, 1, "b")
+    assert _state(sessions, sid) == (Status.COMPILING, 1, "b", None, 0)
+    # The held claim is now the resumed one's: the old owner is fenced off.
+    with pytest.raises(claims.LeaseLost):
+        claims.renew(sessions, held, 30)
+    claims.finish(sessions, back, {"verdict": Verdict.AC}, rows=[_row(1), _row(2)])
+    assert _state(sessions, sid) == (Status.DONE, 1, "b", Verdict.AC, 2)
+    assert claims.resume(sessions, back, owner="c", lease_seconds=30) is None
+
+
 def test_results_are_upserted_not_duplicated(sessions: sessionmaker[Session]) -> None:
     (sid,) = _new(sessions)
     c = _claim(sessions, sid)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
+import redis
+from celery import Celery
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 import store
 from store import Status, Submission, Verdict, utcnow
-from worker import create_submission
+from worker import create_submission, wakeups
+from worker.celery_app import GRADE_TASK, QUEUES
 from worker.config import Settings
 from worker.sweeper import sweep
 
@@ -73,3 +81,44 @@ def test_sweep_pass(sessions: sessionmaker[Session]) -> None:
     # A second pass right after finds nothing left to do.
     again = sweep(sessions, lambda *a: sent.append(a), SETTINGS, now=now)
     assert (again.requeued, again.failed, again.resent) == (0, 0, 0)
+
+
+def test_early_resend_only_for_rows_without_a_live_message(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The broker is read for real (a redis-server of this test, messages sent by Celery):
+    a queued row whose message is still in Redis is not re-sent; one with none, or whose
+    message a long-gone worker took, is, once it waited JUDGE_RESEND_AFTER."""
+    servers = sys.modules["judge_test_servers"]
+    redis_server = servers.RedisServer(tmp_path)
+    try:
+        now = utcnow()
+        waited = {"status": Status.QUEUED, "enqueued_at": now - timedelta(seconds=30)}
+        ids = _submissions(sessions, [waited, waited, waited, {**waited, "enqueued_at": now}])
+        sender = Celery("sweeper-test", broker=redis_server.url)
+        for sid in (ids[0], ids[2]):
+            sender.send_task(GRADE_TASK, args=[sid], queue="batch")
+        # ids[2]'s message was taken by a worker that died long ago: kombu's unacked layout.
+        client = redis.Redis.from_url(redis_server.url)
+        raw = client.lpop("batch")  # kombu pushes on the left and consumes from the right
+        assert raw is not None and wakeups.submission_of(raw, GRADE_TASK) == ids[2]
+        client.hset(wakeups.UNACKED, "tag-1", json.dumps([json.loads(raw), "", "batch"]))
+        client.zadd(wakeups.UNACKED_INDEX, {"tag-1": time.time() - 3600})
+        live = wakeups.RedisWakeups(redis_server.url, QUEUES, GRADE_TASK, grace=50)
+        assert live() == {ids[0]}
+        settings = replace(SETTINGS, resend_after=20)
+        sent: list[tuple[int, str, float]] = []
+        report = sweep(sessions, lambda *a: sent.append(a), settings, now=now, live=live)
+        assert report.resent == 2
+        assert sorted(sent) == [(ids[1], "batch", 0.0), (ids[2], "batch", 0.0)]
+        # Held recently (running, or waiting out a countdown): live again, not re-sent.
+        client.zadd(wakeups.UNACKED_INDEX, {"tag-1": time.time()})
+        assert live() == {ids[0], ids[2]}
+        # An unreachable broker: no early re-sends at all (and no exception).
+        redis_server.stop()
+        assert live() is None
+        later = now + timedelta(seconds=25)
+        again = sweep(sessions, lambda *a: sent.append(a), settings, now=later, live=live)
+        assert again.resent == 0
+    finally:
+        redis_server.stop()
