@@ -59,6 +59,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A web login's scrypt hash (web.security); None for a user with API tokens only.
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Carried in every session cookie: a cookie with an older value is no session. Logging
+    # out, changing the password or an admin's "log out" raise it, ending every session.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -28,7 +28,13 @@ def set_password(session: Session, user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
     user.password_hash = hash_password(password)
+    end_sessions(user)  # a new password ends every session the old one opened
     session.flush()
+
+
+def end_sessions(user: User) -> None:
+    """Every session cookie of this user stops working (the caller commits)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
 
 
 def create_user(session: Session, name: str, password: str, *, admin: bool = False) -> User:

@@ -75,6 +75,8 @@ def current_user(request: Request, session: DB) -> User | None:
         if not signer.check_csrf(data, request.headers.get("x-csrf-token")):
             raise ApiError(403, "a browser session needs the page's X-CSRF-Token header here")
     user = session.get(User, data.user_id)
+    if user is not None and user.session_epoch != data.epoch:
+        user = None  # logged out (everywhere) since this cookie was issued
     # End the read transaction: a ?wait=true request must not hold a pooled connection while
     # it sleeps. The user object stays usable (the session factory does not expire on commit).
     session.commit()

@@ -58,11 +58,13 @@ class SessionData:
     nonce: str
     user_id: int | None = None
     issued: float = 0.0
+    epoch: int = 0  # the user's session_epoch when it was issued
 
     @classmethod
-    def new(cls, user_id: int | None = None) -> SessionData:
+    def new(cls, user_id: int | None = None, epoch: int = 0) -> SessionData:
         # A fresh nonce at login: a CSRF token seen before login is useless after it.
-        return cls(nonce=secrets.token_urlsafe(16), user_id=user_id, issued=time.time())
+        return cls(nonce=secrets.token_urlsafe(16), user_id=user_id, issued=time.time(),
+                   epoch=epoch)  # fmt: skip
 
 
 class Signer:
@@ -71,7 +73,8 @@ class Signer:
         self._csrf_key = hashlib.sha256(b"judge-csrf:" + key).digest()
 
     def dumps(self, data: SessionData) -> str:
-        body = _b64(json.dumps({"n": data.nonce, "u": data.user_id, "t": data.issued}).encode())
+        fields = {"n": data.nonce, "u": data.user_id, "t": data.issued, "e": data.epoch}
+        body = _b64(json.dumps(fields).encode())
         return f"{body}.{self._mac(body)}"
 
     def loads(self, cookie: str | None) -> SessionData | None:
@@ -83,13 +86,16 @@ class Signer:
         try:
             raw: Any = json.loads(_unb64(body))
             nonce, user_id, issued = raw["n"], raw["u"], float(raw["t"])
-        except (ValueError, KeyError, TypeError):
+            epoch = raw.get("e", 0)
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
         if not isinstance(nonce, str) or not (user_id is None or isinstance(user_id, int)):
             return None
+        if not isinstance(epoch, int):
+            return None
         if time.time() - issued > SESSION_MAX_AGE:
             return None
-        return SessionData(nonce=nonce, user_id=user_id, issued=issued)
+        return SessionData(nonce=nonce, user_id=user_id, issued=issued, epoch=epoch)
 
     def csrf_token(self, data: SessionData) -> str:
         return hmac.new(self._csrf_key, data.nonce.encode(), hashlib.sha256).hexdigest()

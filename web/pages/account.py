@@ -55,13 +55,18 @@ async def login(request: Request) -> Response:
         ctx = {"next": target, "error": "wrong name or password", "name": name}
         return render(request, "login.html", ctx, status=401)
     response = redirect(target)
-    set_session(request, response, SessionData.new(user.id))
+    set_session(request, response, SessionData.new(user.id, user.session_epoch))
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, session: DB, user: MaybeUser) -> Response:
     await checked_form(request)
+    if user is not None:
+        # Not just this cookie: a copy of it (or any other session of the user) stops working
+        # too, where a stateless cookie used to stay valid for its 14 days.
+        accounts.end_sessions(user)
+        session.commit()
     response = redirect("/")
     set_session(request, response, SessionData.new())
     return response
@@ -96,5 +101,5 @@ async def register(request: Request, session: DB) -> Response:
         message = str(e) if isinstance(e, accounts.AccountError) else "that name was just taken"
         return render(request, "register.html", {"error": message, "name": name}, status=422)
     response = redirect("/")
-    set_session(request, response, SessionData.new(user.id))
+    set_session(request, response, SessionData.new(user.id, user.session_epoch))
     return response

@@ -208,6 +208,18 @@ async def create_user(request: Request, session: DB, admin: AdminUser) -> Respon
     return redirect("/admin/tokens")
 
 
+@router.post("/users/{user_id}/logout")
+async def log_out_user(request: Request, user_id: RowId, session: DB, admin: AdminUser) -> Response:
+    """End every browser session of a user (a stolen cookie, a shared computer)."""
+    await checked_form(request)
+    user = session.get(User, user_id)
+    if user is None:
+        raise ApiError(404, "no such user")
+    accounts.end_sessions(user)
+    session.commit()
+    return redirect("/admin/tokens")
+
+
 @router.post("/submissions/{submission_id}/rejudge")
 async def rejudge_one(
     request: Request, submission_id: RowId, session: DB, admin: AdminUser

@@ -1,4 +1,4 @@
-"""test details: how much of each test's result a non-admin sees
+"""test details, stored test counts, session epochs
 
 Revision ID: 0005
 Revises: 0004
@@ -7,6 +7,8 @@ Revises: 0004
   ``verdicts`` (hidden tests show their verdict alone). See ``web.visibility``.
 - ``problems.test_count`` and ``problems.max_score``: kept by ``store.import_problem``, so
   listings never touch the tests (filled here from the tests already there).
+
+- ``users.session_epoch``: carried in session cookies; raising it ends them (logout).
 
 Defaulted columns, so the ALTERs are plain on SQLite too.
 """
@@ -36,6 +38,8 @@ def upgrade() -> None:
                                         nullable=False))  # fmt: skip
     op.add_column("problems", sa.Column("max_score", sa.Float(), server_default="0",
                                         nullable=False))  # fmt: skip
+    op.add_column("users", sa.Column("session_epoch", sa.Integer(), server_default="0",
+                                     nullable=False))  # fmt: skip
     op.execute(
         "UPDATE problems SET"
         " test_count = (SELECT count(*) FROM test_cases WHERE problem_id = problems.id),"
@@ -47,8 +51,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Not a batch rebuild: on SQLite that recreates the table, and with foreign keys on the
     # drop cascades to every test and submission.
-    for column in reversed(_COLUMNS):
+    drops = [("users", "session_epoch")] + [("problems", c) for c in reversed(_COLUMNS)]
+    for table, column in drops:
         if op.get_bind().dialect.name == "sqlite":
-            op.execute(f"ALTER TABLE problems DROP COLUMN {column}")
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         else:
-            op.drop_column("problems", column)
+            op.drop_column(table, column)
