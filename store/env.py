@@ -89,6 +89,9 @@ SCHEMA: tuple[Var, ...] = (
     Var("JUDGE_WAIT_TIMEOUT", "number", "60", "longest a `?wait=true` request is held, "
         "seconds", "web", minimum=0),
     Var("JUDGE_OPEN_SIGNUP", "flag", "1", "anyone may create an account", "web"),
+    Var("JUDGE_METRICS", "choice", "admin", "who may read `/metrics`: `admin` (an admin's "
+        "bearer token, as Prometheus' `authorization` sends it) or `public`", "web",
+        choices=("admin", "public")),
     Var("JUDGE_SECURE_COOKIES", "flag", "0", "mark the session cookie Secure (behind HTTPS)",
         "web"),
     # Workers.

@@ -78,6 +78,8 @@ class Settings:
     wait_timeout: float = 60.0
     #: Anyone may create an account on the login page.
     open_signup: bool = True
+    #: Who may read /metrics (queue depths, worker counts): "admin" or "public".
+    metrics_access: str = "admin"
     #: Mark the session cookie Secure (set when served over HTTPS).
     secure_cookies: bool = False
     run_maxima: RunMaxima = field(default_factory=RunMaxima)
@@ -101,6 +103,7 @@ def load() -> Settings:
         run_cpu_per_window=env.number("JUDGE_RUN_CPU_PER_WINDOW"),
         wait_timeout=env.number("JUDGE_WAIT_TIMEOUT"),
         open_signup=env.flag("JUDGE_OPEN_SIGNUP"),
+        metrics_access=env.choice("JUDGE_METRICS"),
         secure_cookies=env.flag("JUDGE_SECURE_COOKIES"),
     )
 

@@ -244,7 +244,11 @@ def test_languages_health_metrics_docs(stack: Any) -> None:
         assert {"c", "python3"} <= set(ids)
         health = c.get("/health").json()
         assert health == {"status": "ok", "database": "ok", "broker": "ok", "workers": 1}, health
-        m = c.get("/metrics")
+        assert c.get("/metrics").status_code == 401  # admins only by default (JUDGE_METRICS)
+        with stack.client("alice") as alice:
+            assert alice.get("/metrics").status_code == 403
+        with stack.client("admin") as admin:
+            m = admin.get("/metrics")
         assert m.status_code == 200 and 'judge_queue_depth{queue="interactive"}' in m.text
         assert "judge_workers 1\n" in m.text and "judge_broker_up 1\n" in m.text
         assert c.get("/docs").status_code == 200

@@ -13,7 +13,8 @@ from sqlalchemy import text
 from store import env
 from web import grading
 from web import metrics as metrics_text
-from web.deps import AppState, app_state
+from web.deps import AppState, MaybeUser, app_state
+from web.errors import ApiError
 from web.schemas import Language
 from worker.config import DEFAULT_REDIS_URL
 from worker.metrics import WORKER_KEY
@@ -74,8 +75,15 @@ async def health(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
-async def metrics(request: Request) -> PlainTextResponse:
+async def metrics(request: Request, user: MaybeUser) -> PlainTextResponse:
+    """Admins only unless JUDGE_METRICS=public: queue depths and worker counts tell an
+    attacker when the judge is busy, and each scrape costs a database and a Redis round trip."""
     state = app_state(request)
+    if state.settings.metrics_access != "public":
+        if user is None:
+            raise ApiError(401, "/metrics needs an admin's bearer token (or JUDGE_METRICS=public)")
+        if not user.is_admin:
+            raise ApiError(403, "only admins may read /metrics")
     db = await run_in_threadpool(metrics_text.database_numbers, state)
     broker = await metrics_text.broker_numbers(broker_url())
     return PlainTextResponse(metrics_text.render(broker, db), media_type=metrics_text.CONTENT_TYPE)

@@ -101,3 +101,12 @@ def test_every_response_refuses_framing_and_sniffing(stack: Any) -> None:
         assert r.headers["x-frame-options"] == "DENY", r.url
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
         assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_metrics_are_for_admins_unless_made_public(stack: Any) -> None:
+    with httpx.Client(base_url=stack.url, timeout=30) as anonymous:
+        assert anonymous.get("/metrics").status_code == 401
+    public = stack.start_web(JUDGE_METRICS="public")
+    with httpx.Client(base_url=public, timeout=30) as anonymous:
+        r = anonymous.get("/metrics")
+    assert r.status_code == 200 and "judge_broker_up" in r.text
