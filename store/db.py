@@ -11,6 +11,8 @@ write lock (the one case where SQLite gives up at once instead of waiting).
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,18 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def private_file(path: Path) -> None:
+    """Create `path` (and any missing parent directory) readable by its owner alone, before a
+    library creates it world-readable: the database holds hidden tests and password hashes.
+    An existing file or directory is left as its owner made it."""
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = normalize_url(url) if url else default_url()
     parsed = make_url(url)
@@ -50,7 +64,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         return create_engine(url, pool_pre_ping=True, **kwargs)
 
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(parsed.database))
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},

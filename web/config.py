@@ -28,7 +28,7 @@ def _secret_key() -> bytes:
         return path.read_bytes().strip()
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32).encode()
     # O_EXCL: two processes starting at once must agree on one key, so the loser re-reads it.
     try:
