@@ -89,6 +89,10 @@ SCHEMA: tuple[Var, ...] = (
     Var("JUDGE_WAIT_TIMEOUT", "number", "60", "longest a `?wait=true` request is held, "
         "seconds", "web", minimum=0),
     Var("JUDGE_OPEN_SIGNUP", "flag", "1", "anyone may create an account", "web"),
+    Var("JUDGE_HEADER_TIMEOUT", "number", "10", "seconds a client has, from a request's first "
+        "byte, to send its headers (then the connection is closed)", "web", minimum=0.1),
+    Var("JUDGE_BODY_TIMEOUT", "number", "60", "seconds a client has, from a request's first "
+        "byte, to send all of its body", "web", minimum=0.1),
     Var("JUDGE_METRICS", "choice", "admin", "who may read `/metrics`: `admin` (an admin's "
         "bearer token, as Prometheus' `authorization` sends it) or `public`", "web",
         choices=("admin", "public")),

@@ -21,11 +21,14 @@ import store
 def cmd_web(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from store import logs
+    from store import env, logs
     from web import config
+    from web.http_deadline import DeadlineH11Protocol
 
     _check_env("web", "worker")  # it sends tasks through the worker's Celery app
     config.load()  # a bad JUDGE_* value stops here with one line, not in a worker traceback
+    DeadlineH11Protocol.header_timeout = env.number("JUDGE_HEADER_TIMEOUT")
+    DeadlineH11Protocol.body_timeout = env.number("JUDGE_BODY_TIMEOUT")
 
     uvicorn.run(
         "web.app:create_app",
@@ -33,6 +36,7 @@ def cmd_web(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         proxy_headers=True,
+        http=DeadlineH11Protocol,
         log_config=logs.uvicorn_config("web", args.log_level),
         log_level=(args.log_level or logs.level()).lower(),
     )
