@@ -11,8 +11,9 @@ totals (web.metrics):
   runs per sandbox verdict, CPU seconds, and OOM kills.
 - ``Heartbeat``: each worker node keeps a key with a short TTL; live keys are the worker count.
 
-Metrics never get in the way of grading: a Redis failure is logged once and metrics are then
-skipped for ``RETRY_AFTER`` seconds, so a dead broker costs nothing per run.
+Metrics never get in the way of grading: after a failed round trip none is tried for
+``RETRY_AFTER`` seconds, so a dead broker costs nothing per run, and the counts wait in the
+process (summed) until Redis takes them: an outage delays the counters, it does not lose them.
 """
 
 from __future__ import annotations
@@ -39,17 +40,22 @@ KEY = "judge:metrics:"
 WORKER_KEY = "judge:worker:"
 HEARTBEAT_EVERY = 5.0  # seconds
 HEARTBEAT_TTL = 3 * HEARTBEAT_EVERY  # a node that missed three beats is gone
-RETRY_AFTER = 30.0
 
 #: Submission-to-verdict seconds: interactive answers in about a second, batches in minutes.
 LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 #: One sandbox run, wall seconds: from a 5 ms /bin/true to a compiler's several seconds.
 RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-_down_until = 0.0
+RETRY_AFTER = 5.0  # seconds without a round trip after a failed one; counts are kept meanwhile
 FLUSH_EVERY = 1.0  # seconds: sandbox runs counted but not yet sent are at most this old
-_runs_lock = threading.Lock()
-_pending_runs: list[tuple[str, float, float, bool]] = []  # (verdict, wall, cpu, oom_killed)
+
+# Counts not yet in Redis, summed: (operation, key, field) -> amount. A failed send keeps them
+# for the next one, so an outage delays the counters but does not lose them (it used to drop
+# 30 s of events after each error). Summed, they stay a few hundred entries however long
+# Redis is away; what a process holds when it dies is lost.
+_lock = threading.Lock()
+_pending: dict[tuple[str, str, str], float] = {}
+_down_until = 0.0
 _last_flush = 0.0
 
 
@@ -76,85 +82,88 @@ def bucket_field(buckets: tuple[float, ...], value: float) -> str:
     return "le:+Inf"
 
 
-def _send(build: Any) -> None:
+def _add(op: str, key: str, field: str, amount: float) -> None:
+    """Count `amount` (op: hincr, hincrf, incr, incrf) to send with the next round trip."""
+    with _lock:
+        _pending[(op, key, field)] = _pending.get((op, key, field), 0) + amount
+
+
+def _send() -> None:
+    """Send every count not yet sent, in one MULTI/EXEC: all of it lands or none does, so a
+    failed send can be retried without counting anything twice."""
     global _down_until
     if time.monotonic() < _down_until:
         return
+    with _lock:
+        batch = dict(_pending)
+        _pending.clear()
+    if not batch:
+        return
     try:
-        pipe = client().pipeline(transaction=False)
-        build(pipe)
+        pipe = client().pipeline(transaction=True)
+        for (op, key, field), amount in batch.items():
+            if op == "hincr":
+                pipe.hincrby(key, field, int(amount))
+            elif op == "hincrf":
+                pipe.hincrbyfloat(key, field, amount)
+            elif op == "incr":
+                pipe.incrby(key, int(amount))
+            else:
+                pipe.incrbyfloat(key, amount)
         pipe.execute()
     except (redis.RedisError, OSError) as e:
+        with _lock:
+            for entry, amount in batch.items():
+                _pending[entry] = _pending.get(entry, 0) + amount
         _down_until = time.monotonic() + RETRY_AFTER
-        log.warning("metrics: Redis unreachable (%s); skipping metrics for %.0f s", e, RETRY_AFTER)
+        log.warning("metrics: Redis refused them (%s); %d counters kept, retrying in %.0f s",
+                    e, len(batch), RETRY_AFTER)  # fmt: skip
 
 
-def _observe(pipe: Any, key: str, buckets: tuple[float, ...], value: float) -> None:
+def pending() -> int:
+    """How many counters wait for Redis in this process (0 when all are sent)."""
+    with _lock:
+        return len(_pending)
+
+
+def _observe(key: str, buckets: tuple[float, ...], value: float) -> None:
     value = max(0.0, value)
-    pipe.hincrby(key, bucket_field(buckets, value), 1)
-    pipe.hincrby(key, "count", 1)
-    pipe.hincrbyfloat(key, "sum", value)
+    _add("hincr", key, bucket_field(buckets, value), 1)
+    _add("hincr", key, "count", 1)
+    _add("hincrf", key, "sum", value)
 
 
 def verdict(queue: str, verdict: str, latency: float | None) -> None:
     """A submission got its final verdict (counted once: by the grading that finished it)."""
-
-    runs = _take_runs()
-
-    def build(pipe: Any) -> None:
-        pipe.hincrby(KEY + "verdicts", f"{queue}|{verdict}", 1)
-        if latency is not None:
-            _observe(pipe, f"{KEY}latency:{queue}", LATENCY_BUCKETS, latency)
-        if runs:
-            _add_runs(pipe, runs)
-
-    _send(build)
+    _add("hincr", KEY + "verdicts", f"{queue}|{verdict}", 1)
+    if latency is not None:
+        _observe(f"{KEY}latency:{queue}", LATENCY_BUCKETS, latency)
+    _send()
 
 
 def sandbox_run(verdict: str, wall_time: float, cpu_time: float, oom_killed: bool) -> None:
     """Counted here and sent with the grading's verdict (or within FLUSH_EVERY seconds): a
     round trip per run cost a grading of ten tests 16 ms on a busy 2-core machine."""
     global _last_flush
-    with _runs_lock:
-        _pending_runs.append((verdict, wall_time, cpu_time, oom_killed))
+    _observe(KEY + "sandbox_run", RUN_BUCKETS, wall_time)
+    _add("hincr", KEY + "sandbox_verdicts", verdict, 1)
+    _add("incrf", KEY + "sandbox_cpu_seconds", "", max(0.0, cpu_time))
+    if oom_killed:
+        _add("incr", KEY + "oom_kills", "", 1)
+    with _lock:
         due = time.monotonic() - _last_flush >= FLUSH_EVERY
+        if due:
+            _last_flush = time.monotonic()
     if due:
-        flush()
+        _send()
 
 
 def flush() -> None:
-    """Send the sandbox runs counted since the last flush (end of every task)."""
-    runs = _take_runs()
-    if runs:
-        _send(lambda pipe: _add_runs(pipe, runs))
-
-
-def _take_runs() -> list[tuple[str, float, float, bool]]:
+    """Send what was counted since the last send (end of every task)."""
     global _last_flush
-    with _runs_lock:
-        runs = list(_pending_runs)
-        _pending_runs.clear()
+    with _lock:
         _last_flush = time.monotonic()
-    return runs
-
-
-def _add_runs(pipe: Any, runs: list[tuple[str, float, float, bool]]) -> None:
-    buckets: dict[str, int] = {}
-    verdicts: dict[str, int] = {}
-    for verdict_name, wall_time, _, _ in runs:
-        field = bucket_field(RUN_BUCKETS, max(0.0, wall_time))
-        buckets[field] = buckets.get(field, 0) + 1
-        verdicts[verdict_name] = verdicts.get(verdict_name, 0) + 1
-    for field, count in buckets.items():
-        pipe.hincrby(KEY + "sandbox_run", field, count)
-    pipe.hincrby(KEY + "sandbox_run", "count", len(runs))
-    pipe.hincrbyfloat(KEY + "sandbox_run", "sum", sum(max(0.0, r[1]) for r in runs))
-    for verdict_name, count in verdicts.items():
-        pipe.hincrby(KEY + "sandbox_verdicts", verdict_name, count)
-    pipe.incrbyfloat(KEY + "sandbox_cpu_seconds", sum(max(0.0, r[2]) for r in runs))
-    oom = sum(1 for r in runs if r[3])
-    if oom:
-        pipe.incr(KEY + "oom_kills", oom)
+    _send()
 
 
 def graded(sessions: sessionmaker[Session], submission_id: int) -> None:
