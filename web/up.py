@@ -82,10 +82,14 @@ class Child:
     last_exit: str | None = None
     #: Monotonic time of the next start while the child is down; None while it runs.
     restart_at: float | None = None
+    published_failing: bool = False
 
     @property
     def failing(self) -> bool:
-        return self.streak >= KEEPS_DYING
+        """Died KEEPS_DYING times in a row and has not run well since."""
+        if self.streak < KEEPS_DYING:
+            return False
+        return not (self.running() and time.monotonic() - self.started_at >= STABLE_AFTER)
 
     def died(self, now: float) -> float:
         """Record the death just seen; returns the delay before starting it again."""
@@ -352,7 +356,8 @@ class Supervisor:
         self._publish()
         while not self.stopping:
             now = time.monotonic()
-            changed = False
+            # A crash loop that healed (a long run since) is published as no longer failing.
+            changed = any(c.failing != c.published_failing for c in self.children)
             for child in self.children:
                 if self.stopping:
                     break
@@ -399,6 +404,8 @@ class Supervisor:
     def _publish(self) -> None:
         now = time.monotonic()
         upstatus.write(self.data, {c.name: c.status(now) for c in self.children})
+        for c in self.children:
+            c.published_failing = c.failing
 
     # Signals: SIGCHLD wakes the loop at once when a child dies (set_wakeup_fd writes a byte to
     # a pipe the loop waits on), so a restart does not wait for the next tick.
