@@ -16,6 +16,7 @@ from web.api import batches, meta, problems, runs, submissions
 from web.deps import AppState
 from web.ratelimit import RateLimiter
 from web.security import Signer
+from web.token_use import TokenUse
 
 STATIC = Path(__file__).with_name("static")
 
@@ -36,6 +37,7 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
         sessions=store.session_factory(engine),
         signer=Signer(settings.secret_key),
         limiter=RateLimiter(settings.rate_limit, settings.rate_window),
+        token_use=TokenUse(engine),
     )
     errors.install(app)
     _document_bearer_auth(app)
