@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import store
-from web import config, errors
+from web import config, errors, grading
 from web.api import batches, meta, problems, runs, submissions
 from web.deps import AppState
 from web.ratelimit import RateLimiter
@@ -24,6 +24,7 @@ STATIC = Path(__file__).with_name("static")
 def create_app(settings: config.Settings | None = None, database_url: str | None = None) -> FastAPI:
     """Build the app. The database is migrated here so ``judge web`` alone is enough to start."""
     settings = settings or config.load()
+    grading.bound_broker_waits()
     engine = store.init_db(database_url)
     app = FastAPI(
         title="Judge",

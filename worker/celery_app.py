@@ -52,11 +52,27 @@ app.conf.update(
         "visibility_timeout": settings.visibility_timeout,
         # Poll queues in the listed order (interactive first) instead of round robin.
         "queue_order_strategy": "priority",
+        # Bounded waits on a frozen or unreachable Redis (see worker.config).
+        "socket_timeout": config.BROKER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": config.BROKER_SOCKET_TIMEOUT,
     },
     broker_connection_retry_on_startup=True,
     task_serializer="json",
     accept_content=["json"],
 )
+
+
+def bound_sends(timeout: float = config.SEND_SOCKET_TIMEOUT) -> None:
+    """Make this process's sends give up on a frozen broker within about two ``timeout``s.
+
+    For processes that only send wake-ups (the web); call it before the first send, since
+    pooled broker connections keep the options they were made with. A send that fails is
+    logged by the caller and the sweeper sends it again (the database row is the job).
+    """
+    options = dict(app.conf.broker_transport_options)
+    options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
+    app.conf.broker_transport_options = options
+    app.conf.task_publish_retry_policy = dict(config.SEND_RETRY_POLICY)
 
 
 def owner_name() -> str:

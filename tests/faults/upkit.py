@@ -19,7 +19,10 @@ from typing import Any
 
 import httpx
 
+import store
+
 REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "web" / "samples"
 AB_PY = "a, b = map(int, input().split())\nprint(a + b)\n"
 
 
@@ -157,3 +160,53 @@ class JudgeUp:
 def submit(c: httpx.Client, wait: bool = False) -> httpx.Response:
     return c.post(f"/api/submissions{'?wait=true' if wait else ''}",
                   json={"problem": "aplusb", "language": "python3", "source": AB_PY})  # fmt: skip
+
+
+class Web:
+    """``judge web`` (this checkout) as a process of its own, stopped by its PID."""
+
+    def __init__(self, workdir: Path, db_url: str, redis_url: str, **extra: str) -> None:
+        self.port = servers.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"web-{self.port}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUDGE_")}
+        env.update(PYTHONPATH=str(REPO), JUDGE_DATA_DIR=str(workdir), JUDGE_DATABASE_URL=db_url,
+                   JUDGE_REDIS_URL=redis_url, JUDGE_SECRET_KEY="test-secret", **extra)  # fmt: skip
+        fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "web.cli", "web", "--port", str(self.port)],
+                env=env, cwd=REPO, stdout=fd, stderr=fd, start_new_session=True,
+            )  # fmt: skip
+        finally:
+            os.close(fd)
+        try:
+            servers.wait_until(self._up, 30, f"judge web ({self.log})")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _up(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"judge web exited:\n{self.log.read_text(errors='replace')}")
+        return bool(servers.port_open(self.port))
+
+    def client(self, token: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30,
+                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+
+    def stop(self) -> None:
+        servers.stop_process(self.proc, timeout=20)
+
+
+def seed(db_url: str, *names: str) -> list[str]:
+    """Migrate, import A+B, and make one token per name (the first an admin)."""
+    engine = store.init_db(db_url)
+    try:
+        with store.session_factory(engine)() as s:
+            store.import_problem(s, store.load_directory(SAMPLES / "aplusb"))
+            tokens = [store.create_token(s, n, admin=i == 0) for i, n in enumerate(names)]
+            s.commit()
+        return tokens
+    finally:
+        engine.dispose()
