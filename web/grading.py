@@ -31,7 +31,7 @@ BROKER_WAIT = 2.0
 
 
 def bound_broker_waits() -> None:
-    """A frozen Redis must not hold a submit: the web's sends give up within about 2 s and
+    """A frozen Redis must not hold a submit: the web's sends give up within about 3 s and
     leave the wake-up to the sweeper (the row is already committed)."""
     from worker import celery_app
 

@@ -52,9 +52,6 @@ app.conf.update(
         "visibility_timeout": settings.visibility_timeout,
         # Poll queues in the listed order (interactive first) instead of round robin.
         "queue_order_strategy": "priority",
-        # Bounded waits on a frozen or unreachable Redis (see worker.config).
-        "socket_timeout": config.BROKER_SOCKET_TIMEOUT,
-        "socket_connect_timeout": config.BROKER_SOCKET_TIMEOUT,
     },
     broker_connection_retry_on_startup=True,
     task_serializer="json",
@@ -63,11 +60,12 @@ app.conf.update(
 
 
 def bound_sends(timeout: float = config.SEND_SOCKET_TIMEOUT) -> None:
-    """Make this process's sends give up on a frozen broker within about two ``timeout``s.
+    """Make this process's sends give up on a frozen broker within about three ``timeout``s.
 
-    For processes that only send wake-ups (the web); call it before the first send, since
-    pooled broker connections keep the options they were made with. A send that fails is
-    logged by the caller and the sweeper sends it again (the database row is the job).
+    For processes that only send wake-ups (the web), never for a worker (see
+    worker.config.SEND_SOCKET_TIMEOUT); call it before the first send, since pooled broker
+    connections keep the options they were made with. A send that fails is logged by the
+    caller and the sweeper sends it again (the database row is the job).
     """
     options = dict(app.conf.broker_transport_options)
     options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
