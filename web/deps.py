@@ -7,12 +7,14 @@ token in ``X-CSRF-Token``, so another site cannot make a logged-in browser submi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import User
@@ -23,6 +25,8 @@ from web.errors import ApiError
 from web.ratelimit import RateLimiter
 from web.security import SessionData, Signer
 from web.token_use import TokenUse
+
+log = logging.getLogger("web")
 
 SESSION_COOKIE = "judge_session"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -44,8 +48,23 @@ def app_state(request: Request) -> AppState:
 
 
 def db(request: Request) -> Iterator[Session]:
-    with app_state(request).sessions() as session:
+    session = app_state(request).sessions()
+    try:
         yield session
+    finally:
+        _close(session)
+
+
+def _close(session: Session) -> None:
+    """Close without raising: this runs after the response may have started, where an error
+    can no longer be answered and makes the server drop the connection. A database that went
+    away since the request's last query fails the closing ROLLBACK; the connection is then
+    discarded instead of returned to the pool."""
+    try:
+        session.close()
+    except DBAPIError as e:
+        log.warning("closing a database session failed (connection discarded): %s", e.orig)
+        session.invalidate()
 
 
 DB = Annotated[Session, Depends(db)]
