@@ -9,13 +9,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import store
-from web import body_limits, config, errors, headers
+from web import body_limits, config, errors, grading, headers
 from web.api import batches, meta, problems, runs, submissions
 from web.deps import AppState
 from web.fairness import Fairness
 from web.login_guard import LoginGuard
 from web.ratelimit import RateLimiter
 from web.security import Signer
+from web.token_use import TokenUse
 
 STATIC = Path(__file__).with_name("static")
 
@@ -23,6 +24,7 @@ STATIC = Path(__file__).with_name("static")
 def create_app(settings: config.Settings | None = None, database_url: str | None = None) -> FastAPI:
     """Build the app. The database is migrated here so ``judge web`` alone is enough to start."""
     settings = settings or config.load()
+    grading.bound_broker_waits()
     engine = store.init_db(database_url)
     app = FastAPI(
         title="Judge",
@@ -38,6 +40,7 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
         limiter=RateLimiter(settings.rate_limit, settings.rate_window),
         fairness=Fairness(settings),
         login_guard=LoginGuard(settings),
+        token_use=TokenUse(engine),
     )
     errors.install(app)
     _document_bearer_auth(app)

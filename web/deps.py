@@ -7,22 +7,28 @@ token in ``X-CSRF-Token``, so another site cannot make a logged-in browser submi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-import store
 from store import User
+from store.models import ApiToken
+from store.tokens import hash_token
 from web.config import Settings
 from web.errors import ApiError
 from web.fairness import Fairness
 from web.login_guard import LoginGuard
 from web.ratelimit import RateLimiter
 from web.security import SessionData, Signer
+from web.token_use import TokenUse
+
+log = logging.getLogger("web")
 
 SESSION_COOKIE = "judge_session"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -37,6 +43,7 @@ class AppState:
     limiter: RateLimiter
     fairness: Fairness
     login_guard: LoginGuard
+    token_use: TokenUse | None = None
 
 
 def app_state(request: Request) -> AppState:
@@ -45,8 +52,23 @@ def app_state(request: Request) -> AppState:
 
 
 def db(request: Request) -> Iterator[Session]:
-    with app_state(request).sessions() as session:
+    session = app_state(request).sessions()
+    try:
         yield session
+    finally:
+        _close(session)
+
+
+def _close(session: Session) -> None:
+    """Close without raising: this runs after the response may have started, where an error
+    can no longer be answered and makes the server drop the connection. A database that went
+    away since the request's last query fails the closing ROLLBACK; the connection is then
+    discarded instead of returned to the pool."""
+    try:
+        session.close()
+    except DBAPIError as e:
+        log.warning("closing a database session failed (connection discarded): %s", e.orig)
+        session.invalidate()
 
 
 DB = Annotated[Session, Depends(db)]
@@ -62,11 +84,19 @@ def current_user(request: Request, session: DB) -> User | None:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "use 'Authorization: Bearer <token>'")
-        user = store.user_for_token(session, token.strip())
-        if user is None:
+        row = session.scalars(
+            select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))
+        ).first()
+        if row is None:
             raise ApiError(401, "unknown or revoked token")
-        session.commit()  # keeps the token's last-use time
-        return user
+        owner = row.user
+        # A read: it must work while the database cannot be written. The last-use time is
+        # written apart (web.token_use), at most once a minute, never failing this request.
+        session.commit()  # ends the read transaction (see below)
+        state = app_state(request)
+        if state.token_use is not None:
+            state.token_use.used(row.id)
+        return owner
     data = browser_session(request)
     if data is None or data.user_id is None:
         return None

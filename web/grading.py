@@ -6,6 +6,7 @@ data, never worker exceptions, and a change in the worker's API is a change in o
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -24,6 +25,17 @@ from web.errors import ApiError
 from web.schemas import RunOut
 
 log = logging.getLogger("web")
+
+#: Longest the web waits on Redis for a quick command (a blocking BLPOP waits longer).
+BROKER_WAIT = 2.0
+
+
+def bound_broker_waits() -> None:
+    """A frozen Redis must not hold a submit: the web's sends give up within about 3 s and
+    leave the wake-up to the sweeper (the row is already committed)."""
+    from worker import celery_app
+
+    celery_app.bound_sends()
 
 
 @functools.cache
@@ -94,8 +106,10 @@ async def run(
     )
     try:
         try:
-            waiting = await client.llen(worker.runs.QUEUE)
-        except (aioredis.RedisError, OSError) as e:
+            # The client's socket timeout is long (it also serves the BLPOP below): bound this
+            # one so a frozen Redis is a prompt 503, not a request held for a minute.
+            waiting = await asyncio.wait_for(client.llen(worker.runs.QUEUE), BROKER_WAIT)
+        except (aioredis.RedisError, OSError, TimeoutError) as e:
             log.warning("run %s: the broker is unreachable: %s", run_id, e)
             raise ApiError(503, "the broker is unreachable; try again shortly",
                            headers={"Retry-After": "10"}) from None  # fmt: skip

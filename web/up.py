@@ -3,8 +3,12 @@
 State lives in ``$JUDGE_DATA_DIR`` (default ``./var``): the SQLite database, a Redis that this
 command starts when ``JUDGE_REDIS_URL`` is unset (append-only file there, so queued work survives
 a restart), the secret key and the logs. It migrates, loads the sample problems and makes an admin
-on first start, then runs the web server and N worker processes, restarts a worker that dies,
-and on Ctrl-C or SIGTERM stops them in order (web, workers, Redis), leaving no process behind.
+on first start, then runs the web server and N worker processes and supervises them like an init:
+whatever dies (Redis, the web server, a worker) is started again with the same arguments (Redis on
+the same port and data), at once the first time and after a doubling delay while it keeps dying,
+never giving up. Only Ctrl-C or SIGTERM ends the judge: it then stops the children in order (web,
+workers, Redis), leaving no process behind. A child that keeps dying is said loudly on stderr
+and in ``/health`` (through web.upstatus).
 
 Children run in their own sessions so a terminal's Ctrl-C reaches only this supervisor, which
 then stops them in a known order; each also gets PDEATHSIG, so even a SIGKILL of the supervisor
@@ -17,6 +21,7 @@ import contextlib
 import ctypes
 import os
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -24,11 +29,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 from store import env
+from web import upstatus
 
 SAMPLES = Path(__file__).with_name("samples")
 _PR_SET_PDEATHSIG = 1
@@ -44,6 +50,24 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
+#: Restart delays: the first death after a good run restarts at once; each further quick death
+#: doubles the delay from BACKOFF_FIRST up to BACKOFF_MAX. A run of STABLE_AFTER seconds counts
+#: as good and forgets the streak. After KEEPS_DYING quick deaths in a row the child is "failing".
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 30.0
+STABLE_AFTER = 30.0
+KEEPS_DYING = 3
+#: Longest the supervisor sleeps between looks; a child's death or a signal wakes it earlier.
+TICK = 1.0
+
+
+def backoff(streak: int) -> float:
+    """Seconds to wait before the next start after ``streak`` quick deaths in a row."""
+    if streak <= 1:
+        return 0.0
+    return min(BACKOFF_FIRST * 2.0 ** (streak - 2), BACKOFF_MAX)
+
+
 @dataclass
 class Child:
     name: str
@@ -51,9 +75,51 @@ class Child:
     env: dict[str, str]
     log: Path
     proc: subprocess.Popen[bytes] | None = None
-    restarts: list[float] = field(default_factory=list)
+    started_at: float = 0.0
+    #: Quick deaths in a row (reset by a run of STABLE_AFTER seconds).
+    streak: int = 0
+    restarts: int = 0
+    last_exit: str | None = None
+    #: Monotonic time of the next start while the child is down; None while it runs.
+    restart_at: float | None = None
+    published_failing: bool = False
+
+    @property
+    def failing(self) -> bool:
+        """Died KEEPS_DYING times in a row and has not run well since."""
+        if self.streak < KEEPS_DYING:
+            return False
+        return not (self.running() and time.monotonic() - self.started_at >= STABLE_AFTER)
+
+    def died(self, now: float) -> float:
+        """Record the death just seen; returns the delay before starting it again."""
+        code = self.proc.returncode if self.proc else None
+        self.last_exit = _how(code)
+        if now - self.started_at >= STABLE_AFTER:
+            self.streak = 0
+        self.streak += 1
+        delay = backoff(self.streak)
+        self.restart_at = now + delay
+        return delay
+
+    def status(self, now: float) -> dict[str, object]:
+        """This child as /health shows it (see web.upstatus)."""
+        up = self.running()
+        return {
+            "state": "running" if up else "restarting",
+            "pid": self.proc.pid if up and self.proc else None,
+            "restarts": self.restarts,
+            "failing": self.failing,
+            "deaths_in_a_row": self.streak,
+            "last_exit": self.last_exit,
+            "next_start_in": None if up or self.restart_at is None
+            else round(max(0.0, self.restart_at - now), 1),
+            "log": str(self.log),
+        }  # fmt: skip
 
     def start(self) -> None:
+        self.started_at = time.monotonic()
+        self.restart_at = None
         fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             self.proc = subprocess.Popen(
@@ -240,8 +306,7 @@ class Supervisor:
         self.data.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         os.environ["JUDGE_DATA_DIR"] = str(self.data)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._on_signal)
+        self._catch_signals()
         try:
             redis_url = self.start_redis()
             env = self.env(redis_url)
@@ -264,6 +329,7 @@ class Supervisor:
             return 2
         finally:
             self.shutdown()
+            self._release_signals()
 
     def _start_workers(self, env: dict[str, str]) -> None:
         for i in range(self.workers):
@@ -286,26 +352,88 @@ class Supervisor:
         print("\n".join(lines), flush=True)
 
     def _supervise(self) -> int:
+        """Restart whatever dies, with backoff, until Ctrl-C or SIGTERM; returns 0 then."""
+        self._publish()
         while not self.stopping:
+            now = time.monotonic()
+            # A crash loop that healed (a long run since) is published as no longer failing.
+            changed = any(c.failing != c.published_failing for c in self.children)
             for child in self.children:
-                if self.stopping or child.running():
-                    continue
-                if not child.name.startswith("worker"):
-                    print(f"judge up: {child.name} stopped; see {child.log}", file=sys.stderr)
-                    return 1
-                # A worker that dies is restarted, but not in a tight loop if it cannot start.
-                now = time.monotonic()
-                child.restarts = [t for t in child.restarts if now - t < 60] + [now]
-                if len(child.restarts) > 5:
-                    print(f"judge up: {child.name} keeps dying; see {child.log}", file=sys.stderr)
-                    return 1
-                code = child.proc.returncode if child.proc else None
-                print(f"judge up: {child.name} exited ({_how(code)}); restarting it",
-                      file=sys.stderr, flush=True)  # fmt: skip
-                child.kill_leftovers()
-                child.start()
-            time.sleep(0.5)
+                if self.stopping:
+                    break
+                if child.restart_at is None and not child.running():
+                    self._on_death(child, now)
+                    changed = True
+                if child.restart_at is not None and child.restart_at <= now:
+                    self._restart(child)
+                    changed = True
+            if changed:
+                self._publish()
+            self._sleep(self._next_wake(time.monotonic()))
         return 0
+
+    def _on_death(self, child: Child, now: float) -> None:
+        delay = child.died(now)
+        # The dead child's session may hold orphans (Celery pool processes): they would keep
+        # a port or a broker connection, so they go before anything starts again.
+        child.kill_leftovers()
+        when = "now" if delay == 0 else f"in {delay:g} s"
+        if child.failing:
+            # Loud: a crash loop hides behind a judge that still answers HTTP.
+            print(f"judge up: WARNING: {child.name} keeps dying ({child.streak} times in a "
+                  f"row, last {child.last_exit}); restarting it {when}; see {child.log}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        else:
+            print(f"judge up: {child.name} exited ({child.last_exit}); restarting it {when}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+
+    def _restart(self, child: Child) -> None:
+        try:
+            child.start()
+        except OSError as e:  # fork failed (no memory, no pids): try again later
+            child.restart_at = time.monotonic() + BACKOFF_MAX
+            print(f"judge up: cannot start {child.name}: {e}; trying again in "
+                  f"{BACKOFF_MAX:g} s", file=sys.stderr, flush=True)  # fmt: skip
+            return
+        child.restarts += 1
+
+    def _next_wake(self, now: float) -> float:
+        pending = [c.restart_at - now for c in self.children if c.restart_at is not None]
+        return max(0.0, min([TICK, *pending]))
+
+    def _publish(self) -> None:
+        now = time.monotonic()
+        upstatus.write(self.data, {c.name: c.status(now) for c in self.children})
+        for c in self.children:
+            c.published_failing = c.failing
+
+    # Signals: SIGCHLD wakes the loop at once when a child dies (set_wakeup_fd writes a byte to
+    # a pipe the loop waits on), so a restart does not wait for the next tick.
+    def _catch_signals(self) -> None:
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+        signal.signal(signal.SIGCHLD, self._on_child)
+
+    def _release_signals(self) -> None:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(InterruptedError):
+            ready, _, _ = select.select([self._wake_r], [], [], seconds)
+            if ready:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 4096)
+
+    def _on_child(self, _signum: int, _frame: FrameType | None) -> None:
+        pass  # the wakeup fd did the work
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping = True
@@ -324,6 +452,7 @@ class Supervisor:
             for child in group:
                 child.reap(deadline)
         self.children.clear()
+        upstatus.remove(self.data)
 
 
 def main(host: str = "127.0.0.1", port: int = 8000, workers: int = 0) -> int:

@@ -59,6 +59,20 @@ app.conf.update(
 )
 
 
+def bound_sends(timeout: float = config.SEND_SOCKET_TIMEOUT) -> None:
+    """Make this process's sends give up on a frozen broker within about three ``timeout``s.
+
+    For processes that only send wake-ups (the web), never for a worker (see
+    worker.config.SEND_SOCKET_TIMEOUT); call it before the first send, since pooled broker
+    connections keep the options they were made with. A send that fails is logged by the
+    caller and the sweeper sends it again (the database row is the job).
+    """
+    options = dict(app.conf.broker_transport_options)
+    options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
+    app.conf.broker_transport_options = options
+    app.conf.task_publish_retry_policy = dict(config.SEND_RETRY_POLICY)
+
+
 def owner_name() -> str:
     """Who holds a lease: enough to find the process in logs."""
     return f"{socket.gethostname()}:{os.getpid()}"

@@ -9,6 +9,20 @@ from store import env
 #: The broker when ``JUDGE_REDIS_URL`` is unset (``judge up`` always sets it).
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
+#: Socket timeouts (seconds) on the broker connections of processes that only send wake-ups
+#: (the web). Redis answers in milliseconds; without a timeout a frozen or half-open Redis held
+#: a submit 17.6 s (issue 15). A send that fails is not lost work: the row is committed and the
+#: sweeper sends its wake-up again. Workers keep blocking reads on purpose: an ack that times out
+#: raises before kombu frees the message's prefetch slot, and the worker then stops consuming
+#: until it reconnects (seen once in tests/faults/test_broker_timeout.py: "Couldn't ack ...
+#: TimeoutError", then nothing consumed for 60 s); kombu's own health check already drops a
+#: half-open consuming connection.
+SEND_SOCKET_TIMEOUT = 1.0
+#: ... and retry a failed send once, at once: enough for a pooled connection that Redis closed
+#: when it restarted, and a frozen Redis then costs at most about three timeouts.
+SEND_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                     "interval_max": 0.2}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from store import env
-from web import grading
+from store.db import data_dir
+from web import grading, upstatus
 from web import metrics as metrics_text
 from web.deps import AppState, MaybeUser, app_state
 from web.errors import ApiError
@@ -60,6 +61,10 @@ async def health(request: Request) -> JSONResponse:
 
     ``workers`` (live worker nodes) is information, not a condition: a web server is healthy
     while its workers restart, and the queue keeps the work meanwhile.
+
+    Under ``judge up`` the body also has ``processes`` (each child: running or restarting, its
+    restarts, whether it keeps dying) and ``failing`` (the names of those that keep dying).
+    Like ``workers`` they inform and never change the status code.
     """
     state = app_state(request)
     db_ok = await run_in_threadpool(_db_ok, state)
@@ -71,6 +76,10 @@ async def health(request: Request) -> JSONResponse:
         "broker": "ok" if workers is not None else "unreachable",
         "workers": workers,
     }
+    processes = upstatus.read(data_dir())
+    if processes is not None:
+        body["processes"] = processes
+        body["failing"] = sorted(n for n, c in processes.items() if c.get("failing"))
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
