@@ -22,7 +22,7 @@ from celery.signals import (  # type: ignore[import-untyped,unused-ignore]
 from kombu import Queue  # type: ignore[attr-defined,unused-ignore]
 
 from store import logs
-from worker import config
+from worker import broker_transport, config
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ SWEEP_TASK = "judge.sweep"
 RUN_TASK = "judge.run"  # an ad-hoc run (POST /api/runs); see worker.runs
 
 settings = config.load()
+broker_transport.install()
 
 app = Celery("judge", broker=settings.redis_url, include=["worker.tasks"])
 app.conf.update(

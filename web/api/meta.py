@@ -43,16 +43,25 @@ def _db_ok(state: AppState) -> bool:
         return False
 
 
-async def _broker(url: str) -> int | None:
-    """Live worker nodes, or None when the broker does not answer."""
+async def _broker(url: str) -> tuple[str, int | None]:
+    """("ok", live worker nodes), ("unreachable", None), or ("refusing writes", nodes): a
+    Redis out of disk, out of memory or read-only answers PING but cannot take a job."""
     client = aioredis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     try:
         await client.ping()
-        return len([k async for k in client.scan_iter(match=WORKER_KEY + "*", count=1000)])
+        workers = len([k async for k in client.scan_iter(match=WORKER_KEY + "*", count=1000)])
+        try:
+            await client.set(HEALTH_PROBE_KEY, "1", ex=30)
+        except aioredis.ResponseError:  # MISCONF, OOM, READONLY
+            return "refusing writes", workers
+        return "ok", workers
     except (aioredis.RedisError, OSError):
-        return None
+        return "unreachable", None
     finally:
         await client.aclose()
+
+
+HEALTH_PROBE_KEY = "judge:health:probe"
 
 
 @router.get("/health", summary="Database and broker reachability")
@@ -68,12 +77,12 @@ async def health(request: Request) -> JSONResponse:
     """
     state = app_state(request)
     db_ok = await run_in_threadpool(_db_ok, state)
-    workers = await _broker(broker_url())
-    ok = db_ok and workers is not None
+    broker, workers = await _broker(broker_url())
+    ok = db_ok and broker == "ok"
     body: dict[str, Any] = {
         "status": "ok" if ok else "degraded",
         "database": "ok" if db_ok else "unreachable",
-        "broker": "ok" if workers is not None else "unreachable",
+        "broker": broker,
         "workers": workers,
     }
     processes = upstatus.read(data_dir())
