@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from worker_test_kit import Judge
 from worker_test_programs import APLUSB, APLUSB_SOURCES, SLOW_AC
 
-from store import Status, Submission, TestResult, Verdict, utcnow
+from store import Problem, Status, Submission, TestResult, Verdict, utcnow
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -110,9 +110,12 @@ def test_sweeper_requeues_expired_lease_and_caps_attempts(judge: Judge) -> None:
 
 
 def test_internal_error_is_retried_then_ends_as_ie(judge: Judge) -> None:
-    # 2**62 bytes passes the problem's validation but the sandbox refuses it: an internal
-    # error on every attempt, never the submitter's fault.
-    judge.add_problem({**APLUSB, "slug": "huge", "memory_limit": 1 << 62})
+    # A row the sandbox refuses (2**62 bytes: validation now stops it at 1 TiB, so it is
+    # written behind validation's back, as an older version could have stored it): an
+    # internal error on every attempt, never the submitter's fault.
+    judge.add_problem({**APLUSB, "slug": "huge"})
+    with judge.sessions.begin() as s:
+        s.execute(update(Problem).where(Problem.slug == "huge").values(memory_limit=1 << 62))
     sub = judge.run("huge", "python3", APLUSB_SOURCES["python3"], timeout=60)
     assert (sub.status, sub.verdict, sub.attempts) == (Status.ERROR, Verdict.IE, 3)
     assert sub.message and "gave up after 3 attempts" in sub.message
