@@ -47,6 +47,9 @@ class Var:
 
 SCHEMA: tuple[Var, ...] = (
     # Where things are.
+    Var("JUDGE_LOG_DIR", "path", "", "where `judge up` writes its processes' logs; put it on "
+        "another disk than the data so a full data disk keeps its evidence", "up",
+        shown="`$JUDGE_DATA_DIR/logs`"),
     Var("JUDGE_DATA_DIR", "path", "./var", "state of `judge up`: SQLite file, Redis data, "
         "logs, secret key", "all"),
     Var("JUDGE_DATABASE_URL", "database_url", "", "`postgresql://user:pass@host/db` or "

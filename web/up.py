@@ -120,7 +120,7 @@ class Child:
     def start(self) -> None:
         self.started_at = time.monotonic()
         self.restart_at = None
-        fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             self.proc = subprocess.Popen(
                 self.argv,
@@ -243,7 +243,7 @@ class Supervisor:
     def __init__(self, host: str, port: int, workers: int) -> None:
         self.host, self.port, self.workers = host, port, workers
         self.data = Path(os.environ.get("JUDGE_DATA_DIR", "./var")).resolve()
-        self.logs = self.data / "logs"
+        self.logs = Path(os.environ.get("JUDGE_LOG_DIR") or self.data / "logs").resolve()
         self.children: list[Child] = []
         self.stopping = False
 
@@ -303,8 +303,10 @@ class Supervisor:
         except UpError as e:
             print(f"judge up: {e}", file=sys.stderr)
             return 2
-        self.data.mkdir(parents=True, exist_ok=True)
-        self.logs.mkdir(exist_ok=True)
+        # Private: the database holds hidden tests and password hashes, the logs their traces.
+        # (mode applies only to what is created here; an existing directory keeps its owner's.)
+        self.data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.logs.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.environ["JUDGE_DATA_DIR"] = str(self.data)
         self._catch_signals()
         try:
@@ -345,7 +347,7 @@ class Supervisor:
         lines = [f"Judge is running at {url}  (Ctrl-C stops it)",
                  f"{self.workers} worker process(es); API docs {url}/docs, "
                  f"metrics {url}/metrics, health {url}/health",
-                 f"data and logs: {self.data}"]  # fmt: skip
+                 f"data: {self.data}  logs: {self.logs}"]  # fmt: skip
         if first is not None:
             password, token = first
             lines += [f"admin login: admin / {password}", "admin API token (shown once):", token]

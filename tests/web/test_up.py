@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -69,9 +70,10 @@ class Output:
         raise AssertionError(f"no {marker!r} from judge up; output so far: {self.lines}")
 
 
-def start(tmp_path: Path, port: int) -> subprocess.Popen[str]:
+def start(tmp_path: Path, port: int, **extra_env: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUDGE_")}
     env["PYTHONPATH"] = str(stack_module.REPO)
+    env.update(extra_env)
     judge = shutil.which("judge")
     argv = [judge] if judge else [sys.executable, "-m", "web.cli"]
     return subprocess.Popen(
@@ -95,6 +97,10 @@ def stop_and_check_nothing_left(
     time.sleep(0.2)
     assert [p for p in family | seen if alive(p)] == []
     assert not servers.port_open(port)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def worker_pids(pid: int) -> list[int]:
@@ -189,9 +195,15 @@ def test_judge_up_grades_a_plus_b_and_leaves_nothing_behind(tmp_path: Path) -> N
             assert r.status_code == 200 and r.json()["verdict"] == "AC", r.text
         assert (tmp_path / "var" / "judge.db").exists()
         stop_and_check_nothing_left(proc, port, frozenset(seen))
+        # Private: hidden tests and password hashes in the database, their traces in the logs.
+        var = tmp_path / "var"
+        assert mode(var) == mode(var / "logs") == 0o700
+        assert mode(var / "judge.db") == 0o600
+        assert {mode(log) for log in (var / "logs").glob("*.log")} == {0o600}
 
-        # A second start keeps the data and prints no new admin secret.
-        proc = start(tmp_path, port)
+        # A second start keeps the data and prints no new admin secret; its logs go where
+        # JUDGE_LOG_DIR says (another disk than a data disk that may fill up).
+        proc = start(tmp_path, port, JUDGE_LOG_DIR=str(tmp_path / "logs-elsewhere"))
         out = Output(proc)
         out.wait_for("Judge is running", 90)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
@@ -201,6 +213,7 @@ def test_judge_up_grades_a_plus_b_and_leaves_nothing_behind(tmp_path: Path) -> N
         stop_and_check_nothing_left(proc, port)
         out.thread.join(10)
         assert not any("admin API token" in line for line in out.lines), out.lines
+        assert (tmp_path / "logs-elsewhere" / "web.log").stat().st_size > 0
     finally:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
