@@ -34,7 +34,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
 
     messages: list[tuple[int, str]] = []
 
-    def enqueue(sid: int, queue: str, countdown: float = 0.0) -> None:
+    def enqueue(sid: int, queue: str, countdown: float = 0.0, priority: int = 0) -> None:
         messages.append((sid, queue))
 
     monkeypatch.setattr(worker.celery_app, "enqueue", enqueue)

@@ -28,7 +28,7 @@ def route(monkeypatch: pytest.MonkeyPatch) -> Callable[[Judge], None]:
     import worker.celery_app
 
     def to(j: Judge) -> None:
-        def enqueue(sid: int, queue: str, countdown: float = 0.0) -> None:
+        def enqueue(sid: int, queue: str, countdown: float = 0.0, priority: int = 0) -> None:
             j.send(sid, queue)
 
         monkeypatch.setattr(worker.celery_app, "enqueue", enqueue)

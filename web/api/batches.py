@@ -87,7 +87,8 @@ async def create_batch(request: Request, admin: AdminUser) -> BatchOut:
     else:
         raw = await request.body()
         try:
-            body = BatchIn.model_validate_json(raw)
+            # A thread: a big batch's JSON must not hold the event loop (every request).
+            body = await run_in_threadpool(BatchIn.model_validate_json, raw)
         except ValidationError as e:
             if any(err.get("type") == "json_invalid" for err in e.errors()):
                 raise ApiError(400, "the request body is not valid JSON") from None

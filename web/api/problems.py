@@ -106,7 +106,8 @@ async def create_problem(request: Request, admin: AdminUser) -> ProblemOut:
     if kind in ("application/zip", "application/x-zip-compressed", "application/octet-stream"):
         data = await run_in_threadpool(problem_io.problem_from_zip, body)
     else:
-        data = problem_io.parse_json(body)
+        # A thread: parsing 64 MiB of JSON takes the event loop (every request) for seconds.
+        data = await run_in_threadpool(problem_io.parse_json, body)
 
     def save() -> ProblemOut:
         with state.sessions() as session:
