@@ -31,11 +31,6 @@ GRADE_TASK = "judge.grade"
 SWEEP_TASK = "judge.sweep"
 RUN_TASK = "judge.run"  # an ad-hoc run (POST /api/runs); see worker.runs
 
-#: kombu's Redis priorities: 0 is served first, then 3, 6, 9; within one priority the queues in
-#: QUEUES order. Batch work is always 9, so it never passes interactive work of any priority.
-PRIORITY_STEPS = (0, 3, 6, 9)
-BATCH_PRIORITY = 9
-
 settings = config.load()
 broker_transport.install()
 
@@ -58,7 +53,6 @@ app.conf.update(
         "visibility_timeout": settings.visibility_timeout,
         # Poll queues in the listed order (interactive first) instead of round robin.
         "queue_order_strategy": "priority",
-        "priority_steps": list(PRIORITY_STEPS),
     },
     broker_connection_retry_on_startup=True,
     task_serializer="json",
@@ -85,15 +79,11 @@ def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def enqueue(submission_id: int, queue: str, countdown: float = 0.0, priority: int = 0) -> None:
-    """Send the wake-up message for a submission (by task name: no import of the task needed).
-    `priority`: 0 (first) to 9 (last) among interactive work (see worker.submit.fair_priority)."""
+def enqueue(submission_id: int, queue: str, countdown: float = 0.0) -> None:
+    """Send the wake-up message for a submission (by task name: no import of the task needed)."""
     if queue not in QUEUES:
         queue = "interactive"
-    options: dict[str, Any] = {
-        "queue": queue,
-        "priority": BATCH_PRIORITY if queue == "batch" else priority,
-    }
+    options: dict[str, Any] = {"queue": queue}
     if countdown > 0:
         options["countdown"] = countdown
     app.send_task(GRADE_TASK, args=[submission_id], **options)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Problem, Submission, SubmissionHistory, TestResult, User
@@ -107,38 +107,18 @@ def submit(
     sub = create_submission(
         session, problem_slug, language, source, user=user, queue=queue, files=files
     )
-    priority = fair_priority(session, sub)
     session.commit()
-    enqueue_many([(sub.id, queue)], priority)
+    enqueue_many([(sub.id, queue)])
     return sub.id
 
 
-def fair_priority(session: Session, sub: Submission) -> int:
-    """The wake-up's priority: a user's first unfinished submission goes ahead of anyone's
-    second, the second ahead of anyone's third... (kombu serves 0, 3, 6, 9 in that order), so
-    one user's flood waits behind everyone else's first submission instead of in front of it."""
-    if sub.user_id is None or sub.queue != "interactive":
-        return 0
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Submission)
-        .where(
-            Submission.user_id == sub.user_id,
-            Submission.queue == "interactive",
-            Submission.status.in_((Status.QUEUED, Status.COMPILING, Status.RUNNING)),
-            Submission.id != sub.id,
-        )
-    ) or 0
-    return min(3 * ahead, 9)
-
-
-def enqueue_many(items: Iterable[tuple[int, str]], priority: int = 0) -> None:
+def enqueue_many(items: Iterable[tuple[int, str]]) -> None:
     """Send wake-up messages; a broker failure is logged, not raised (the sweeper re-sends)."""
     from worker.celery_app import enqueue  # the Celery app is only loaded by code that sends
 
     for sid, queue in items:
         try:
-            enqueue(sid, queue, priority=priority)
+            enqueue(sid, queue)
         except Exception:
             log.exception("could not enqueue submission %s; the sweeper will re-send it", sid)
 
