@@ -253,8 +253,6 @@ def cancel_batch(session: Session, batch_id: int) -> CancelReport:
     if batch is None:
         raise UnknownBatch(f"no batch {batch_id}")
     now = utcnow()
-    if batch.cancelled_at is None:
-        batch.cancelled_at = now
     sids = [
         sid
         for sid in session.scalars(
@@ -284,6 +282,13 @@ def cancel_batch(session: Session, batch_id: int) -> CancelReport:
             .execution_options(synchronize_session=False)
         )
         skipped += int(getattr(result, "rowcount", 0) or 0)
+    if batch.cancelled_at is None:
+        # Stamped after the items are ended, not before: a worker's claim that ran between a
+        # stamp taken first and those UPDATEs would have started "after the cancel". From
+        # here on every claim of an item finds it ended (SQLite: our write lock; PostgreSQL:
+        # our row locks, re-checked when they are released), so all that was graded started
+        # before this moment.
+        batch.cancelled_at = utcnow()
     session.commit()
     log.info("batch %s cancelled: %s skipped, %s restored", batch_id, skipped, len(restored))
     return CancelReport(skipped=skipped, restored=len(restored))
