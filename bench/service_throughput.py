@@ -147,7 +147,9 @@ def _tail(log: Path, n: int = 3000) -> str:
 class Services:
     """redis-server, a fresh SQLite database, one Celery worker and the web app, in ``workdir``."""
 
-    def __init__(self, workdir: Path, workers: int, timers: Path | None, max_queued: int) -> None:
+    def __init__(
+        self, workdir: Path, workers: int, timers: Path | None, max_queued: int, user_share: int
+    ) -> None:
         self.workdir = workdir
         self.workers = workers
         self.timers = timers  # where the timing shim writes, or None for the plain worker
@@ -168,6 +170,10 @@ class Services:
             # One user sends every submission: the per-user limit (30/min) would be the result.
             "JUDGE_RATE_LIMIT": "1000000",
             "JUDGE_MAX_QUEUED": str(max_queued),
+            "JUDGE_MAX_UNFINISHED": str(max_queued),
+            # One user's submissions in the broker at once (0: one per CPU, the judge's
+            # default); the others wait in the database for a worker's finish to send them.
+            "JUDGE_USER_SHARE": str(user_share),
             # The worker's boxes under a parent cgroup of their own: their CPU can be counted.
             "SANDBOX_CGROUP_PARENT": self.cgroup_parent,
         }
@@ -960,6 +966,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--submissions", type=int, default=200, help="per round")
     parser.add_argument("--workers", type=int, default=2, help="worker pool processes")
     parser.add_argument("--clients", type=int, default=4, help="HTTP client threads")
+    parser.add_argument("--user-share", type=int, default=0, metavar="N",
+                        help="JUDGE_USER_SHARE (0: the default, one per CPU; a large N: every "
+                             "submission sent at once, as before per-user shares)")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3, help="rounds (service + bare)")
     parser.add_argument("--latency-samples", type=int, default=20)
     parser.add_argument("--latency-gap", type=float, default=0.5,
@@ -985,7 +994,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     timers = workdir / "timers" if args.profile else None
     if timers:
         timers.mkdir()
-    services = Services(workdir, args.workers, timers, max_queued=max(1000, 2 * args.submissions))
+    services = Services(workdir, args.workers, timers, max_queued=max(1000, 2 * args.submissions),
+                        user_share=args.user_share)  # fmt: skip
     client: Client | None = None
     keep = args.keep
     try:

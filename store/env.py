@@ -84,6 +84,9 @@ SCHEMA: tuple[Var, ...] = (
         "per hour (429 above)", "web", minimum=1),
     Var("JUDGE_MAX_UNFINISHED", "integer", "10", "a user's submissions waiting or grading, "
         "plus runs in progress, beyond which new ones get 429", "web", minimum=1),
+    Var("JUDGE_USER_SHARE", "integer", "0", "a user's interactive submissions in the queue "
+        "or grading at once; the rest wait their turn, so other users' go first", "all",
+        minimum=0, shown="0 (one per CPU)"),
     Var("JUDGE_MAX_RUNS_IN_PROGRESS", "integer", "1", "a user's `/api/runs` running at once "
         "(429 above)", "web", minimum=1),
     Var("JUDGE_RUN_CPU_PER_WINDOW", "number", "30", "CPU seconds a user's runs may ask for "

@@ -21,7 +21,7 @@ import sandbox
 from store.models import Problem, Submission, TestCase
 from store.problems import program_files
 from store.vocab import Status, Verdict
-from worker import checkers, claims, interaction, languages, protocols, scoring
+from worker import checkers, claims, interaction, languages, protocols, scoring, shares
 from worker.config import Settings
 from worker.errors import InternalError, ProblemFault
 from worker.execution import (
@@ -144,11 +144,26 @@ def grade(
         log.info("submission %s: nothing to claim", submission_id)
         return "skipped"
     try:
-        return _grade_claimed(sessions, c, settings, enqueue, run, interact)
+        outcome = _grade_claimed(sessions, c, settings, enqueue, run, interact)
     except Unreleased:
         raise
     except Exception as e:
         raise Unreleased(c, e) from e
+    if outcome in ("done", "failed"):
+        _release_next(sessions, submission_id, enqueue)
+    return outcome
+
+
+def _release_next(sessions: sessionmaker[Session], submission_id: int, enqueue: Enqueue) -> None:
+    """The submitter's next held submission (worker.shares) is due now that this one ended."""
+    try:
+        with sessions.begin() as s:
+            released = shares.release_after(s, submission_id)
+        for sid in released:
+            enqueue(sid, shares.QUEUE, 0.0)
+    except Exception:
+        # Not this grading's failure: its verdict is written. The sweeper releases it.
+        log.exception("submission %s: the submitter's next one was not released", submission_id)
 
 
 def _grade_claimed(

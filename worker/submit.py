@@ -1,7 +1,8 @@
 """Creating and re-grading submissions: commit the row first, then send the wake-up message.
 
 If the broker is down when the message is sent, the submission is still safe in the database:
-the sweeper re-sends messages for queued rows that waited too long (``JUDGE_REQUEUE_AFTER``).
+the sweeper re-sends messages for queued rows whose message is gone (``JUDGE_RESEND_AFTER``).
+A user's interactive submissions beyond their share wait in the database (worker.shares).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from store.models import Problem, Submission, SubmissionHistory, TestResult, User
 from store.types import utcnow
 from store.vocab import FINISHED, IN_PROGRESS, Status
-from worker import languages
+from worker import languages, shares
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,15 @@ def submit(
     sub = create_submission(
         session, problem_slug, language, source, user=user, queue=queue, files=files
     )
+    send = [sub.id]
+    if sub.user_id is not None and shares.holds(queue, sub.user_id):
+        # Held until it is among the user's share (worker.shares): one user's flood must not
+        # stand in the broker's queue ahead of everyone else's next submission.
+        sub.enqueued_at = None
+        session.flush()
+        send = shares.release_user(session, sub.user_id)
     session.commit()
-    enqueue_many([(sub.id, queue)])
+    enqueue_many((sid, queue) for sid in send)
     return sub.id
 
 

@@ -3,7 +3,9 @@
 A queued row is re-sent when the broker holds no live message for it and it has waited
 ``JUDGE_RESEND_AFTER`` seconds (a lost wake-up: seconds, not minutes), and after
 ``JUDGE_REQUEUE_AFTER`` whatever the broker says (a message stuck with a dead worker). A
-duplicate message is harmless: the claim lets only one of them grade.
+duplicate message is harmless: the claim lets only one of them grade. Rows held back for
+their user's share (worker.shares) have no ``enqueued_at`` and are never re-sent; the pass
+releases those whose turn has come.
 
 Every worker runs one in a background thread of its main process (see worker.celery_app); the
 ``judge.sweep`` task does the same pass for deployments that prefer Celery beat. Passes from
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.models import Submission
 from store.types import utcnow
 from store.vocab import IN_PROGRESS, Status, Verdict
-from worker import metrics, wakeups
+from worker import metrics, shares, wakeups
 from worker.config import Settings
 from worker.pipeline import RETRY_COUNTDOWN_CAP, Enqueue
 
@@ -38,6 +40,7 @@ class SweepReport:
     requeued: int  # expired leases handed to a new attempt
     failed: int  # expired leases at the attempt cap, ended as IE
     resent: int  # queued rows whose wake-up message was probably lost
+    released: int = 0  # held rows now within their user's share (worker.shares)
 
 
 def live_wakeups(settings: Settings) -> wakeups.Live:
@@ -103,17 +106,21 @@ def sweep(
             .returning(Submission.id, Submission.queue)
             .execution_options(synchronize_session=False)
         ).all()
+        # Held submissions now within their user's share (one whose release after a finish
+        # was lost to a crash or a race, or whose predecessor the pass above ended as IE).
+        released = [(sid, shares.QUEUE) for sid in shares.release_all(s, now=now)]
     # Enqueue only after the commit: a worker woken by the message must see the queued row.
-    for sid, queue in [*requeued, *resent]:
+    for sid, queue in [*requeued, *resent, *released]:
         enqueue(sid, queue, 0.0)
     for sid, queue, created in failed:
         log.error("submission %s ended as IE: out of attempts", sid)
         metrics.verdict(queue, Verdict.IE.value, (now - created).total_seconds())
-    if requeued or failed or resent:
+    if requeued or failed or resent or released:
         log.warning(
-            "sweeper: requeued %s, failed %s, resent %s", len(requeued), len(failed), len(resent)
-        )
-    return SweepReport(len(requeued), len(failed), len(resent))
+            "sweeper: requeued %s, failed %s, resent %s, released %s",
+            len(requeued), len(failed), len(resent), len(released),
+        )  # fmt: skip
+    return SweepReport(len(requeued), len(failed), len(resent), len(released))
 
 
 def _orphans(

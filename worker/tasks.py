@@ -15,6 +15,7 @@ from worker.celery_app import (
     GRADE_TASK,
     RUN_TASK,
     SWEEP_TASK,
+    VERIFY_TASK,
     app,
     enqueue,
     owner_name,
@@ -125,7 +126,12 @@ def grade_submission(self: Any, submission_id: int, held: list[Any] | None = Non
 @app.task(name=SWEEP_TASK, ignore_result=True)  # type: ignore[untyped-decorator,misc,unused-ignore]
 def sweep_leases() -> dict[str, int]:
     report = sweep(db.sessions(), enqueue, settings, live=live_wakeups(settings))
-    return {"requeued": report.requeued, "failed": report.failed, "resent": report.resent}
+    return {
+        "requeued": report.requeued,
+        "failed": report.failed,
+        "resent": report.resent,
+        "released": report.released,
+    }
 
 
 @app.task(  # type: ignore[untyped-decorator,misc,unused-ignore]
@@ -148,3 +154,24 @@ def run_adhoc(run_id: str, language: str, source: str, stdin: str, limits: dict[
         return "undelivered"
     log.info("run %s: %s", run_id, outcome, extra={"run_id": run_id, "outcome": outcome})
     return str(outcome)
+
+
+@app.task(name=VERIFY_TASK, ignore_result=True)  # type: ignore[untyped-decorator,misc,unused-ignore]
+def verify_problem(slug: str) -> str:
+    """``judge problem verify`` in a worker, for the admin page; the table is read back from
+    the verify batch it makes (worker.verify_runs). Not redelivered after a crash: the next
+    verify of the problem ends what this one left queued."""
+    from worker import verify, verify_runs
+
+    ended = verify_runs.end_unfinished(db.sessions(), slug)
+    if ended:
+        log.warning("verify %s: %s rows of an interrupted verify ended", slug, ended)
+    try:
+        report = verify.verify(db.sessions(), slug, settings)
+    except verify.VerifyError as e:
+        log.error("verify %s: %s", slug, e)
+        return f"error: {e}"
+    graded = [r for r in report.rows if r.graded]
+    wrong = sum(1 for r in graded if not r.ok)
+    log.info("verify %s: %s of %s as expected", slug, len(graded) - wrong, len(graded))
+    return "ok" if report.ok else "mismatch"

@@ -133,6 +133,9 @@ def make_stack(workdir: Path, **web_env: str) -> Stack:
         "JUDGE_LOGIN_FAILURES_PER_ADDRESS": "10000",
         "JUDGE_LOGIN_FAILURES_PER_NAME": "10000",
         "JUDGE_SIGNUPS_PER_ADDRESS": "10000",
+        # The stack's one worker grades two at a time; so many of a user's submissions at
+        # once, whatever this machine's CPU count (the default share).
+        "JUDGE_USER_SHARE": "2",
         **web_env,
     }
     stack = Stack(workdir=workdir, db_url=db_url, redis=redis, env=env)
