@@ -30,6 +30,7 @@ QUEUES = ("interactive", "batch")  # consumed in this order: interactive work ne
 GRADE_TASK = "judge.grade"
 SWEEP_TASK = "judge.sweep"
 RUN_TASK = "judge.run"  # an ad-hoc run (POST /api/runs); see worker.runs
+VERIFY_TASK = "judge.verify"  # a package's own submissions graded (admin page); worker.verify_runs
 
 settings = config.load()
 broker_transport.install()
@@ -87,6 +88,11 @@ def enqueue(submission_id: int, queue: str, countdown: float = 0.0) -> None:
     if countdown > 0:
         options["countdown"] = countdown
     app.send_task(GRADE_TASK, args=[submission_id], **options)
+
+
+def send_verify(slug: str) -> None:
+    """Ask a worker to verify a problem's package (worker.tasks.verify_problem)."""
+    app.send_task(VERIFY_TASK, args=[slug], queue="batch")
 
 
 _sweeper: Any = None

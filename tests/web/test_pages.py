@@ -6,6 +6,7 @@ import contextlib
 import io
 import re
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -183,3 +184,68 @@ def test_signup_and_admin_pages(stack: Any) -> None:
                    files={"tests": ("t.zip", b"PK\x03\x04nonsense", "application/zip")})  # fmt: skip
         assert r.status_code == 400
     assert store  # imported for the models above
+
+
+def _package_zip() -> bytes:
+    """An ICPC package of our own with submissions that name their verdicts; one of them
+    (accepted/wrong.py) lies, so verify must report a mismatch."""
+    ab = "a, b = map(int, input().split())\nprint(a + b)\n"
+    files = {
+        "problem.yaml": "name: Verified sum\nlimits:\n  time_limit: 1\n",
+        "data/sample/1.in": "1 2\n", "data/sample/1.ans": "3\n",
+        "data/secret/1.in": "2 2\n", "data/secret/1.ans": "4\n",
+        "data/secret/2.in": "5 6\n", "data/secret/2.ans": "11\n",
+        "submissions/accepted/good.py": ab,
+        "submissions/accepted/wrong.py": "print(0)\n",
+        "submissions/wrong_answer/off_by_one.py": ab.replace("a + b", "a + b + 1"),
+        "submissions/run_time_error/crash.py": "raise SystemExit(3)\n",
+    }  # fmt: skip
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in files.items():
+            z.writestr(f"zverify/{name}", text)
+    return buf.getvalue()
+
+
+def _verify_rows(html: str) -> dict[str, str]:
+    """name -> first cell (ok / BAD / … / –) of the verify table."""
+    rows = re.findall(r'<tr class="[^"]*" data-name="([^"]+)">\s*<td>(.*?)</td>', html, re.S)
+    return {name: re.sub(r"<[^>]+>", "", cell).strip() for name, cell in rows}
+
+
+def test_admin_imports_a_package_and_verifies_it_from_the_page(stack: Any) -> None:
+    stack_module.ensure_admin(stack, "verifier")
+    with login(stack, "verifier") as c:
+        page = c.get("/admin").text
+        assert 'action="/admin/problems/import"' in page
+        r = c.post("/admin/problems/import", data={"csrf": csrf_of(page)},
+                   files={"archive": ("zverify.zip", _package_zip(), "application/zip")})  # fmt: skip
+        assert r.status_code == 303 and r.headers["location"] == "/admin/problems/zverify/verify"
+        page = c.get("/admin/problems/zverify/verify").text
+        assert "Not verified yet" in page
+        # The same zip again is refused without "replace", with the reason.
+        r = c.post("/admin/problems/import", data={"csrf": csrf_of(page)},
+                   files={"archive": ("zverify.zip", _package_zip(), "application/zip")})  # fmt: skip
+        assert r.status_code == 409 and "replace" in r.text
+        r = c.post("/admin/problems/zverify/verify", data={"csrf": csrf_of(page)})
+        assert r.status_code == 303
+        deadline = time.monotonic() + 90
+        while True:
+            page = c.get("/admin/problems/zverify/verify").text
+            if 'http-equiv="refresh"' not in page:
+                break
+            assert time.monotonic() < deadline, page
+            time.sleep(0.3)
+        rows = _verify_rows(page)
+        assert rows == {"accepted/good.py": "ok", "accepted/wrong.py": "BAD",
+                        "wrong_answer/off_by_one.py": "ok",
+                        "run_time_error/crash.py": "ok"}, rows  # fmt: skip
+        assert 'id="verify-status">mismatch' in page
+        # A forged form does nothing.
+        assert c.post("/admin/problems/zverify/verify", data={"csrf": "x"}).status_code == 403
+    # Only admins import or verify.
+    with login(stack, "carol") as c:
+        assert c.get("/admin/problems/zverify/verify").status_code == 403
+        page = c.get("/").text
+        r = c.post("/admin/problems/zverify/verify", data={"csrf": csrf_of(page)})
+        assert r.status_code == 403

@@ -20,6 +20,8 @@ from web.api.problems import find
 from web.deps import DB, AdminUser, RowId, app_state
 from web.errors import ApiError
 from web.pages.render import checked_form, redirect, render
+from worker import verify_runs
+from worker.verify import VerifyError
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -122,6 +124,57 @@ async def rejudge(request: Request, slug: str, session: DB, admin: AdminUser) ->
     await checked_form(request)
     batch_id, _ = await run_in_threadpool(batch_io.rejudge, session, slug, admin.id)
     return redirect(f"/admin/batches/{batch_id}" if batch_id else "/admin")
+
+
+@router.post("/problems/import")
+async def import_package(request: Request, admin: AdminUser) -> Response:
+    """A package zip from the admin page: the same checks as ``POST /api/problems/import``."""
+    state = app_state(request)
+    form = await checked_form(
+        request, max_files=1, max_fields=5, max_part_size=state.settings.max_body_bytes
+    )
+    upload = form.get("archive")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ApiError(422, "choose a package zip to import")
+    body = await upload.read()
+
+    def save() -> tuple[str, bool]:
+        with state.sessions() as session:
+            problem = problem_io.import_package(session, body, replace=form.get("replace") == "on")
+            session.commit()
+            return problem.slug, bool(problem.submissions_shipped)
+
+    slug, ships = await run_in_threadpool(save)
+    # A package with its own submissions is checked next: the admin starts verify there.
+    return redirect(f"/admin/problems/{slug}/verify" if ships else f"/problems/{slug}")
+
+
+@router.get("/problems/{slug}/verify")
+def verify_page(request: Request, slug: str, session: DB, admin: AdminUser) -> Response:
+    problem = find(session, slug)
+    batch_id = verify_runs.latest(session, slug)
+    table = verify_runs.table(app_state(request).sessions, batch_id) if batch_id else None
+    ctx = {"problem": problem, "table": table,
+           "shipped": len(problem.submissions_shipped)}  # fmt: skip
+    return render(request, "admin/verify.html", ctx, user=admin)
+
+
+@router.post("/problems/{slug}/verify")
+async def start_verify(request: Request, slug: str, session: DB, admin: AdminUser) -> Response:
+    await checked_form(request)
+    try:
+        await run_in_threadpool(verify_runs.request, session, slug, admin.id)
+        session.commit()
+    except VerifyError as e:
+        raise ApiError(404 if str(e).startswith("no problem") else 422, str(e)) from None
+    from worker.celery_app import send_verify
+
+    try:
+        await run_in_threadpool(send_verify, slug)
+    except Exception as e:
+        raise ApiError(503, f"the queue is unreachable, try again: {e}",
+                       headers={"Retry-After": "5"}) from None  # fmt: skip
+    return redirect(f"/admin/problems/{slug}/verify")
 
 
 @router.get("/batches")
