@@ -73,3 +73,20 @@ def test_sample_problem(stack: Any, slug: str, source: str, verdict: str, fracti
     body = r.json()
     assert r.status_code == 200 and body["verdict"] == verdict, body
     assert body["score"] == pytest.approx(fraction * body["max_score"]), body
+
+
+def test_the_statement_examples_are_samples(stack: Any) -> None:
+    """A wrong answer shows its author the checker's words on the statement's example (a
+    sample) and nothing of a hidden test (issue 14: details only for samples)."""
+    # Right for n = 1 and 2 (tests 1 and 2), wrong for the example n = 10 (test 3).
+    wrong = "n = int(input())\nprint(0 if n < 2 else 1)\n"
+    hidden_wrong = "n = int(input())\nprint(-1 if n == 2 else 0)\n"
+    with stack.client("alice") as c:
+        graded = [
+            c.post("/api/submissions?wait=true",
+                   json={"problem": "primes", "language": "python3", "source": source}).json()
+            for source in (wrong, hidden_wrong)
+        ]  # fmt: skip
+    on_sample, on_hidden = ({t["index"]: t for t in g["tests"]} for g in graded)
+    assert on_sample[3]["verdict"] == "WA" and "'4'" in on_sample[3]["message"], on_sample
+    assert on_hidden[2]["verdict"] == "WA" and on_hidden[2]["message"] == "", on_hidden
