@@ -7,6 +7,7 @@ import io
 import re
 import sys
 import time
+import warnings
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -249,3 +250,55 @@ def test_admin_imports_a_package_and_verifies_it_from_the_page(stack: Any) -> No
         page = c.get("/").text
         r = c.post("/admin/problems/zverify/verify", data={"csrf": csrf_of(page)})
         assert r.status_code == 403
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _zip_twice(name: str, data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w") as z:
+        warnings.simplefilter("ignore")  # "Duplicate name": the point of this archive
+        z.writestr(name, data)
+        z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_a_zip_on_the_submit_form_is_a_multi_file_submission(stack: Any) -> None:
+    main = b"from helper import add\na, b = map(int, input().split())\nprint(add(a, b))\n"
+    helper = b"def add(a, b):\n    return a + b\n"
+    with login(stack) as c:
+        page = c.get("/problems/aplusb").text
+        assert "a .zip for several files" in page
+
+        def post(archive: bytes, source: str = "") -> httpx.Response:
+            return c.post("/problems/aplusb/submit",
+                          data={"csrf": csrf_of(page), "language": "python3", "source": source},
+                          files={"file": ("solution.zip", archive, "application/zip")})  # fmt: skip
+
+        # A zipped folder: the entry point is the file that is not imported (main), as the API
+        # chooses it; its helper sits beside it in the box.
+        r = post(_zip({"sol/main.py": main, "sol/helper.py": helper, "sol/.DS_Store": b"x"}))
+        assert r.status_code == 303, r.text
+        sid = int(r.headers["location"].rsplit("/", 1)[1])
+        assert stack_module.wait_done(c, sid)["verdict"] == "AC"
+        refused = {
+            "both": post(_zip({"main.py": main}), source="print(1)"),
+            "nested": post(_zip({"a/main.py": main, "b/helper.py": helper})),
+            "binary": post(_zip({"main.py": b"\xff\xfe"})),
+            "twice": post(_zip_twice("main.py", main)),
+            "broken": post(b"PK\x03\x04 not really a zip"),
+            "empty": post(_zip({"__MACOSX/._main.py": b"x"})),
+        }
+    codes = {k: (r.status_code, r.text) for k, r in refused.items()}
+    assert codes["both"][0] == 422 and "not both" in codes["both"][1]
+    assert codes["nested"][0] == 422 and "one folder" in codes["nested"][1]
+    assert codes["binary"][0] == 422 and "UTF-8" in codes["binary"][1]
+    assert codes["broken"][0] == 400 and "not a readable zip" in codes["broken"][1]
+    assert codes["empty"][0] == 422 and "no files" in codes["empty"][1]
+    assert codes["twice"][0] == 422 and "twice" in codes["twice"][1]
