@@ -21,12 +21,17 @@ import store
 def cmd_web(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from store import env, logs
+    from store import datalock, env, logs
     from web import config
     from web.http_deadline import DeadlineH11Protocol
 
     _check_env("web", "worker")  # it sends tasks through the worker's Celery app
     config.load()  # a bad JUDGE_* value stops here with one line, not in a worker traceback
+    try:
+        _hold_data_lock()
+    except datalock.Busy as e:
+        print(f"judge web: {e}", file=sys.stderr)
+        return 2
     DeadlineH11Protocol.header_timeout = env.number("JUDGE_HEADER_TIMEOUT")
     DeadlineH11Protocol.body_timeout = env.number("JUDGE_BODY_TIMEOUT")
 
@@ -41,6 +46,15 @@ def cmd_web(args: argparse.Namespace) -> int:
         log_level=(args.log_level or logs.level()).lower(),
     )
     return 0
+
+
+def _hold_data_lock() -> None:
+    """Refuse (datalock.Busy) to share a SQLite data directory with a running ``judge up``
+    (unless this process is one of its children); see store.datalock."""
+    from store import datalock, db
+
+    url = store.default_url()
+    datalock.hold_for_part(db.data_dir().resolve(), url)
 
 
 def _check_env(*parts: str) -> None:
