@@ -388,7 +388,8 @@ class Supervisor:
                  f"data: {self.data}  logs: {self.logs}"]  # fmt: skip
         if first is not None:
             password, token = first
-            lines += [f"admin login: admin / {password}", "admin API token (shown once):", token]
+            lines += [f"admin login: admin / {password}  (`judge user password admin` resets it)",
+                      "admin API token (shown once):", token]  # fmt: skip
         print("\n".join(lines), flush=True)
 
     def _supervise(self) -> int:
