@@ -14,7 +14,8 @@ returned: while the caller judges the output or waits for the next submission. M
 work happens in the helper's processes (namespaces, mounts); the thread mostly waits.
 
 SANDBOX_POOL=N keeps N boxes per shape ready (default 2: one can be in use while the next
-is built); SANDBOX_POOL=0 turns warm boxes off.
+is built); SANDBOX_POOL=0 turns warm boxes off, and so does `_spawn.one_shot()` for the
+runs of one thread.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Callable
 
 from ._box import Box
 from ._plan import Plan, run_bytes, shape_key
+from ._spawn import ONE_SHOT
 from .errors import SandboxError
 
 MAX_SHAPES = 4  # shapes kept ready at once; the least recently used goes
@@ -51,7 +53,9 @@ _atexit_registered = False
 
 
 def depth() -> int:
-    """Boxes kept ready per shape (SANDBOX_POOL; 0 turns the pool off)."""
+    """Boxes kept ready per shape (SANDBOX_POOL; 0 turns the pool off, as `one_shot` does)."""
+    if ONE_SHOT.get():
+        return 0
     raw = os.environ.get("SANDBOX_POOL", "2")
     return max(0, min(8, int(raw))) if raw.isdigit() else 2
 

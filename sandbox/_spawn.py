@@ -3,7 +3,8 @@
 The zygote (`boxinit --serve`) is a tiny static process that forks one outer per request;
 on this VM a fork of it costs ~0.1 ms where an exec costs ~0.5 ms. It lives as long as this
 Python process: when we exit, its socket sees EOF and it exits, and PDEATHSIG ends any box it
-started. SANDBOX_ZYGOTE=0 turns it off (every run then spawns the helper directly).
+started. SANDBOX_ZYGOTE=0 turns it off (every run then spawns the helper directly), and so
+does `one_shot()` for the runs of one thread (`sandbox doctor`'s smoke run).
 """
 
 from __future__ import annotations
@@ -12,13 +13,29 @@ import contextlib
 import os
 import socket
 import threading
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 _lock = threading.Lock()
 _zygote: tuple[int, int, socket.socket] | None = None  # (owner pid, zygote pid, socket)
+#: Set by `one_shot`: this thread's runs keep nothing for later runs (here: no zygote; the
+#: pool reads it too, and prepares no warm boxes).
+ONE_SHOT: ContextVar[bool] = ContextVar("sandbox_one_shot", default=False)
+
+
+@contextlib.contextmanager
+def one_shot() -> Iterator[None]:
+    """Runs in this block (this thread only) start no zygote and leave no warm boxes: the
+    process is left as it was found (a check in a process that never runs boxes itself)."""
+    token = ONE_SHOT.set(True)
+    try:
+        yield
+    finally:
+        ONE_SHOT.reset(token)
 
 
 def _enabled() -> bool:
-    return os.environ.get("SANDBOX_ZYGOTE", "1") != "0"
+    return os.environ.get("SANDBOX_ZYGOTE", "1") != "0" and not ONE_SHOT.get()
 
 
 def _start_zygote(helper: str) -> tuple[int, int, socket.socket]:

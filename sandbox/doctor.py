@@ -58,9 +58,13 @@ def _compiler() -> str:
 
 
 def _smoke() -> str:
+    from ._spawn import one_shot
     from .supervisor import run
 
-    result = run(["/bin/true"])
+    # A check leaves its process as it found it: no zygote and no warm boxes kept for runs
+    # that may never come (`judge up` runs this in its supervisor, which never runs a box).
+    with one_shot():
+        result = run(["/bin/true"])
     if not result.ok:
         raise OSError(f"a /bin/true run ended {result.verdict.value}: {result.message}")
     return f"/bin/true ran in {result.wall_time * 1000:.1f} ms wall"

@@ -20,6 +20,9 @@ def hash_token(token: str) -> str:
 def create_token(session: Session, user_name: str, *, admin: bool = False) -> str:
     """Make a token for ``user_name`` (created if new; ``admin`` only ever grants) and return it.
 
+    The ``judge token create`` command checks first that the user exists and is an admin
+    when ``admin`` is asked, unless told otherwise (``--create-user``, ``--promote``).
+
     The plain token is returned once and never stored. The caller commits.
     """
     user = session.scalars(select(User).where(User.name == user_name)).one_or_none()

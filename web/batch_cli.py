@@ -8,7 +8,7 @@
 
 The commands talk to a running judge (``judge up`` or ``judge web``) at ``--url`` (default
 ``$JUDGE_URL``, else http://127.0.0.1:8000) with an admin token (``--token`` or ``$JUDGE_TOKEN``;
-``judge token create NAME --admin`` makes one). ``submit`` zips DIR's files (``<name>.<ext>``,
+``judge token create NAME --admin`` makes one for an admin). ``submit`` zips DIR's files (``<name>.<ext>``,
 one per student), uploads them as one batch, waits, and writes the results CSV. The progress bar
 redraws in place on a terminal and prints plain lines otherwise (logs, CI, a pipe).
 """
@@ -78,7 +78,7 @@ def _client(args: argparse.Namespace) -> httpx.Client:
     if not token:
         raise CliError(
             "an admin token is needed: --token or JUDGE_TOKEN "
-            "(make one with `judge token create NAME --admin`)"
+            "(make one with `judge token create ADMIN --admin`)"
         )
     url = args.url or env.text("JUDGE_URL") or DEFAULT_URL
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120)

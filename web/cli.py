@@ -21,12 +21,17 @@ import store
 def cmd_web(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from store import env, logs
+    from store import datalock, env, logs
     from web import config
     from web.http_deadline import DeadlineH11Protocol
 
     _check_env("web", "worker")  # it sends tasks through the worker's Celery app
     config.load()  # a bad JUDGE_* value stops here with one line, not in a worker traceback
+    try:
+        _hold_data_lock()
+    except datalock.Busy as e:
+        print(f"judge web: {e}", file=sys.stderr)
+        return 2
     DeadlineH11Protocol.header_timeout = env.number("JUDGE_HEADER_TIMEOUT")
     DeadlineH11Protocol.body_timeout = env.number("JUDGE_BODY_TIMEOUT")
 
@@ -41,6 +46,15 @@ def cmd_web(args: argparse.Namespace) -> int:
         log_level=(args.log_level or logs.level()).lower(),
     )
     return 0
+
+
+def _hold_data_lock() -> None:
+    """Refuse (datalock.Busy) to share a SQLite data directory with a running ``judge up``
+    (unless this process is one of its children); see store.datalock."""
+    from store import datalock, db
+
+    url = store.default_url()
+    datalock.hold_for_part(db.data_dir().resolve(), url)
 
 
 def _check_env(*parts: str) -> None:
@@ -84,13 +98,58 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
+    """A token for an existing user; making the user or an admin of it only when asked."""
+    from web import accounts
+
+    if args.promote and not args.admin:
+        return _refuse("--promote goes with --admin (it makes an existing user an admin)")
     sessions = store.session_factory(store.init_db())
     with sessions() as s:
+        user = _user_named(s, args.name)
+        if user is None:
+            if not args.create_user:
+                return _refuse(
+                    f"no user {args.name!r}: `judge user create {args.name}` makes one "
+                    "(with a password), or add --create-user for one with API tokens only"
+                )
+            if not accounts.USER_NAME.fullmatch(args.name):
+                return _refuse("a name is 1-64 letters, digits, '.', '-' or '_'")
+            if _user_named(s, args.name, any_case=True) is not None:
+                return _refuse(f"the name {args.name!r} is taken (in another case)")
+        elif args.admin and not user.is_admin and not args.promote:
+            return _refuse(
+                f"{args.name} is not an admin; add --promote to make it one, "
+                "or leave out --admin for a token with its own rights"
+            )
         token = store.create_token(s, args.name, admin=args.admin)
+        admin = bool(s.scalars(_users().where(store.User.name == args.name)).one().is_admin)
         s.commit()
-    print(f"token for {args.name}{' (admin)' if args.admin else ''}:", flush=True)
+    print(f"token for {args.name}{' (admin)' if admin else ''}:", flush=True)
     print(token)
     return 0
+
+
+def _refuse(message: str) -> int:
+    """Bad input: one line on stderr, exit status 2, nothing written (no commit was made)."""
+    print(f"judge: {message}", file=sys.stderr)
+    return 2
+
+
+def _users() -> Any:
+    from sqlalchemy import select
+
+    return select(store.User)
+
+
+def _user_named(session: Any, name: str, any_case: bool = False) -> store.User | None:
+    from sqlalchemy import func
+
+    if any_case:  # names are unique regardless of case (web.accounts)
+        query = _users().where(func.lower(store.User.name) == name.lower())
+    else:
+        query = _users().where(store.User.name == name)
+    user: store.User | None = session.scalars(query).first()
+    return user
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
@@ -102,11 +161,76 @@ def cmd_user_create(args: argparse.Namespace) -> int:
         try:
             accounts.create_user(s, args.name, password, admin=args.admin)
         except accounts.AccountError as e:
-            raise SystemExit(f"judge: {e}") from None
+            return _refuse(str(e))
         s.commit()
     print(f"user {args.name} created; password:", flush=True)
     print(password)
     return 0
+
+
+def cmd_user_password(args: argparse.Namespace) -> int:
+    """Set or reset a user's password (a random one, printed last, or one line of stdin)."""
+    from web import accounts
+
+    given = None
+    if args.stdin:
+        given = sys.stdin.readline().rstrip("\r\n")
+        if not given:
+            return _refuse("no password on stdin (one line)")
+    password = given or secrets.token_urlsafe(12)
+    with store.session_factory(store.init_db())() as s:
+        user = _user_named(s, args.name)
+        if user is None:
+            return _refuse(f"no user {args.name!r}: `judge user create {args.name}` makes one")
+        try:
+            accounts.set_password(s, user, password)  # also ends every session of the user
+        except accounts.AccountError as e:
+            return _refuse(str(e))
+        s.commit()
+    if given is not None:
+        print(f"password of {args.name} set; its sessions are ended")
+    else:
+        print(f"password of {args.name} set; its sessions are ended; password:", flush=True)
+        print(password)
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    """One line per user: name, admin, created, password login, last API use."""
+    from sqlalchemy import func, select
+
+    with store.session_factory(store.init_db())() as s:
+        last_use = (
+            select(store.ApiToken.user_id, func.max(store.ApiToken.last_used_at).label("used"))
+            .group_by(store.ApiToken.user_id)
+            .subquery()
+        )
+        rows = s.execute(
+            select(store.User, last_use.c.used)
+            .outerjoin(last_use, last_use.c.user_id == store.User.id)
+            .order_by(store.User.name)
+        ).all()
+        table = [("name", "admin", "created", "password", "last API use")]
+        for user, used in rows:
+            table.append((
+                user.name,
+                "yes" if user.is_admin else "no",
+                _when(user.created_at),
+                "yes" if user.password_hash else "no",
+                _when(used) if used else "never",
+            ))  # fmt: skip
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _when(moment: Any) -> str:
+    from datetime import UTC
+
+    if moment.tzinfo is None:  # stored in UTC (store.types.UTCDateTime)
+        moment = moment.replace(tzinfo=UTC)
+    return str(moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def cmd_problem_import(args: argparse.Namespace) -> int:
@@ -239,9 +363,17 @@ def build_parser() -> argparse.ArgumentParser:
     add("config", cmd_config, "check the JUDGE_* settings and print those in force")
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
-    tc = token.add_parser("create", help="make a token; it is the last line printed")
+    tc = token.add_parser(
+        "create", help="make a token for an existing user; it is the last line printed"
+    )
     tc.add_argument("name")
-    tc.add_argument("--admin", action="store_true")
+    tc.add_argument("--admin", action="store_true", help="the user must be an admin")
+    tc.add_argument(
+        "--promote", action="store_true", help="with --admin: make an existing user an admin"
+    )
+    tc.add_argument(
+        "--create-user", action="store_true", help="make the user (API tokens only) if new"
+    )
     tc.set_defaults(fn=cmd_token_create)
 
     user = sub.add_parser("user", help="web accounts").add_subparsers(dest="action", required=True)
@@ -250,6 +382,14 @@ def build_parser() -> argparse.ArgumentParser:
     uc.add_argument("--admin", action="store_true")
     uc.add_argument("--password", help="default: a random one")
     uc.set_defaults(fn=cmd_user_create)
+    up_ = user.add_parser(
+        "password", help="set or reset a password; a random one is the last line printed"
+    )
+    up_.add_argument("name")
+    up_.add_argument("--stdin", action="store_true", help="read the password from stdin")
+    up_.set_defaults(fn=cmd_user_password)
+    ul = user.add_parser("list", help="every user: admin, created, password, last API use")
+    ul.set_defaults(fn=cmd_user_list)
 
     problem = sub.add_parser("problem", help="problems").add_subparsers(
         dest="action", required=True

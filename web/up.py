@@ -13,6 +13,10 @@ and in ``/health`` (through web.upstatus).
 Children run in their own sessions so a terminal's Ctrl-C reaches only this supervisor, which
 then stops them in a known order; each also gets PDEATHSIG, so even a SIGKILL of the supervisor
 takes them down.
+
+One ``judge up`` per data directory (store.datalock): it holds an exclusive lock on
+``judge.lock`` there, which its children inherit, so a second one (or a standalone ``judge
+web``/``judge worker`` on its SQLite file) refuses to start, naming this one's PID.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from store import env
+from store import datalock, env
 from web import upstatus
 
 SAMPLES = Path(__file__).with_name("samples")
@@ -83,6 +87,8 @@ class Child:
     #: Monotonic time of the next start while the child is down; None while it runs.
     restart_at: float | None = None
     published_failing: bool = False
+    #: Descriptors the child inherits: the data directory's lock, so it is the family's.
+    keep_fds: tuple[int, ...] = ()
 
     @property
     def failing(self) -> bool:
@@ -130,6 +136,7 @@ class Child:
                 stderr=fd,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
+                pass_fds=self.keep_fds,
             )
         finally:
             os.close(fd)
@@ -246,9 +253,30 @@ class Supervisor:
         self.logs = Path(os.environ.get("JUDGE_LOG_DIR") or self.data / "logs").resolve()
         self.children: list[Child] = []
         self.stopping = False
+        self.lock: datalock.DataLock | None = None
 
     def env(self, redis_url: str) -> dict[str, str]:
-        return {**os.environ, "JUDGE_DATA_DIR": str(self.data), "JUDGE_REDIS_URL": redis_url}
+        lock = self.lock.env() if self.lock else {}
+        return {**os.environ, "JUDGE_DATA_DIR": str(self.data), "JUDGE_REDIS_URL": redis_url,
+                **lock}  # fmt: skip
+
+    def child(self, name: str, argv: list[str], env: dict[str, str], log: str) -> Child:
+        """A child that holds this judge's lock on the data directory with it."""
+        keep = (self.lock.fd,) if self.lock else ()
+        return Child(name, argv, env, self.logs / log, keep_fds=keep)
+
+    def take_lock(self) -> None:
+        """One judge up per data directory: refuse (naming the PID) while another runs."""
+        if self.lock is None:
+            try:
+                self.lock = datalock.take_exclusive(self.data)
+            except datalock.Busy as e:
+                raise UpError(str(e)) from None
+
+    def release_lock(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def start_redis(self) -> str:
         url = os.environ.get("JUDGE_REDIS_URL")
@@ -263,7 +291,7 @@ class Supervisor:
         port = _free_port()
         argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.data),
                 "--appendonly", "yes", "--save", "", "--protected-mode", "yes"]  # fmt: skip
-        redis = Child("redis", argv, dict(os.environ), self.logs / "redis.log")
+        redis = self.child("redis", argv, dict(os.environ), "redis.log")
         redis.start()
         self.children.append(redis)
         _wait(lambda: _port_open(port), 20, "redis-server", redis)
@@ -282,6 +310,8 @@ class Supervisor:
             raise UpError(
                 "the sandbox needs root (it makes cgroups and namespaces): run `sudo judge up`"
             )
+        if self.data.is_dir():  # else nobody runs there yet: locked once it is made, below
+            self.take_lock()
         if not os.environ.get("JUDGE_REDIS_URL") and shutil.which("redis-server") is None:
             raise UpError(
                 "redis-server is not installed: `apt-get install redis-server` "
@@ -299,13 +329,21 @@ class Supervisor:
 
     def run(self) -> int:
         try:
+            return self._run()
+        finally:
+            self.release_lock()
+
+    def _run(self) -> int:
+        try:
             self.preflight()
+            # Private: the database holds hidden tests and password hashes, the logs their
+            # traces. (mode applies only to what is created here; an existing directory keeps
+            # its owner's.)
+            self.data.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.take_lock()  # two judge up racing on a new directory: one of them refuses
         except UpError as e:
             print(f"judge up: {e}", file=sys.stderr)
             return 2
-        # Private: the database holds hidden tests and password hashes, the logs their traces.
-        # (mode applies only to what is created here; an existing directory keeps its owner's.)
-        self.data.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.logs.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.environ["JUDGE_DATA_DIR"] = str(self.data)
         self._catch_signals()
@@ -314,12 +352,12 @@ class Supervisor:
             env = self.env(redis_url)
             first = _prepare_database()
             self._start_workers(env)
-            web = Child(
+            web = self.child(
                 "web",
                 [sys.executable, "-m", "web.cli", "web", "--host", self.host,
                  "--port", str(self.port)],
                 env,
-                self.logs / "web.log",
+                "web.log",
             )  # fmt: skip
             web.start()
             self.children.append(web)
@@ -337,7 +375,7 @@ class Supervisor:
         for i in range(self.workers):
             argv = [sys.executable, "-m", "worker", "--concurrency", "1",
                     "--hostname", f"up{i}-{os.getpid()}@%h"]  # fmt: skip
-            child = Child(f"worker-{i}", argv, env, self.logs / f"worker-{i}.log")
+            child = self.child(f"worker-{i}", argv, env, f"worker-{i}.log")
             child.start()
             self.children.append(child)
 
@@ -350,7 +388,8 @@ class Supervisor:
                  f"data: {self.data}  logs: {self.logs}"]  # fmt: skip
         if first is not None:
             password, token = first
-            lines += [f"admin login: admin / {password}", "admin API token (shown once):", token]
+            lines += [f"admin login: admin / {password}  (`judge user password admin` resets it)",
+                      "admin API token (shown once):", token]  # fmt: skip
         print("\n".join(lines), flush=True)
 
     def _supervise(self) -> int:

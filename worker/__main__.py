@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         what = f"unknown queue {unknown[0]!r}" if unknown else "--concurrency must be at least 1"
         print(f"python -m worker: {what}", file=sys.stderr)
         raise SystemExit(2)
+    _hold_data_lock()
 
     if json_logs:
         # Before Celery starts: even its start-up warnings must come out as JSON lines.
@@ -61,6 +62,19 @@ def main(argv: list[str] | None = None) -> None:
         worker_argv.append(f"--hostname={args.hostname}")
     # JSON logs: no ASCII-art banner on stdout between the JSON lines.
     app.worker_main(["--quiet", *worker_argv] if json_logs else worker_argv)
+
+
+def _hold_data_lock() -> None:
+    """Refuse to share a SQLite data directory with a running ``judge up`` unless this is one
+    of its workers (store.datalock): its own workers already use that file."""
+    from store import datalock
+    from store.db import data_dir, default_url
+
+    try:
+        datalock.hold_for_part(data_dir().resolve(), default_url())
+    except datalock.Busy as e:
+        print(f"python -m worker: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -177,3 +178,23 @@ def test_doctor_json(cli: Cli) -> None:
     assert rows and all(row["ok"] is True and row["check"] and "detail" in row for row in rows)
     cgroup_row = next(row for row in rows if row["check"] == "cgroups")
     assert json.loads(cgroup_row["detail"])["version"] in (1, 2)
+
+
+def test_doctor_leaves_its_process_as_it_found_it(host_python: Callable[..., Any]) -> None:
+    # `judge up` runs doctor.report() in its supervisor, which never runs a box: the smoke
+    # run must leave it no zygote, no warm boxes (processes, cgroups) and no pool thread.
+    p = host_python(
+        "import glob, json, os, threading\n"
+        "from pathlib import Path\n"
+        "from sandbox import _pool, _spawn, doctor\n"
+        "rows = doctor.report()\n"
+        "kids = [k for t in Path('/proc/self/task').glob('*')\n"
+        "        for k in (t / 'children').read_text().split()]\n"
+        "print(json.dumps({'ok': all(r['ok'] for r in rows), 'children': kids,\n"
+        "    'threads': [t.name for t in threading.enumerate()],\n"
+        "    'zygote': _spawn.zygote_pid(), 'prepared': len(_pool.prepared()),\n"
+        "    'cgroups': glob.glob(f'/sys/fs/cgroup/**/box-{os.getpid()}-*', recursive=True)}))\n"
+    )
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"ok": True, "children": [], "threads": ["MainThread"],
+                                    "zygote": 0, "prepared": 0, "cgroups": []}
