@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,6 +15,8 @@ from sqlalchemy import Engine, inspect
 
 import store
 from store.models import Base
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -60,3 +66,24 @@ def test_concurrent_first_migrations_do_not_collide(tmp_path: Path) -> None:
     eng = store.make_engine(url)
     assert _diff(eng) == []
     eng.dispose()
+
+
+def test_a_postgresql_database_not_in_utf8_is_refused_in_one_line(postgres: Any) -> None:
+    """An SQL_ASCII database (a cluster made without a UTF-8 locale) made `judge migrate`
+    crash with a TypeError (issue 16); now one line, exit 2, and nothing is created."""
+    import psycopg
+
+    with psycopg.connect(postgres.dsn("postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE judge_ascii ENCODING 'SQL_ASCII' TEMPLATE template0")
+    url = postgres.url("judge_ascii")
+    done = subprocess.run([sys.executable, "-m", "web.cli", "migrate"], capture_output=True,
+                          text=True, timeout=120, cwd=REPO,
+                          env={**os.environ, "JUDGE_DATABASE_URL": url})  # fmt: skip
+    assert done.returncode == 2, done
+    assert done.stderr.count("\n") == 1 and "SQL_ASCII" in done.stderr, done.stderr
+    assert "createdb -E UTF8" in done.stderr
+    with psycopg.connect(postgres.dsn("judge_ascii")) as conn:
+        tables = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone()
+    assert tables == (0,)
