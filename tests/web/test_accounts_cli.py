@@ -88,22 +88,22 @@ def test_token_create_makes_no_user_and_no_admin_unless_asked(stack: Any) -> Non
 
 
 def test_user_password_sets_or_resets_and_ends_nothing_half_done(stack: Any) -> None:
-    first = last_line(judge(stack, "user", "create", "dave"))
-    refused(judge(stack, "user", "create", "dave"), "'dave' is taken")  # was exit status 1
+    first = last_line(judge(stack, "user", "create", "dana"))
+    refused(judge(stack, "user", "create", "dana"), "'dana' is taken")  # was exit status 1
     refused(judge(stack, "user", "password", "nobody"), "no user 'nobody'", "judge user create")
 
     # Reset to a random password, printed last: the old one stops working.
-    second = last_line(judge(stack, "user", "password", "dave"))
-    assert second != first and can_log_in(stack, "dave", second)
-    assert not can_log_in(stack, "dave", first)
+    second = last_line(judge(stack, "user", "password", "dana"))
+    assert second != first and can_log_in(stack, "dana", second)
+    assert not can_log_in(stack, "dana", first)
 
     # From stdin (nothing echoed); a bad one changes nothing.
-    refused(judge(stack, "user", "password", "dave", "--stdin", stdin="short\n"), "8 characters")
-    refused(judge(stack, "user", "password", "dave", "--stdin", stdin=""), "no password on stdin")
-    assert can_log_in(stack, "dave", second)
-    r = judge(stack, "user", "password", "dave", "--stdin", stdin="correct horse battery\n")
+    refused(judge(stack, "user", "password", "dana", "--stdin", stdin="short\n"), "8 characters")
+    refused(judge(stack, "user", "password", "dana", "--stdin", stdin=""), "no password on stdin")
+    assert can_log_in(stack, "dana", second)
+    r = judge(stack, "user", "password", "dana", "--stdin", stdin="correct horse battery\n")
     assert r.returncode == 0 and "correct horse" not in r.stdout, r
-    assert can_log_in(stack, "dave", "correct horse battery")
+    assert can_log_in(stack, "dana", "correct horse battery")
 
     # A user with API tokens only gets a password (a web login) the same way.
     last_line(judge(stack, "token", "create", "apionly", "--create-user"))

@@ -149,6 +149,11 @@ def _zygotes(table: dict[int, dict[str, str]]) -> set[int]:
 def leftover_processes() -> list[str]:
     """Processes that a finished box left on the host: running as one of our box uids, or
     a descendant of ours (a helper, a box's init) still there after its run returned."""
+    # A box the pool thread is preparing right now has processes that helper_pids() does not
+    # list yet (CI saw one on a loaded machine): let the thread finish first.
+    from sandbox import _pool
+
+    _pool.settle()
     uids = held_box_uids()
     me = os.getpid()
     table = {int(pid): fields for pid in filter(str.isdigit, os.listdir("/proc"))
@@ -156,8 +161,6 @@ def leftover_processes() -> list[str]:
     zygotes = _zygotes(table)
     # Warm boxes waiting for a run, and the host-root helpers of a box whose program is
     # gone but whose namespaces are still being torn down: the pool's, not a program's.
-    from sandbox import _pool
-
     pooled = _pool.helper_pids()
 
     def descends_from_us(pid: int) -> bool:
