@@ -329,7 +329,17 @@ def _checker(c: Any) -> dict[str, Any]:
         raise ProblemError(f"checker.type: one of {', '.join(CHECKER_TYPES)}")
     kind = c["type"]
     if kind == "custom":
-        return {"type": kind, **_program(c, "checker")}
+        out_custom: dict[str, Any] = {"type": kind, **_program(c, "checker")}
+        passes = c.get("passes", 1)
+        if isinstance(passes, bool) or not isinstance(passes, int) or not 1 <= passes <= 100:
+            raise ProblemError("checker.passes: a whole number from 1 to 100")
+        if passes > 1:
+            # ICPC multi-pass: the validator may write feedback_dir/nextpass.in, the next
+            # pass's input; only the icpc protocol has a feedback directory.
+            if out_custom.get("protocol") != "icpc":
+                raise ProblemError("checker.passes: only an icpc validator has several passes")
+            out_custom["passes"] = passes
+        return out_custom
     out: dict[str, Any] = {"type": kind}
     if kind == "float":
         for key in ("abs", "rel"):

@@ -86,6 +86,14 @@ def load(root: Path) -> dict[str, Any]:
         out["checker"] = _default_checker(flags)
     if multi_pass:
         package["multi_pass"] = True
+        limits = meta.get("limits") or {}
+        passes = limits.get("validation_passes", 2) if isinstance(limits, dict) else 2
+        if isinstance(passes, bool) or not isinstance(passes, int) or passes < 2:
+            raise ProblemError("problem.yaml: limits.validation_passes: a whole number >= 2")
+        if interactive:
+            skipped.append("multi-pass: interactive problems are graded in one pass")
+        else:
+            out["checker"]["passes"] = passes
     if scoring:
         out["scoring"] = data.scoring
         out["stop_on_failure"] = False
