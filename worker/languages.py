@@ -529,6 +529,42 @@ LANGUAGES: tuple[Language, ...] = (
         version_command=("/usr/bin/lua5.4", "-v"),
         packages=("lua5.4",),
     ),
+    Language(
+        id="prolog",
+        name="Prolog (SWI-Prolog)",
+        source="main.pl",
+        # Kattis' command: every .pl in the box (a helper module such as kattio.pl is consulted
+        # by the main file) into one saved state that runs main/0, then halts; a program with
+        # no main/0 or an uncaught error exits non-zero. The state needs swipl's home at run
+        # time, which lives under /usr (bound in every box).
+        compile=_each("*.pl", '/usr/bin/swipl -O -q -g main -t halt -o main -c "$@"'),
+        artifacts=("main",),
+        executables=("main",),
+        run=("./main",),
+        compile_env=MappingProxyType({"HOME": "/tmp"}),
+        compile_limits=_limits(cpu_time=30.0, wall_time=45.0),
+        mle_markers=(b"resource_error", b"Not enough resources"),
+        requires=("/usr/bin/swipl",),
+        version_command=("/usr/bin/swipl", "--version"),
+        packages=("swi-prolog-nox",),
+    ),
+    Language(
+        id="r",
+        name="R (Rscript)",
+        source="main.R",
+        # A syntax check, as DOMjudge's: parse() turns a typo into CE; the script then runs
+        # as it is. R keeps its session files in TMPDIR, the box's /tmp.
+        compile=("/usr/bin/Rscript", "--vanilla", "-e", "invisible(parse('main.R'))"),
+        run=("/usr/bin/Rscript", "--vanilla", "main.R"),
+        # /usr/lib/R/etc/Renviron and ldpaths are symlinks into /etc/R.
+        binds=("/etc/R",),
+        compile_env=MappingProxyType({"HOME": "/tmp", "TMPDIR": "/tmp"}),
+        memory_overhead=64 * _MiB,
+        mle_markers=(b"cannot allocate vector",),
+        requires=("/usr/bin/Rscript", "/etc/R"),
+        version_command=("/usr/bin/Rscript", "--version"),
+        packages=("r-base-core",),
+    ),
 )
 
 _BY_ID: Mapping[str, Language] = MappingProxyType({lang.id: lang for lang in LANGUAGES})

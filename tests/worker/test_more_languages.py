@@ -74,6 +74,14 @@ AB: dict[str, str] = {
     ),
     "lisp": '(let ((a (read)) (b (read))) (format t "~a~%" (+ a b)))\n',
     "lua": "local a, b = io.read('n', 'n')\nprint(math.tointeger(a + b))\n",
+    "prolog": (
+        'main :- read_line_to_string(user_input, L), split_string(L, " ", " ", [A, B]),\n'
+        "    number_string(X, A), number_string(Y, B), Z is X + Y, write(Z), nl.\n"
+    ),
+    "r": (
+        'x <- scan(file("stdin"), what = numeric(), quiet = TRUE)\n'
+        'cat(format(sum(x), scientific = FALSE), "\\n", sep = "")\n'
+    ),
 }
 
 
@@ -205,6 +213,26 @@ def test_multi_file_c_compiles_every_source() -> None:
         'int main(void) { long a, b; scanf("%ld %ld", &a, &b); printf("%ld\\n", sum(a, b)); }\n'
     )
     assert run(compiled(c, source, files)) == AB_OUTPUT
+
+
+def test_prolog_consults_a_helper_module_beside_the_main_file() -> None:
+    # Kattis ships a token reader as a module the submission consults, as here.
+    prolog = installed("prolog")
+    helper = (
+        ":- module(reader, [numbers/1]).\n"
+        "numbers(Ns) :- read_string(user_input, _, S), split_string(S, \" \\n\", \" \\n\", P),\n"
+        "    exclude(==(\"\"), P, T), maplist(number_string, Ns, T).\n"
+    )
+    source = "[reader].\nmain :- numbers([A, B]), C is A + B, write(C), nl.\n"
+    assert run(compiled(prolog, source, {"reader.pl": helper.encode()})) == AB_OUTPUT
+
+
+@pytest.mark.parametrize(
+    ("language_id", "source"),
+    [("prolog", "main :- write(1.\n"), ("r", "cat(1 +\n")],
+)
+def test_prolog_and_r_syntax_errors_are_compile_errors(language_id: str, source: str) -> None:
+    assert "rror" in compile_error(installed(language_id), source)
 
 
 def test_describe_gives_each_installed_language_its_version_once() -> None:

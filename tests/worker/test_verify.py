@@ -101,3 +101,25 @@ def test_unknown_problem_and_nothing_to_verify(
     assert cli.main(["problem", "import", str(_package(tmp_path / "p", "bare", []))]) == 0
     assert cli.main(["problem", "verify", "bare"]) == 2
     assert "ships no submissions" in capsys.readouterr().err
+
+
+def test_a_language_missing_here_is_not_run_rather_than_a_mismatch(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # problemtools ships a Python 2 submission: Debian 12 has no Python 2, the judge no row for it.
+    subs = [
+        _sub("accepted/ab.py", AB, "AC"),
+        {**_sub("accepted/ab2.py", "print sum(map(int, raw_input().split()))\n", "AC"),
+         "language": "python2"},
+        {**_sub("accepted/ab.awk", "{ print $1 + $2 }\n", "AC"), "language": "awk"},
+    ]  # fmt: skip
+    pkg = _package(tmp_path / "p", "langs", subs, time_limit=1)
+    assert cli.main(["problem", "import", str(pkg)]) == 0
+    capsys.readouterr()
+    assert cli.main(["problem", "verify", "langs"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    missing = [line for line in out if line.startswith("--")]
+    assert len(missing) == 2
+    assert "language 'python2' is not installed here" in missing[0]
+    assert "language 'awk' is not installed here" in missing[1]
+    assert out[-1].startswith("langs: 1 of 1 submissions got their expected verdict; 2 not run")
