@@ -499,3 +499,38 @@ def test_expected_results_in_any_file_of_a_multi_file_submission(tmp_path: Path)
     subs = {s["name"]: s for s in icpc.load(root)["submissions"]}
     assert subs["multiple/two"]["expected"] == ["AC", "WA"]
     assert subs["multiple/own"]["expected"] == ["TLE"]  # the entry point's own tag first
+
+
+def test_symbolic_links_inside_a_package_directory_are_followed(tmp_path: Path) -> None:
+    # problemtools reuses a group's tests in another by links; DOMjudge links one submission
+    # into two folders and its statement PDF to a file outside the package.
+    root = write(tmp_path / "linked", {
+        "problem.yaml": "name: Linked\ntype: scoring\n",
+        "data/secret/g1/1.in": "1\n", "data/secret/g1/1.ans": "1\n",
+        "data/secret/g2/2.in": "2\n", "data/secret/g2/2.ans": "2\n",
+        "submissions/accepted/a.py": "print(input())\n",
+        "outside.pdf": "%PDF-1.4 not the package's\n",
+    })  # fmt: skip
+    (root / "data/secret/g2/1.in").symlink_to("../g1/1.in")
+    (root / "data/secret/g2/1.ans").symlink_to("../g1/1.ans")
+    (root / "submissions/wrong_answer").mkdir()
+    (root / "submissions/wrong_answer/a.py").symlink_to("../accepted/a.py")
+    (root / "submissions/accepted/loop").symlink_to("..")
+    (root / "submissions/accepted/gone.py").symlink_to("nowhere.py")
+    package = root / "pkg"
+    package.mkdir()
+    for name in ("problem.yaml", "data", "submissions"):
+        (root / name).rename(package / name)
+    (package / "problem.pdf").symlink_to("../outside.pdf")
+
+    p = formats.load_path(package)
+    assert p["slug"] == "pkg"  # the directory's name, not the copy's
+    assert [t["input"] for t in p["tests"]] == [b"1\n", b"1\n", b"2\n"]
+    assert [s["name"] for s in p["submissions"]] == ["accepted/a.py", "wrong_answer/a.py"]
+    assert "files" not in p  # the PDF outside the package is not read
+    skipped = p["package"]["skipped"]
+    assert "problem.pdf: a symbolic link out of the package is not followed" in skipped
+    assert "submissions/accepted/gone.py: a symbolic link out of the package is not followed" in (
+        skipped
+    )
+    assert "submissions/accepted/loop: a symbolic link into itself is not followed" in skipped
