@@ -272,3 +272,20 @@ def test_ci_languages_is_quiet_when_installed_and_exits_2_on_unknown() -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     bad = subprocess.run(["bash", script, "cobol"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+DEEP_C = r"""
+#include <stdio.h>
+/* 2 000 000 frames of about 100 bytes: some 200 MiB of stack, past the sandbox's 64 MiB
+   default. Kattis and DOMjudge lift the stack rlimit; a DFS this deep is AC there. */
+static long down(long n) { volatile char pad[64]; pad[0] = (char)n; return n ? down(n - 1) + pad[0] % 2 : 0; }
+int main(void) { printf("%ld\n", down(2000000)); return 0; }
+"""
+
+
+def test_the_stack_may_grow_to_the_memory_limit() -> None:
+    program = compiled(installed("c"), DEEP_C)
+    limits = RunLimits(cpu_time=5.0, memory=512 << 20, output=1 << 20)
+    r = run_program(sandbox.run, program, limits, stdin=b"")
+    assert r.verdict is sandbox.Verdict.OK and r.exit_code == 0, (r.verdict, r.message)
+    assert r.memory_peak > 64 << 20
