@@ -190,6 +190,19 @@ def _each(patterns: str, compile_line: str) -> tuple[str, ...]:
     return ("/bin/sh", "-c", script)
 
 
+# The syntax check covers every source of a multi-file program, used or not, as Kattis and
+# DOMjudge check them (DOMjudge's hello ships a submission whose unused module is a CE).
+_PY_CHECK_ALL = (
+    "import os\nfor f in sorted(os.listdir('.')):\n"
+    "    if f.endswith('.py'): compile(open(f, 'rb').read(), f, 'exec')"
+)
+_JS_CHECK_ALL = (
+    "/bin/sh",
+    "-c",
+    'for f in *.js *.mjs; do [ -e "$f" ] || continue; /usr/bin/node --check "$f" || exit 1; done',
+)
+
+
 LANGUAGES: tuple[Language, ...] = (
     Language(
         id="c",
@@ -223,13 +236,7 @@ LANGUAGES: tuple[Language, ...] = (
         id="pypy3",
         name="Python 3 (PyPy)",
         source="main.py",
-        compile=(
-            "/usr/bin/pypy3",
-            "-S",
-            "-c",
-            "import sys; compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec')",
-            "main.py",
-        ),
+        compile=("/usr/bin/pypy3", "-S", "-c", _PY_CHECK_ALL),
         run=("/usr/bin/pypy3", "-B", "main.py"),
         memory_overhead=64 * _MiB,
         mle_markers=(b"MemoryError",),
@@ -254,8 +261,7 @@ LANGUAGES: tuple[Language, ...] = (
             "-S",
             "-I",
             "-c",
-            "import sys; compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec')",
-            "main.py",
+            _PY_CHECK_ALL,
         ),
         run=("/usr/bin/python3", "-B", "main.py"),
         hangup_markers=(b"EOFError", b"BrokenPipeError"),
@@ -286,7 +292,7 @@ LANGUAGES: tuple[Language, ...] = (
         id="javascript",
         name="JavaScript (Node.js)",
         source="main.js",
-        compile=("/usr/bin/node", "--check", "main.js"),
+        compile=_JS_CHECK_ALL,
         run=("/usr/bin/node", "--max-old-space-size={memory_mb}", "main.js"),
         compile_limits=_limits(memory=1024 * _MiB),
         memory_overhead=64 * _MiB,

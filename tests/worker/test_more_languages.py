@@ -235,6 +235,23 @@ def test_prolog_and_r_syntax_errors_are_compile_errors(language_id: str, source:
     assert "rror" in compile_error(installed(language_id), source)
 
 
+@pytest.mark.parametrize(
+    ("language_id", "source", "broken"),
+    [
+        ("javascript", 'console.log("1000000000007");\n', {"unused.js": b"letter x = 1\n"}),
+        ("python3", "print(1000000000007)\n", {"unused.py": b"def f(:\n"}),
+        ("pypy3", "print(1000000000007)\n", {"unused.py": b"def f(:\n"}),
+    ],
+)
+def test_every_source_of_a_script_is_syntax_checked(
+    language_id: str, source: str, broken: dict[str, bytes]
+) -> None:
+    # As Kattis and DOMjudge compile them: a file the program never loads is checked too.
+    lang = installed(language_id)
+    assert run(compiled(lang, source, {"helper.txt": b"not a source"})) == AB_OUTPUT
+    assert "unused" in compile_error(lang, source, broken)
+
+
 def test_describe_gives_each_installed_language_its_version_once() -> None:
     described = {d["id"]: d for d in languages.describe()}
     assert described["python3"]["version"].startswith("Python 3.")
