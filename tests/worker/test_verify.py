@@ -123,3 +123,34 @@ def test_a_language_missing_here_is_not_run_rather_than_a_mismatch(
     assert "language 'python2' is not installed here" in missing[0]
     assert "language 'awk' is not installed here" in missing[1]
     assert out[-1].startswith("langs: 1 of 1 submissions got their expected verdict; 2 not run")
+
+
+def test_icpc_python_submissions_run_with_pypy_as_kattis_and_domjudge_do(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from worker import languages
+
+    pypy = languages.known("pypy3")
+    if pypy is None or not pypy.available():
+        pytest.skip("pypy3 not installed (bash .ci/languages pypy3)")
+    root = tmp_path / "impl"
+    for name, text in {
+        "problem.yaml": "name: Impl\nlimits:\n  time_limit: 2\n",
+        "data/secret/1.in": "\n",
+        "data/secret/1.ans": "PyPy\n",
+        "submissions/accepted/which.py": "import platform\nprint(platform.python_implementation())\n",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    assert cli.main(["problem", "import", str(root)]) == 0
+    capsys.readouterr()
+    assert cli.main(["problem", "verify", "impl", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert (row["language"], row["verdict"]) == ("pypy3", "AC")
+
+    # Our own format keeps the language it names.
+    pkg = _package(tmp_path / "p", "own", [_sub("accepted/ab.py", AB, "AC")], time_limit=1)
+    assert cli.main(["problem", "import", str(pkg)]) == 0
+    capsys.readouterr()
+    assert cli.main(["problem", "verify", "own", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["language"] == "python3"
