@@ -174,7 +174,7 @@ def validate(data: Mapping[str, Any]) -> ProblemSpec:
         limits=_limits(data.get("limits")),
         package=dict(package) if package is not None else None,
         input_validators=tuple(
-            _program(v, f"input_validators[{i}]")
+            _input_validator(v, f"input_validators[{i}]")
             for i, v in enumerate(_list(validators, "input_validators"), 1)
         ),
         submissions=tuple(
@@ -358,6 +358,22 @@ def _checker(c: Any) -> dict[str, Any]:
             if not _number(v) or v < 0:
                 raise ProblemError(f"checker.{key}: a finite number >= 0")
             out[key] = float(v)
+    return out
+
+
+def _input_validator(v: Any, field: str) -> dict[str, Any]:
+    """A PROGRAM, and ``test_flags``: {test number: flags} where a test's differ from
+    ``flags`` (an ICPC group's own input_validator_flags)."""
+    out = _program(v, field)
+    test_flags = v.get("test_flags")
+    if test_flags:
+        if not isinstance(test_flags, Mapping) or not all(
+            isinstance(k, str) and k.isdigit() and isinstance(f, list)
+            and all(isinstance(x, str) for x in f)
+            for k, f in test_flags.items()
+        ):  # fmt: skip
+            raise ProblemError(f"{field}.test_flags: an object of test number to flags")
+        out["test_flags"] = {k: list(f) for k, f in test_flags.items()}
     return out
 
 
