@@ -174,7 +174,7 @@ def validate(data: Mapping[str, Any]) -> ProblemSpec:
         limits=_limits(data.get("limits")),
         package=dict(package) if package is not None else None,
         input_validators=tuple(
-            _program(v, f"input_validators[{i}]")
+            _input_validator(v, f"input_validators[{i}]")
             for i, v in enumerate(_list(validators, "input_validators"), 1)
         ),
         submissions=tuple(
@@ -329,7 +329,17 @@ def _checker(c: Any) -> dict[str, Any]:
         raise ProblemError(f"checker.type: one of {', '.join(CHECKER_TYPES)}")
     kind = c["type"]
     if kind == "custom":
-        return {"type": kind, **_program(c, "checker")}
+        out_custom: dict[str, Any] = {"type": kind, **_program(c, "checker")}
+        passes = c.get("passes", 1)
+        if isinstance(passes, bool) or not isinstance(passes, int) or not 1 <= passes <= 100:
+            raise ProblemError("checker.passes: a whole number from 1 to 100")
+        if passes > 1:
+            # ICPC multi-pass: the validator may write feedback_dir/nextpass.in, the next
+            # pass's input; only the icpc protocol has a feedback directory.
+            if out_custom.get("protocol") != "icpc":
+                raise ProblemError("checker.passes: only an icpc validator has several passes")
+            out_custom["passes"] = passes
+        return out_custom
     out: dict[str, Any] = {"type": kind}
     if kind == "float":
         for key in ("abs", "rel"):
@@ -348,6 +358,22 @@ def _checker(c: Any) -> dict[str, Any]:
             if not _number(v) or v < 0:
                 raise ProblemError(f"checker.{key}: a finite number >= 0")
             out[key] = float(v)
+    return out
+
+
+def _input_validator(v: Any, field: str) -> dict[str, Any]:
+    """A PROGRAM, and ``test_flags``: {test number: flags} where a test's differ from
+    ``flags`` (an ICPC group's own input_validator_flags)."""
+    out = _program(v, field)
+    test_flags = v.get("test_flags")
+    if test_flags:
+        if not isinstance(test_flags, Mapping) or not all(
+            isinstance(k, str) and k.isdigit() and isinstance(f, list)
+            and all(isinstance(x, str) for x in f)
+            for k, f in test_flags.items()
+        ):  # fmt: skip
+            raise ProblemError(f"{field}.test_flags: an object of test number to flags")
+        out["test_flags"] = {k: list(f) for k, f in test_flags.items()}
     return out
 
 

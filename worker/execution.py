@@ -160,12 +160,17 @@ class RunLimits:
         return self.cpu_time * 1.5 + 1
 
     def for_sandbox(self, lang: Language) -> dict[str, Any]:
+        memory = self.memory + lang.memory_overhead
         return {
             "cpu_time": self.cpu_time,
             "wall_time": self.wall_time(),
-            "memory": self.memory + lang.memory_overhead,
+            "memory": memory,
             "output": self.output,
             "pids": lang.pids,
+            # The stack may grow to the memory limit, as Kattis and DOMjudge allow (both lift
+            # the stack rlimit): a deep recursion is judged by the memory it uses, not by a
+            # 64 MiB default that no contestant knows about.
+            "stack": memory,
         }
 
 

@@ -190,6 +190,19 @@ def _each(patterns: str, compile_line: str) -> tuple[str, ...]:
     return ("/bin/sh", "-c", script)
 
 
+# The syntax check covers every source of a multi-file program, used or not, as Kattis and
+# DOMjudge check them (DOMjudge's hello ships a submission whose unused module is a CE).
+_PY_CHECK_ALL = (
+    "import os\nfor f in sorted(os.listdir('.')):\n"
+    "    if f.endswith('.py'): compile(open(f, 'rb').read(), f, 'exec')"
+)
+_JS_CHECK_ALL = (
+    "/bin/sh",
+    "-c",
+    'for f in *.js *.mjs; do [ -e "$f" ] || continue; /usr/bin/node --check "$f" || exit 1; done',
+)
+
+
 LANGUAGES: tuple[Language, ...] = (
     Language(
         id="c",
@@ -223,13 +236,7 @@ LANGUAGES: tuple[Language, ...] = (
         id="pypy3",
         name="Python 3 (PyPy)",
         source="main.py",
-        compile=(
-            "/usr/bin/pypy3",
-            "-S",
-            "-c",
-            "import sys; compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec')",
-            "main.py",
-        ),
+        compile=("/usr/bin/pypy3", "-S", "-c", _PY_CHECK_ALL),
         run=("/usr/bin/pypy3", "-B", "main.py"),
         memory_overhead=64 * _MiB,
         mle_markers=(b"MemoryError",),
@@ -254,8 +261,7 @@ LANGUAGES: tuple[Language, ...] = (
             "-S",
             "-I",
             "-c",
-            "import sys; compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec')",
-            "main.py",
+            _PY_CHECK_ALL,
         ),
         run=("/usr/bin/python3", "-B", "main.py"),
         hangup_markers=(b"EOFError", b"BrokenPipeError"),
@@ -286,7 +292,7 @@ LANGUAGES: tuple[Language, ...] = (
         id="javascript",
         name="JavaScript (Node.js)",
         source="main.js",
-        compile=("/usr/bin/node", "--check", "main.js"),
+        compile=_JS_CHECK_ALL,
         run=("/usr/bin/node", "--max-old-space-size={memory_mb}", "main.js"),
         compile_limits=_limits(memory=1024 * _MiB),
         memory_overhead=64 * _MiB,
@@ -528,6 +534,42 @@ LANGUAGES: tuple[Language, ...] = (
         requires=("/usr/bin/lua5.4", "/usr/bin/luac5.4"),
         version_command=("/usr/bin/lua5.4", "-v"),
         packages=("lua5.4",),
+    ),
+    Language(
+        id="prolog",
+        name="Prolog (SWI-Prolog)",
+        source="main.pl",
+        # Kattis' command: every .pl in the box (a helper module such as kattio.pl is consulted
+        # by the main file) into one saved state that runs main/0, then halts; a program with
+        # no main/0 or an uncaught error exits non-zero. The state needs swipl's home at run
+        # time, which lives under /usr (bound in every box).
+        compile=_each("*.pl", '/usr/bin/swipl -O -q -g main -t halt -o main -c "$@"'),
+        artifacts=("main",),
+        executables=("main",),
+        run=("./main",),
+        compile_env=MappingProxyType({"HOME": "/tmp"}),
+        compile_limits=_limits(cpu_time=30.0, wall_time=45.0),
+        mle_markers=(b"resource_error", b"Not enough resources"),
+        requires=("/usr/bin/swipl",),
+        version_command=("/usr/bin/swipl", "--version"),
+        packages=("swi-prolog-nox",),
+    ),
+    Language(
+        id="r",
+        name="R (Rscript)",
+        source="main.R",
+        # A syntax check, as DOMjudge's: parse() turns a typo into CE; the script then runs
+        # as it is. R keeps its session files in TMPDIR, the box's /tmp.
+        compile=("/usr/bin/Rscript", "--vanilla", "-e", "invisible(parse('main.R'))"),
+        run=("/usr/bin/Rscript", "--vanilla", "main.R"),
+        # /usr/lib/R/etc/Renviron and ldpaths are symlinks into /etc/R.
+        binds=("/etc/R",),
+        compile_env=MappingProxyType({"HOME": "/tmp", "TMPDIR": "/tmp"}),
+        memory_overhead=64 * _MiB,
+        mle_markers=(b"cannot allocate vector",),
+        requires=("/usr/bin/Rscript", "/etc/R"),
+        version_command=("/usr/bin/Rscript", "--version"),
+        packages=("r-base-core",),
     ),
 )
 

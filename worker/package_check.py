@@ -39,9 +39,11 @@ def check_inputs(spec: ProblemSpec, run: Runner = sandbox_runner) -> None:
         program = _compile(run, validator, i, cpu, memory)
         protocol = str(validator.get("protocol", "testlib"))
         flags = tuple(validator.get("flags") or ())
+        test_flags = validator.get("test_flags") or {}
         for index, test in enumerate(spec.tests, 1):
             name = test.name or str(index)
-            r = run_program(run, program, limits, stdin=test.input, extra_args=flags)
+            args = tuple(test_flags.get(str(index), flags))
+            r = run_program(run, program, limits, stdin=test.input, extra_args=args)
             said = _first_line(r)
             if (
                 r.verdict is not sandbox.Verdict.OK

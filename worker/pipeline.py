@@ -246,6 +246,19 @@ class _ProgramCache:
 _checker_cache = _ProgramCache()
 
 
+@dataclass(frozen=True)
+class _Passes:
+    """A test's runs and checks: the last pass's run, the verdict, and over every pass the
+    slowest CPU time and the largest memory."""
+
+    result: sandbox.Result
+    verdict: Verdict
+    message: str
+    points: float | None
+    cpu_time: float
+    memory: int
+
+
 class _Grading:
     """One claimed grading; every write goes through the claim's guard."""
 
@@ -423,7 +436,7 @@ class _Grading:
         return built
 
     def _custom_checker(self, program: Program, spec: dict[str, Any]) -> checkers.Check:
-        limits = self._tool_limits(max(5.0, self.job.time_limit * 2), CHECKER_MEMORY)
+        limits = self._checker_limits()
         protocol = protocols.get(spec.get("protocol"))
         flags = tuple(spec.get("flags") or ())
 
@@ -451,6 +464,7 @@ class _Grading:
         answer: bytes,
     ) -> tuple[TestOutcome, dict[str, Any]]:
         checker_points: float | None = None
+        ran: _Passes | None = None
         if self.interactor is not None:
             spec = self.job.interactor or {}
             protocol = str(spec.get("protocol") or "testlib")
@@ -468,14 +482,8 @@ class _Grading:
                 checked = check(test_input, inter.files.get(protocols.testlib.OUTPUT, b""), answer)
                 verdict, message, checker_points = checked.verdict, checked.message, checked.points
         else:
-            r = run_program(self.run_, program, self.limits, stdin=test_input)
-            ran = run_verdict(program.language, r)
-            if ran is None:
-                verdict_check = check(test_input, r.stdout, answer)
-                verdict, message = verdict_check.verdict, verdict_check.message
-                checker_points = verdict_check.points
-            else:
-                verdict, message = ran, r.message or _exit_message(r)
+            ran = self._run_passes(program, check, test_input, answer)
+            r, verdict, message, checker_points = ran.result, ran.verdict, ran.message, ran.points
         if verdict is Verdict.AC and checker_points is not None:
             # An ICPC validator's score.txt is the test's score; a test worth nothing (a
             # scoring problem's sample) stays worth nothing.
@@ -488,8 +496,9 @@ class _Grading:
             index=info.index,
             verdict=verdict,
             points=points,
-            cpu_time=r.cpu_time,
-            memory=r.memory_peak,
+            # Several passes of a multi-pass test: the slowest and the largest.
+            cpu_time=ran.cpu_time if ran else r.cpu_time,
+            memory=ran.memory if ran else r.memory_peak,
         )
         row = self._row(outcome, message)
         row.update(
@@ -499,6 +508,54 @@ class _Grading:
             signal=r.signal,
         )
         return outcome, row
+
+    def _run_passes(
+        self, program: Program, check: checkers.Check, test_input: bytes, answer: bytes
+    ) -> _Passes:
+        """Run and check one test: once, or for an ICPC multi-pass validator (``passes``)
+        again on each nextpass.in it writes, until a pass is not accepted or asks no more."""
+        passes = int(self.job.checker.get("passes", 1))
+        current, said, cpu, memory = test_input, b"", 0.0, 0
+        for _ in range(passes):
+            r = run_program(self.run_, program, self.limits, stdin=current)
+            cpu, memory = max(cpu, r.cpu_time), max(memory, r.memory_peak)
+            failed = run_verdict(program.language, r)
+            if failed is not None:
+                return _Passes(r, failed, r.message or _exit_message(r), None, cpu, memory)
+            if passes == 1:
+                c = check(current, r.stdout, answer)
+                return _Passes(r, c.verdict, c.message, c.points, cpu, memory)
+            c, following, said = self._validator_pass(current, r.stdout, answer, said)
+            if c.verdict is not Verdict.AC or following is None:
+                return _Passes(r, c.verdict, c.message, c.points, cpu, memory)
+            current = following
+        why = f"checker asked for another pass after the last of {passes}"
+        return _Passes(r, Verdict.IE, why, None, cpu, memory)
+
+    def _validator_pass(
+        self, test_input: bytes, output: bytes, answer: bytes, said: bytes
+    ) -> tuple[checkers.CheckResult, bytes | None, bytes]:
+        """One pass of a multi-pass validator: its verdict, the next pass's input (None: no
+        more) and judgemessage.txt so far (the next pass appends to it)."""
+        assert self.checker_program is not None
+        icpc = protocols.icpc
+        flags = tuple(self.job.checker.get("flags") or ())
+        call = icpc.checker_call(test_input, output, answer, flags, message=said, multi_pass=True)
+        r = run_program(
+            self.run_,
+            self.checker_program,
+            self._checker_limits(),
+            stdin=call.stdin,
+            extra_args=call.args,
+            extra_files=call.files,
+            copy_out=call.copy_out,
+        )
+        result = protocols.judged(icpc, "checker", r)
+        following = icpc.next_pass(r) if result.verdict is Verdict.AC else None
+        return result, following, r.files.get(icpc.MESSAGE_FILE, said)
+
+    def _checker_limits(self) -> RunLimits:
+        return self._tool_limits(max(5.0, self.job.time_limit * 2), CHECKER_MEMORY)
 
     def _interactor_limits(self) -> RunLimits | None:
         if not {"validation_time", "validation_memory"} & self.package_limits.keys():

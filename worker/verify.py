@@ -26,6 +26,9 @@ from worker.execution import Runner, sandbox_runner
 
 #: Before the time limit is known, accepted submissions run under this one (seconds).
 PROBING_TIME_LIMIT = 10.0
+#: Kattis and DOMjudge run an ICPC package's Python 3 submissions with PyPy3, so its expected
+#: verdicts and time limits were made with PyPy3: verify uses it too where this host has it.
+_REFERENCE_INTERPRETER = {"icpc": {"python3": "pypy3"}}
 
 
 class VerifyError(ValueError):
@@ -100,7 +103,8 @@ def verify(
             raise VerifyError(f"problem {slug!r} ships no submissions to verify")
         package = dict(problem.package or {})
         rows = [
-            Row(p.name, p.language, list(p.expected), p.expected_score) for p in shipped
+            Row(p.name, _judged_as(p.language, package), list(p.expected), p.expected_score)
+            for p in shipped
         ]
     by_name = {p.name: p for p in shipped}
     for row in rows:
@@ -119,6 +123,14 @@ def verify(
     with sessions() as s:
         tl = s.scalars(select(Problem.time_limit).where(Problem.slug == slug)).one()
     return Report(slug, tl, time_limit_set, rows)
+
+
+def _judged_as(language: str, package: dict[str, Any]) -> str:
+    """The language a shipped submission is graded in: the reference judges' interpreter
+    for its format when this host has it, else its own."""
+    reference = _REFERENCE_INTERPRETER.get(str(package.get("format")), {}).get(language)
+    found = languages.known(reference) if reference else None
+    return reference if reference and found is not None and found.available() else language
 
 
 def _set_time_limit(
@@ -175,7 +187,7 @@ def _grade_rows(
             shipped = by_name[row.name]
             sub = Submission(
                 problem=problem,
-                language=shipped.language,
+                language=row.language,
                 source=shipped.source,
                 files=dict(shipped.files) if shipped.files else None,
                 queue="batch",

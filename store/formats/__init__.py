@@ -60,7 +60,81 @@ def load_path(path: str | Path) -> dict[str, Any]:
 
 def load_directory(root: Path) -> dict[str, Any]:
     root = _package_root(root)
-    return dict(detect(root).load(root))
+    if not _has_links(root):
+        return dict(detect(root).load(root))
+    # Packages share files by symbolic links (problemtools' oddecho reuses tests across
+    # groups, DOMjudge links one submission into two folders): the importers read a copy in
+    # which each link inside the package is the file it points to.
+    with tempfile.TemporaryDirectory(prefix="judge-linked-") as tmp:
+        copy = Path(tmp) / root.name  # the directory's name may be the problem's
+        notes = _resolve_links(root, copy)
+        data = dict(detect(copy).load(copy))
+    if notes:
+        package = dict(data.get("package") or {})
+        package["skipped"] = [*package.get("skipped", []), *notes]
+        data["package"] = package
+    return data
+
+
+def _has_links(root: Path) -> bool:
+    for _dirpath, dirnames, filenames in os.walk(root):
+        here = Path(_dirpath)
+        if any((here / n).is_symlink() for n in (*dirnames, *filenames)):
+            return True
+    return False
+
+
+def _resolve_links(root: Path, dest: Path) -> list[str]:
+    """Copy ``root`` to ``dest`` with every symbolic link that resolves to a file or directory
+    inside ``root`` replaced by a copy of it; a link leaving the package (or dangling) is left
+    out and named in the notes. At most MAX_UNPACKED_BYTES and MAX_FILES are copied, so links
+    that multiply a tree cannot fill the disk."""
+    top = root.resolve()
+    notes: list[str] = []
+    budget = {"bytes": MAX_UNPACKED_BYTES, "files": MAX_FILES}
+
+    def inside(p: Path) -> Path | None:
+        try:
+            target = p.resolve(strict=True)
+        except (OSError, RuntimeError):  # dangling, or a loop of links
+            return None
+        return target if target == top or top in target.parents else None
+
+    def copy_file(src: Path, to: Path) -> None:
+        budget["files"] -= 1
+        budget["bytes"] -= src.stat().st_size
+        if budget["files"] < 0 or budget["bytes"] < 0:
+            raise ArchiveTooLarge(
+                f"package with its links resolved is larger than {MAX_UNPACKED_BYTES >> 20} MiB"
+            )
+        shutil.copyfile(src, to)
+        if src.stat().st_mode & 0o111:
+            os.chmod(to, 0o755)
+
+    def copy_dir(src: Path, to: Path, seen: frozenset[Path]) -> None:
+        to.mkdir(parents=True, exist_ok=True)
+        for entry in sorted(src.iterdir()):
+            name = entry.relative_to(src)
+            target: Path | None = entry
+            if entry.is_symlink():
+                target = inside(entry)
+                if target is None:
+                    rel = (to / name).relative_to(dest).as_posix()
+                    notes.append(f"{rel}: a symbolic link out of the package is not followed")
+                    continue
+            assert target is not None
+            if target.is_dir():
+                real = target.resolve()
+                if real in seen:  # a link to a directory that holds it
+                    rel = (to / name).relative_to(dest).as_posix()
+                    notes.append(f"{rel}: a symbolic link into itself is not followed")
+                    continue
+                copy_dir(target, to / name, seen | {real})
+            elif target.is_file():
+                copy_file(target, to / name)
+
+    copy_dir(root, dest, frozenset({top}))
+    return notes
 
 
 def load_zip(data: bytes) -> dict[str, Any]:

@@ -28,15 +28,36 @@ EXTENSIONS: Mapping[str, str] = {
     ".go": "go",
     ".hs": "haskell",
     ".cs": "csharp",
-    ".pas": "pascal",
+    ".pas": "pascal", ".p": "pascal",
     ".php": "php",
     ".ml": "ocaml",
     ".scala": "scala",
     ".lisp": "lisp", ".cl": "lisp",
     ".lua": "lua",
-    ".pro": "prolog",
+    ".pro": "prolog", ".plg": "prolog",
     ".R": "r",
 }  # fmt: skip
+
+# Languages the judge has no row for, named only so that a package's submissions in them are
+# kept, and verify lists them as not installed instead of the import dropping them unseen
+# (DOMjudge's other default languages). A validator in one of them stays an unknown file.
+FOREIGN_EXTENSIONS: Mapping[str, str] = {
+    ".adb": "ada", ".ads": "ada",
+    ".awk": "awk",
+    ".f95": "fortran", ".f90": "fortran",
+    ".swift": "swift",
+}  # fmt: skip
+
+# Kattis' `.pl` is Prolog and DOMjudge's is Perl: a `.pl` file is Prolog when it has a Prolog
+# clause or directive (`head :- body`, `:- module(...)`, `[kattio].`) and no Perl shebang.
+_PROLOG = re.compile(
+    r"^[ \t]*(?::-|[a-z]\w*[ \t]*(?:\([^\n]*\))?[ \t]*:-|\[[ \t]*[\w' ,]+\][ \t]*\.)",
+    re.MULTILINE,
+)
+_PERL_SHEBANG = re.compile(r"\A#!.*\bperl\b")
+# problemtools' rule: a `.py` whose first line names python2 is Python 2 (no toolchain here;
+# a submission's only: a validator with that shebang keeps running under Python 3).
+_PYTHON2_SHEBANG = re.compile(r"\A#!.*python2\b")
 
 # Verdict words of ICPC submission folders, DOMjudge @EXPECTED_RESULTS@ and Polygon tags.
 VERDICT_WORDS: Mapping[str, str] = {
@@ -61,20 +82,33 @@ _MAIN_MARKERS: Mapping[str, re.Pattern[str]] = {
     "go": re.compile(r"\bfunc\s+main\s*\("),
     "csharp": re.compile(r"\bstatic\s+\w*\s*(?:void|int)\s+Main\s*\("),
     "scala": re.compile(r"\bdef\s+main\s*\(|extends\s+App\b"),
+    "prolog": re.compile(r"^main[ \t]*:-", re.MULTILINE),
 }
 
 
-def language_of(name: str) -> str | None:
-    """Our language id for a file name, or None for an unknown extension."""
+def language_of(name: str, text: str | None = None, *, foreign: bool = False) -> str | None:
+    """Our language id for a file name, or None for an unknown extension; with the file's
+    ``text``, the extensions that two languages share are told apart by their content
+    (``.pl``: Prolog or Perl; ``.py``: Python 2 by its shebang, as problemtools does).
+    ``foreign``: also the ids of FOREIGN_EXTENSIONS (a package's submissions)."""
     suffix = Path(name).suffix
-    return EXTENSIONS.get(suffix) or EXTENSIONS.get(suffix.lower())
+    found = EXTENSIONS.get(suffix) or EXTENSIONS.get(suffix.lower())
+    if found is None and foreign:
+        found = FOREIGN_EXTENSIONS.get(suffix) or FOREIGN_EXTENSIONS.get(suffix.lower())
+    if text is None:
+        return found
+    if found == "perl" and not _PERL_SHEBANG.match(text) and _PROLOG.search(text):
+        return "prolog"
+    if found == "python3" and foreign and _PYTHON2_SHEBANG.match(text):
+        return "python2"
+    return found
 
 
 def entry_point(files: Mapping[str, str], language: str, preferred: Iterable[str] = ()) -> str:
     """Which file of a multi-file program is its entry point, the way Kattis and DOMjudge
     choose: a file named like the problem or ``main``, then the only file that defines a
     main function, then the first by name."""
-    names = sorted(n for n in files if language_of(n) == language) or sorted(files)
+    names = sorted(n for n in files if language_of(n, files[n]) == language) or sorted(files)
     stems = {Path(n).stem.lower(): n for n in names}
     for wanted in (*preferred, "main", "Main"):
         if wanted.lower() in stems:

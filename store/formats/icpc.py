@@ -86,6 +86,14 @@ def load(root: Path) -> dict[str, Any]:
         out["checker"] = _default_checker(flags)
     if multi_pass:
         package["multi_pass"] = True
+        limits = meta.get("limits") or {}
+        passes = limits.get("validation_passes", 2) if isinstance(limits, dict) else 2
+        if isinstance(passes, bool) or not isinstance(passes, int) or passes < 2:
+            raise ProblemError("problem.yaml: limits.validation_passes: a whole number >= 2")
+        if interactive:
+            skipped.append("multi-pass: interactive problems are graded in one pass")
+        else:
+            out["checker"]["passes"] = passes
     if scoring:
         out["scoring"] = data.scoring
         out["stop_on_failure"] = False
@@ -93,6 +101,7 @@ def load(root: Path) -> dict[str, Any]:
         out["stop_on_failure"] = True
 
     out["input_validators"] = _input_validators(root, data.root_config, skipped)
+    _group_input_flags(out["input_validators"], data.input_flags, data.root_config, skipped)
     out["submissions"] = icpc_programs.submissions(root, skipped)
     statement, tex_title, pdf = _statement(root)
     out["statement"] = _with_samples(statement, data, interactive)
@@ -241,6 +250,26 @@ def _default_checker(flags: list[str]) -> dict[str, Any]:
             raise ProblemError(f"problem.yaml: validator_flags: unknown flag {flag!r}")
         i += 1
     return checker
+
+
+def _group_input_flags(
+    validators: list[dict[str, Any]],
+    per_test: list[Any],
+    root_config: dict[str, Any],
+    skipped: list[str],
+) -> None:
+    """A group's own input_validator_flags (problemtools runs the validators on its tests
+    with them, as oddecho checks each subtask's bounds): ``test_flags`` of each validator."""
+    root = root_config.get("input_validator_flags")
+    differ = {i: f for i, f in enumerate(per_test, 1) if f != root}
+    if not differ or not validators:
+        return
+    if any(not isinstance(f, str | None) for f in differ.values()):
+        skipped.append("testdata.yaml: per-validator input_validator_flags are not used")
+        return
+    test_flags = {str(i): (f or "").split() for i, f in differ.items()}
+    for validator in validators:
+        validator["test_flags"] = test_flags
 
 
 def _input_validators(

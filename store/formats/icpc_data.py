@@ -37,6 +37,8 @@ class Data:
     interactions: list[tuple[str, str]] = field(default_factory=list)  # (name, text), samples
     notes: list[str] = field(default_factory=list)
     root_config: dict[str, Any] = field(default_factory=dict)
+    # Each test's input_validator_flags (its group's, inherited), in test order.
+    input_flags: list[Any] = field(default_factory=list)
 
 
 def load_yaml(path: Path, what: str) -> dict[str, Any]:
@@ -126,10 +128,10 @@ class _Builder:
         name = directory.relative_to(self.root / "data").as_posix()
         sample = name == "sample" or name.startswith("sample/")
         points = self.points(directory, config, name)
-        for key in ("output_validator_flags", "input_validator_flags"):
-            if config.get(key) != self.out.root_config.get(key):
-                # One checker and one set of validator flags per problem: the root's.
-                self.note(f"{where}: {key} of a group are not supported (data/'s are used)")
+        key = "output_validator_flags"
+        if config.get(key) != self.out.root_config.get(key):
+            # One checker and one set of its flags per problem: the root's.
+            self.note(f"{where}: {key} of a group are not supported (data/'s are used)")
         if config.get("run_samples") is False:
             self.note(f"{where}: run_samples: false is not supported (samples are run)")
         entries: list[tuple[str, Path]] = []
@@ -165,6 +167,7 @@ class _Builder:
                 "sample": sample, "name": p.relative_to(self.root / "data").with_suffix("")
                 .as_posix(),
             })  # fmt: skip
+            self.out.input_flags.append(config.get("input_validator_flags"))
             children.append({"test": len(self.out.tests)})
         agg = self.aggregation(directory, config, name)
         return {

@@ -42,17 +42,17 @@ def program(path: Path, what: str, flags: list[str]) -> dict[str, Any]:
     if path.is_dir():
         raw = program_files(path)
         texts = {n: _decode(b) for n, b in raw.items()}
-        sources = {n: t for n, t in texts.items() if t is not None and language_of(n)}
+        sources = {n: t for n, t in texts.items() if t is not None and language_of(n, t)}
         if not sources:
             raise ProblemError(f"{what}: no source file with a known extension in it")
-        languages = sorted({str(language_of(n)) for n in sources}, key=_language_rank)
+        languages = sorted({str(language_of(n, t)) for n, t in sources.items()}, key=_language_rank)
         language = languages[0]
         main = entry_point(sources, language)
         files: dict[str, Any] = {n: b for n, b in raw.items() if n != main}
         source = sources[main]
     else:
-        found = language_of(path.name)
         text = _decode(path.read_bytes())
+        found = language_of(path.name, text)
         if found is None or text is None:
             raise ProblemError(f"{what}: not a source file with a known extension")
         language, source, files = found, text, {}
@@ -142,22 +142,23 @@ def _submission(
 ) -> dict[str, Any] | None:
     if entry.is_dir():
         texts = {n: t for n, b in program_files(entry).items() if (t := _decode(b)) is not None}
-        known = {n: t for n, t in texts.items() if language_of(n)}
+        known = {n: lang for n, t in texts.items() if (lang := language_of(n, t, foreign=True))}
         if not known:
             skipped.append(f"submissions/{name}: no source file with a known extension")
             return None
-        language = sorted({str(language_of(n)) for n in known}, key=_language_rank)[0]
-        main = entry_point(known, language)
+        language = sorted(set(known.values()), key=_language_rank)[0]
+        main = entry_point({n: texts[n] for n, lang in known.items() if lang == language}, language)
         source, files = texts[main], {n: t for n, t in texts.items() if n != main}
     else:
-        found = language_of(entry.name)
         text = _decode(entry.read_bytes())
+        found = language_of(entry.name, text, foreign=True) if text is not None else None
         if found is None or text is None:
             skipped.append(f"submissions/{name}: unknown language")
             return None
         language, source, files = found, text, {}
     try:
-        expected = _annotated(source, name) or implied
+        # DOMjudge reads the tag from any file of the submission: the entry point first.
+        expected = _annotated_in([source, *(files[n] for n in sorted(files))], name) or implied
     except ValueError as e:  # a package's own mistake in one submission: skip it, say why
         skipped.append(str(e))
         return None
@@ -179,6 +180,14 @@ def _submission(
         except ValueError:
             raise ProblemError(f"submissions/{name}: @EXPECTED_SCORE@ is not a number") from None
     return sub
+
+
+def _annotated_in(texts: list[str], name: str) -> list[str] | None:
+    for text in texts:
+        found = _annotated(text, name)
+        if found:
+            return found
+    return None
 
 
 def _annotated(source: str, name: str) -> list[str] | None:

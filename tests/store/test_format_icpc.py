@@ -431,3 +431,106 @@ def test_imported_into_the_database(tmp_path: Path, sqlite_url: str) -> None:
             assert len(problem.submissions_shipped) == 3
     finally:
         engine.dispose()
+
+
+# Kattis' `.pl` is Prolog, DOMjudge's is Perl; problemtools runs a `.py` whose shebang names
+# python2 as Python 2. Our own sources in each style.
+PROLOG_MAIN = "[reader].\n\nmain :-\n    read_int(X), write(X), nl.\n"
+PROLOG_HELPER = ":- module(reader, [read_int/1]).\nread_int(X) :- read(X).\n"
+PERL = '# @EXPECTED_RESULTS@: CORRECT\nmy $x = <STDIN>;\nprint "$x";\n'
+
+
+def test_submission_languages_are_told_apart_by_content(tmp_path: Path) -> None:
+    root = write(tmp_path / "langs", {
+        "problem.yaml": "name: Langs\n",
+        "data/secret/1.in": "1\n", "data/secret/1.ans": "1\n",
+        "submissions/accepted/perl.pl": PERL,
+        "submissions/accepted/perl_shebang.pl": "#!/usr/bin/perl\nmain :- x.\nprint 1;\n",
+        "submissions/accepted/prolog/echo.pl": PROLOG_MAIN,
+        "submissions/accepted/prolog/reader.pl": PROLOG_HELPER,
+        "submissions/accepted/one.plg": "main :- write(1), nl.\n",
+        "submissions/accepted/old.py": "#!/usr/bin/env python2\nprint 1\n",
+        "submissions/accepted/new.py": "#!/usr/bin/env python3\nprint(1)\n",
+        "submissions/accepted/plain.py": "print(1)\n",
+        "submissions/accepted/hello.p": "begin writeln(1) end.\n",
+        "submissions/accepted/hello.awk": "{ print }\n",
+        "submissions/accepted/hello.f95": "program h\nprint *, 1\nend program h\n",
+    })  # fmt: skip
+    subs = {s["name"]: s for s in icpc.load(root)["submissions"]}
+    assert {name: s["language"] for name, s in subs.items()} == {
+        "accepted/hello.awk": "awk",
+        "accepted/hello.f95": "fortran",
+        "accepted/hello.p": "pascal",
+        "accepted/new.py": "python3",
+        "accepted/old.py": "python2",
+        "accepted/one.plg": "prolog",
+        "accepted/perl.pl": "perl",
+        "accepted/perl_shebang.pl": "perl",
+        "accepted/plain.py": "python3",
+        "accepted/prolog": "prolog",
+    }
+    # The file defining main/0 is the entry point; the module rides along.
+    assert subs["accepted/prolog"]["source"] == PROLOG_MAIN
+    assert subs["accepted/prolog"]["files"] == {"reader.pl": PROLOG_HELPER}
+
+
+def test_a_validator_in_a_foreign_language_stays_an_unknown_file(tmp_path: Path) -> None:
+    root = write(tmp_path / "v", {
+        "problem.yaml": "name: V\n",
+        "data/secret/1.in": "1\n", "data/secret/1.ans": "1\n",
+        "input_validators/check.awk": "{ exit 42 }\n",
+        "input_validators/old.py": "#!/usr/bin/env python2\nimport sys\nsys.exit(42)\n",
+    })  # fmt: skip
+    p = icpc.load(root)
+    assert [v["language"] for v in p["input_validators"]] == ["python3"]
+    assert "input_validators/check.awk: unknown file type" in p["package"]["skipped"]
+
+
+def test_expected_results_in_any_file_of_a_multi_file_submission(tmp_path: Path) -> None:
+    # DOMjudge reads the tag from every file of the submission, not only the entry point.
+    root = write(tmp_path / "tag", {
+        "problem.yaml": "name: Tag\n",
+        "data/secret/1.in": "1\n", "data/secret/1.ans": "1\n",
+        "submissions/multiple/two/main.c": "int main(void) { return 0; }\n",
+        "submissions/multiple/two/expected.txt": "@EXPECTED_RESULTS@: CORRECT, NO-OUTPUT\n",
+        "submissions/multiple/own/main.c": "/* @EXPECTED_RESULTS@: TIMELIMIT */\nint main(){}\n",
+        "submissions/multiple/own/notes.txt": "@EXPECTED_RESULTS@: CORRECT\n",
+    })  # fmt: skip
+    subs = {s["name"]: s for s in icpc.load(root)["submissions"]}
+    assert subs["multiple/two"]["expected"] == ["AC", "WA"]
+    assert subs["multiple/own"]["expected"] == ["TLE"]  # the entry point's own tag first
+
+
+def test_symbolic_links_inside_a_package_directory_are_followed(tmp_path: Path) -> None:
+    # problemtools reuses a group's tests in another by links; DOMjudge links one submission
+    # into two folders and its statement PDF to a file outside the package.
+    root = write(tmp_path / "linked", {
+        "problem.yaml": "name: Linked\ntype: scoring\n",
+        "data/secret/g1/1.in": "1\n", "data/secret/g1/1.ans": "1\n",
+        "data/secret/g2/2.in": "2\n", "data/secret/g2/2.ans": "2\n",
+        "submissions/accepted/a.py": "print(input())\n",
+        "outside.pdf": "%PDF-1.4 not the package's\n",
+    })  # fmt: skip
+    (root / "data/secret/g2/1.in").symlink_to("../g1/1.in")
+    (root / "data/secret/g2/1.ans").symlink_to("../g1/1.ans")
+    (root / "submissions/wrong_answer").mkdir()
+    (root / "submissions/wrong_answer/a.py").symlink_to("../accepted/a.py")
+    (root / "submissions/accepted/loop").symlink_to("..")
+    (root / "submissions/accepted/gone.py").symlink_to("nowhere.py")
+    package = root / "pkg"
+    package.mkdir()
+    for name in ("problem.yaml", "data", "submissions"):
+        (root / name).rename(package / name)
+    (package / "problem.pdf").symlink_to("../outside.pdf")
+
+    p = formats.load_path(package)
+    assert p["slug"] == "pkg"  # the directory's name, not the copy's
+    assert [t["input"] for t in p["tests"]] == [b"1\n", b"1\n", b"2\n"]
+    assert [s["name"] for s in p["submissions"]] == ["accepted/a.py", "wrong_answer/a.py"]
+    assert "files" not in p  # the PDF outside the package is not read
+    skipped = p["package"]["skipped"]
+    assert "problem.pdf: a symbolic link out of the package is not followed" in skipped
+    assert "submissions/accepted/gone.py: a symbolic link out of the package is not followed" in (
+        skipped
+    )
+    assert "submissions/accepted/loop: a symbolic link into itself is not followed" in skipped

@@ -10,7 +10,7 @@ EXPECTED_IDS = {
     "c", "cpp", "python3", "java", "javascript", "rust", "ruby", "perl", "bash",
     # Installed by `.ci/languages` (judge languages install) where Debian packages them.
     "kotlin", "go", "haskell", "csharp", "pascal", "php", "ocaml", "scala", "lisp", "lua",
-    "pypy3",
+    "pypy3", "prolog", "r",
 }  # fmt: skip
 
 

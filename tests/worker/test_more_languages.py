@@ -74,6 +74,14 @@ AB: dict[str, str] = {
     ),
     "lisp": '(let ((a (read)) (b (read))) (format t "~a~%" (+ a b)))\n',
     "lua": "local a, b = io.read('n', 'n')\nprint(math.tointeger(a + b))\n",
+    "prolog": (
+        'main :- read_line_to_string(user_input, L), split_string(L, " ", " ", [A, B]),\n'
+        "    number_string(X, A), number_string(Y, B), Z is X + Y, write(Z), nl.\n"
+    ),
+    "r": (
+        'x <- scan(file("stdin"), what = numeric(), quiet = TRUE)\n'
+        'cat(format(sum(x), scientific = FALSE), "\\n", sep = "")\n'
+    ),
 }
 
 
@@ -207,6 +215,43 @@ def test_multi_file_c_compiles_every_source() -> None:
     assert run(compiled(c, source, files)) == AB_OUTPUT
 
 
+def test_prolog_consults_a_helper_module_beside_the_main_file() -> None:
+    # Kattis ships a token reader as a module the submission consults, as here.
+    prolog = installed("prolog")
+    helper = (
+        ":- module(reader, [numbers/1]).\n"
+        "numbers(Ns) :- read_string(user_input, _, S), split_string(S, \" \\n\", \" \\n\", P),\n"
+        "    exclude(==(\"\"), P, T), maplist(number_string, Ns, T).\n"
+    )
+    source = "[reader].\nmain :- numbers([A, B]), C is A + B, write(C), nl.\n"
+    assert run(compiled(prolog, source, {"reader.pl": helper.encode()})) == AB_OUTPUT
+
+
+@pytest.mark.parametrize(
+    ("language_id", "source"),
+    [("prolog", "main :- write(1.\n"), ("r", "cat(1 +\n")],
+)
+def test_prolog_and_r_syntax_errors_are_compile_errors(language_id: str, source: str) -> None:
+    assert "rror" in compile_error(installed(language_id), source)
+
+
+@pytest.mark.parametrize(
+    ("language_id", "source", "broken"),
+    [
+        ("javascript", 'console.log("1000000000007");\n', {"unused.js": b"letter x = 1\n"}),
+        ("python3", "print(1000000000007)\n", {"unused.py": b"def f(:\n"}),
+        ("pypy3", "print(1000000000007)\n", {"unused.py": b"def f(:\n"}),
+    ],
+)
+def test_every_source_of_a_script_is_syntax_checked(
+    language_id: str, source: str, broken: dict[str, bytes]
+) -> None:
+    # As Kattis and DOMjudge compile them: a file the program never loads is checked too.
+    lang = installed(language_id)
+    assert run(compiled(lang, source, {"helper.txt": b"not a source"})) == AB_OUTPUT
+    assert "unused" in compile_error(lang, source, broken)
+
+
 def test_describe_gives_each_installed_language_its_version_once() -> None:
     described = {d["id"]: d for d in languages.describe()}
     assert described["python3"]["version"].startswith("Python 3.")
@@ -244,3 +289,20 @@ def test_ci_languages_is_quiet_when_installed_and_exits_2_on_unknown() -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     bad = subprocess.run(["bash", script, "cobol"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+DEEP_C = r"""
+#include <stdio.h>
+/* 2 000 000 frames of about 100 bytes: some 200 MiB of stack, past the sandbox's 64 MiB
+   default. Kattis and DOMjudge lift the stack rlimit; a DFS this deep is AC there. */
+static long down(long n) { volatile char pad[64]; pad[0] = (char)n; return n ? down(n - 1) + pad[0] % 2 : 0; }
+int main(void) { printf("%ld\n", down(2000000)); return 0; }
+"""
+
+
+def test_the_stack_may_grow_to_the_memory_limit() -> None:
+    program = compiled(installed("c"), DEEP_C)
+    limits = RunLimits(cpu_time=5.0, memory=512 << 20, output=1 << 20)
+    r = run_program(sandbox.run, program, limits, stdin=b"")
+    assert r.verdict is sandbox.Verdict.OK and r.exit_code == 0, (r.verdict, r.message)
+    assert r.memory_peak > 64 << 20

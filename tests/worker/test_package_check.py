@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import store
@@ -51,3 +53,44 @@ def test_broken_validator_is_named() -> None:
     )
     with pytest.raises(store.ProblemError, match="input validator 1 failed on test 1: exit 5"):
         check_inputs(spec)
+
+
+# Bounds from the flags, as problemtools' oddecho checks each subtask's with its own flags.
+BOUNDED = (
+    "import sys\n"
+    "flags = dict(f.split('=') for f in sys.argv[1:])\n"
+    "n = int(sys.stdin.read())\n"
+    "sys.exit(42 if n <= int(flags.get('max', '10')) else 43)\n"
+)
+
+
+def _bounded_package(root: Path, small: str) -> Path:
+    files = {
+        "problem.yaml": "name: Bounds\ntype: scoring\n",
+        "input_validators/bounds.py": BOUNDED,
+        "data/testdata.yaml": "input_validator_flags: max=10\n",
+        "data/sample/1.in": "3\n", "data/sample/1.ans": "3\n",
+        "data/secret/small/testdata.yaml": "input_validator_flags: max=5\n",
+        "data/secret/small/1.in": small, "data/secret/small/1.ans": small,
+        "data/secret/large/testdata.yaml": "input_validator_flags: max=1000\n",
+        "data/secret/large/1.in": "500\n", "data/secret/large/1.ans": "500\n",
+    }  # fmt: skip
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_each_group_validates_with_its_own_input_validator_flags(tmp_path: Path) -> None:
+    from store import formats
+
+    data = formats.load_path(_bounded_package(tmp_path / "ok", "4\n"))
+    (validator,) = data["input_validators"]
+    assert validator["flags"] == ["max=10"]
+    # Tests in order: sample/1, secret/large/1, secret/small/1.
+    assert validator["test_flags"] == {"2": ["max=1000"], "3": ["max=5"]}
+    check_inputs(store.validate(data))  # 500 passes under large's max=1000
+
+    data = formats.load_path(_bounded_package(tmp_path / "bad", "7\n"))
+    with pytest.raises(store.ProblemError, match="test secret/small/1: rejected by input valid"):
+        check_inputs(store.validate(data))  # 7 is fine for data/'s max=10, not small's max=5

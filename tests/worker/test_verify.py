@@ -101,3 +101,56 @@ def test_unknown_problem_and_nothing_to_verify(
     assert cli.main(["problem", "import", str(_package(tmp_path / "p", "bare", []))]) == 0
     assert cli.main(["problem", "verify", "bare"]) == 2
     assert "ships no submissions" in capsys.readouterr().err
+
+
+def test_a_language_missing_here_is_not_run_rather_than_a_mismatch(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # problemtools ships a Python 2 submission: Debian 12 has no Python 2, the judge no row for it.
+    subs = [
+        _sub("accepted/ab.py", AB, "AC"),
+        {**_sub("accepted/ab2.py", "print sum(map(int, raw_input().split()))\n", "AC"),
+         "language": "python2"},
+        {**_sub("accepted/ab.awk", "{ print $1 + $2 }\n", "AC"), "language": "awk"},
+    ]  # fmt: skip
+    pkg = _package(tmp_path / "p", "langs", subs, time_limit=1)
+    assert cli.main(["problem", "import", str(pkg)]) == 0
+    capsys.readouterr()
+    assert cli.main(["problem", "verify", "langs"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    missing = [line for line in out if line.startswith("--")]
+    assert len(missing) == 2
+    assert "language 'python2' is not installed here" in missing[0]
+    assert "language 'awk' is not installed here" in missing[1]
+    assert out[-1].startswith("langs: 1 of 1 submissions got their expected verdict; 2 not run")
+
+
+def test_icpc_python_submissions_run_with_pypy_as_kattis_and_domjudge_do(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from worker import languages
+
+    pypy = languages.known("pypy3")
+    if pypy is None or not pypy.available():
+        pytest.skip("pypy3 not installed (bash .ci/languages pypy3)")
+    root = tmp_path / "impl"
+    for name, text in {
+        "problem.yaml": "name: Impl\nlimits:\n  time_limit: 2\n",
+        "data/secret/1.in": "\n",
+        "data/secret/1.ans": "PyPy\n",
+        "submissions/accepted/which.py": "import platform\nprint(platform.python_implementation())\n",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    assert cli.main(["problem", "import", str(root)]) == 0
+    capsys.readouterr()
+    assert cli.main(["problem", "verify", "impl", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert (row["language"], row["verdict"]) == ("pypy3", "AC")
+
+    # Our own format keeps the language it names.
+    pkg = _package(tmp_path / "p", "own", [_sub("accepted/ab.py", AB, "AC")], time_limit=1)
+    assert cli.main(["problem", "import", str(pkg)]) == 0
+    capsys.readouterr()
+    assert cli.main(["problem", "verify", "own", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["language"] == "python3"

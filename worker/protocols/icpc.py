@@ -18,24 +18,40 @@ from worker.protocols import Call
 INPUT, ANSWER, FEEDBACK = "input.txt", "answer.txt", "feedback"
 MESSAGE_FILE = f"{FEEDBACK}/judgemessage.txt"
 SCORE = f"{FEEDBACK}/score.txt"
+NEXT_PASS = f"{FEEDBACK}/nextpass.in"  # multi-pass: the next pass's input
 ACCEPTED, REJECTED = 42, 43
 EXIT_CODES = frozenset({ACCEPTED, REJECTED})
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
 
 
-def _files(test_input: bytes, answer: bytes) -> dict[str, bytes]:
+def _files(test_input: bytes, answer: bytes, message: bytes = b"") -> dict[str, bytes]:
     # The feedback directory must exist before the validator runs; an empty judgemessage.txt
     # makes it (validators open it for writing or appending).
-    return {INPUT: test_input, ANSWER: answer, MESSAGE_FILE: b""}
+    return {INPUT: test_input, ANSWER: answer, MESSAGE_FILE: message}
 
 
-def checker_call(test_input: bytes, output: bytes, answer: bytes, flags: tuple[str, ...]) -> Call:
+def checker_call(
+    test_input: bytes,
+    output: bytes,
+    answer: bytes,
+    flags: tuple[str, ...],
+    *,
+    message: bytes = b"",
+    multi_pass: bool = False,
+) -> Call:
+    """``message``: judgemessage.txt as an earlier pass left it; ``multi_pass``: bring back
+    the nextpass.in the validator may write."""
     return Call(
         args=(INPUT, ANSWER, f"{FEEDBACK}/", *flags),
-        files=_files(test_input, answer),
+        files=_files(test_input, answer, message),
         stdin=output,
-        copy_out=(MESSAGE_FILE, SCORE),
+        copy_out=(MESSAGE_FILE, SCORE, NEXT_PASS) if multi_pass else (MESSAGE_FILE, SCORE),
     )
+
+
+def next_pass(r: sandbox.Result) -> bytes | None:
+    """The input of the next pass, when an accepting validator asked for one."""
+    return r.files.get(NEXT_PASS) if r.exit_code == ACCEPTED else None
 
 
 def interactor_call(test_input: bytes, answer: bytes, flags: tuple[str, ...]) -> Call:
@@ -55,5 +71,7 @@ def verdict(r: sandbox.Result) -> CheckResult:
         return CheckResult(Verdict.AC, message)
     m = _NUMBER.match(score.decode("utf-8", "replace"))
     if m is None:
-        return CheckResult(Verdict.IE, f"validator wrote a score that is not a number: {score[:40]!r}")
+        return CheckResult(
+            Verdict.IE, f"validator wrote a score that is not a number: {score[:40]!r}"
+        )
     return CheckResult(Verdict.AC, message, points=float(m.group(1)))
