@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import store
-from web import body_limits, config, errors, grading, headers
+from web import api_docs, body_limits, config, errors, grading, headers
 from web.api import batches, meta, problems, runs, submissions
 from web.deps import AppState
 from web.fairness import Fairness
@@ -31,6 +31,8 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
         version="0.1.0",
         description="Submit programs, get per-test verdicts. Authenticate with "
         "`Authorization: Bearer <token>` (tokens: `judge token create NAME`).",
+        docs_url=None,  # served by web.api_docs from local files, not a CDN
+        redoc_url=None,
     )
     app.state.judge = AppState(
         settings=settings,
@@ -50,6 +52,7 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
     from web.pages import routes as pages
 
     app.include_router(pages.router)
+    api_docs.install(app)  # before /static: its mount is the more specific path
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     limits = body_limits.Limits(
         upload=settings.max_body_bytes,

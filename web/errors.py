@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -165,6 +166,28 @@ async def _html_error(
 
     if status == 401:  # a page that needs a login sends the browser to log in, then back
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    response = render(request, "error.html", {"status": status, "message": message}, status=status)
+    # The page's header shows who is logged in, as every other page does (issue 18: a 404
+    # offered "Log in / Sign up" to a logged-in user). Not for 5xx: the database may be why.
+    user = await run_in_threadpool(_page_user, request) if status < 500 else None
+    response = render(request, "error.html", {"status": status, "message": message},
+                      user=user, status=status)  # fmt: skip
     response.headers.update(headers or {})  # Retry-After on a 429 page too
     return response
+
+
+def _page_user(request: Request) -> Any:
+    """The logged-in user of a browser request, or None (also when it cannot be read)."""
+    from store import User
+    from web.deps import app_state, browser_session
+
+    try:
+        data = browser_session(request)
+        if data is None or data.user_id is None:
+            return None
+        with app_state(request).sessions() as session:
+            user = session.get(User, data.user_id)
+            if user is None or user.session_epoch != data.epoch:
+                return None
+            return user
+    except Exception:
+        return None  # an error page must render whatever else is wrong

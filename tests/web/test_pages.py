@@ -302,3 +302,18 @@ def test_a_zip_on_the_submit_form_is_a_multi_file_submission(stack: Any) -> None
     assert codes["broken"][0] == 400 and "not a readable zip" in codes["broken"][1]
     assert codes["empty"][0] == 422 and "no files" in codes["empty"][1]
     assert codes["twice"][0] == 422 and "twice" in codes["twice"][1]
+
+
+def test_error_pages_know_who_is_logged_in(stack: Any) -> None:
+    """A 404 or 422 page shows the user's name, not "Log in / Sign up" (issue 18)."""
+    with login(stack) as c:
+        missing = c.get("/problems/no-such-problem")
+        page = c.get("/problems/aplusb").text
+        empty = c.post("/problems/aplusb/submit",
+                       data={"csrf": csrf_of(page), "language": "python3", "source": " "})
+    for r in (missing, empty):
+        assert r.status_code in (404, 422), r.status_code
+        assert "carol" in r.text and 'href="/login' not in r.text, r.text
+    with httpx.Client(base_url=stack.url) as anonymous:
+        r = anonymous.get("/problems/no-such-problem", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and 'href="/login' in r.text
