@@ -94,6 +94,8 @@ def test_output_and_compiler_messages_are_escaped(stack: Any) -> None:
         page = c.get(f"/submissions/{sid}").text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # A compile error ran no test: no table of pending rows that will never fill (issue 18).
+    assert '<table class="tests" id="tests" hidden>' in page
 
 
 def test_others_cannot_see_a_submission_page(stack: Any) -> None:

@@ -52,7 +52,10 @@
       }
       cells[5].textContent = t.message || "";
     }
-    return s.status === "done" || s.status === "error";
+    const finished = s.status === "done" || s.status === "error";
+    // A compile error (or an internal error before any test) ran no test: no pending rows.
+    $("tests").hidden = finished && s.tests.length === 0;
+    return finished;
   }
 
   window.judgeLive.poll("/api/submissions/" + id, update, 300, 5000);
