@@ -70,6 +70,9 @@ def test_submit_form_and_live_submission_page(stack: Any) -> None:
         sid = int(r.headers["location"].rsplit("/", 1)[1])
         page = c.get(f"/submissions/{sid}").text
         assert 'id="test-5"' in page and "submission.js" in page
+        # The language by its name and version, and when it was submitted (issue 18).
+        assert re.search(r'id="language" title="python3">Python 3\.\d+', page), page
+        assert re.search(r"submitted \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", page)
         # The page's script reads the JSON API with the session cookie.
         body = stack_module.wait_done(c, sid)
         assert body["verdict"] == "AC"

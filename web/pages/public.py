@@ -143,6 +143,7 @@ def submission_page(
             "message": visibility.submission_message(sub, viewer),
             "rows": rows,
             "finished": sub.status in FINISHED,
+            "language": _language_label(sub.language),
         },
         user=user,
     )
@@ -160,3 +161,17 @@ def my_submissions(request: Request, session: DB, user: MaybeUser) -> Response:
         .limit(200)
     ).all()
     return render(request, "submissions.html", {"subs": subs, "title": "My submissions"}, user=user)
+
+
+def _language_label(language_id: str) -> str:
+    """The language by name and version ("Python 3.11.2", "C (gcc 12.2.0)"), not our id."""
+    for lang in grading.languages():
+        if lang["id"] == language_id:
+            name, version = lang["name"], lang.get("version") or ""
+            if not version:
+                return name
+            # "Python 3.11.2" says it all; "C (gcc 12.2.0)" needs both.
+            if version.lower().startswith(name.split()[0].lower()):
+                return version
+            return f"{name} ({version})"
+    return language_id  # no longer installed here
