@@ -118,6 +118,10 @@ def judge(plan: Plan, watch: Watched, usage: cgroups.Usage, grace: float = 0.0) 
         stream = "stdout" if watch.stdout_total > lim.output else "stderr"
         candidates[Verdict.OUTPUT_LIMIT] = (
             f"output limit {size_text(lim.output)} exceeded on {stream}")
+    elif status is not None and watch.stdout_total > lim.output:
+        # output_overflow "truncate": the program ran on past the cap and ended by itself.
+        candidates[Verdict.OUTPUT_LIMIT] = (
+            f"output limit {size_text(lim.output)} exceeded on stdout (the rest was dropped)")
     elif result.signal == signal.SIGXFSZ:
         candidates[Verdict.OUTPUT_LIMIT] = f"file size limit {size_text(lim.file_size)} exceeded"
     if blocked is not None:

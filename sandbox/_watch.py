@@ -105,11 +105,11 @@ def _take(box: Box, kind: str, chunk: bytes) -> None:
         watched.stdout_total += len(chunk)
         if len(watched.stdout) < cap:
             watched.stdout += chunk[: cap - len(watched.stdout)]
-        if watched.stdout_total > cap:
+        if watched.stdout_total > cap and box.plan.limits.output_overflow == "kill":
             box.kill("output")
     else:
         watched.stderr_total += len(chunk)
         if len(watched.stderr) < cap:
             watched.stderr += chunk[: cap - len(watched.stderr)]
-        if watched.stderr_total > cap:
+        if watched.stderr_total > cap and box.plan.limits.output_overflow == "kill":
             box.kill("output")

@@ -31,6 +31,8 @@ def _add_box_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--disk", metavar="SIZE")
     cmd.add_argument("--open-files", metavar="N")
     cmd.add_argument("--stack", metavar="SIZE")
+    cmd.add_argument("--output-overflow", metavar="kill|truncate",
+                     help="past --output: end the program (kill, the default) or drop the rest")
     cmd.add_argument("--copy-in", metavar="HOST:BOX", action="append", default=[])
     cmd.add_argument("--copy-out", metavar="BOX:HOST", action="append", default=[])
     cmd.add_argument("--env", metavar="NAME=VALUE", action="append", default=[])
@@ -70,7 +72,7 @@ def _split_pair(value: str, what: str) -> tuple[str, str]:
 
 def _limits(args: argparse.Namespace) -> Limits:
     names = ("cpu_time", "wall_time", "memory", "pids", "output", "file_size", "disk",
-             "open_files", "stack")
+             "open_files", "stack", "output_overflow")
     given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     return Limits.coerce(given)
 

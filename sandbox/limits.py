@@ -70,6 +70,9 @@ def parse_count(value: object, name: str = "count") -> int:
     return value
 
 
+OUTPUT_OVERFLOW = ("kill", "truncate")
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one run may use. Times in seconds, sizes in bytes (strings like "64M" accepted).
@@ -77,6 +80,11 @@ class Limits:
     `cpu_time` is summed over every process and thread of the box; `wall_time` defaults to
     a multiple of it so sleepers end too. `output` caps stdout and stderr, each. `disk` caps
     each writable tmpfs (/box, /tmp, /dev/shm); their pages also count against `memory`.
+
+    `output_overflow` says what passing `output` does. "kill" (the default): the program ends
+    there, OLE. "truncate" (DOMjudge's rule): it keeps running and what is past the cap is
+    dropped; it is OLE only if it then ends by itself within its other limits, and stderr
+    past the cap never decides a verdict. A program that floods forever is then TLE.
     """
 
     cpu_time: float = 2.0
@@ -88,6 +96,7 @@ class Limits:
     disk: int = 64 << 20
     open_files: int = 256
     stack: int = 64 << 20
+    output_overflow: str = "kill"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -102,6 +111,9 @@ class Limits:
             raise SandboxError(f"memory: at least 1M, got {self.memory} bytes")
         if self.open_files < 4:
             raise SandboxError("open_files: at least 4 (stdin, stdout, stderr and one more)")
+        if self.output_overflow not in OUTPUT_OVERFLOW:
+            raise SandboxError(f"output_overflow: one of {', '.join(OUTPUT_OVERFLOW)}, "
+                               f"got {self.output_overflow!r}")  # fmt: skip
 
     @property
     def effective_wall_time(self) -> float:

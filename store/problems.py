@@ -188,6 +188,8 @@ def validate(data: Mapping[str, Any]) -> ProblemSpec:
 
 _TIME_LIMITS = ("wall_time", "compile_time", "validation_time")
 _SIZE_LIMITS = ("compile_memory", "validation_memory")
+#: What a program's output past output_limit does (sandbox.Limits.output_overflow).
+OUTPUT_OVERFLOW = ("kill", "truncate")
 
 
 def _limits(value: Any) -> dict[str, Any] | None:
@@ -203,8 +205,12 @@ def _limits(value: Any) -> dict[str, Any] | None:
             out[key] = float(v)
         elif key in _SIZE_LIMITS:
             out[key] = parse_size(v)
+        elif key == "output_overflow":
+            if v not in OUTPUT_OVERFLOW:
+                raise ProblemError(f"limits.output_overflow: one of {', '.join(OUTPUT_OVERFLOW)}")
+            out[key] = v
         else:
-            known = ", ".join(_TIME_LIMITS + _SIZE_LIMITS)
+            known = ", ".join((*_TIME_LIMITS, *_SIZE_LIMITS, "output_overflow"))
             raise ProblemError(f"limits.{key}: unknown limit (one of {known})")
     return out or None
 

@@ -146,6 +146,9 @@ class RunLimits:
     memory: int
     output: int
     wall: float | None = None  # None: the default policy below
+    #: Output past ``output``: "kill" (OLE at once) or "truncate" (DOMjudge's rule: dropped,
+    #: OLE only if the program then ends by itself; a flood that never ends is TLE).
+    overflow: str = "kill"
 
     def wall_time(self) -> float:
         """The package's wall limit, else 1.5 x the CPU limit + 1 s.
@@ -166,6 +169,7 @@ class RunLimits:
             "wall_time": self.wall_time(),
             "memory": memory,
             "output": self.output,
+            "output_overflow": self.overflow,
             "pids": lang.pids,
             # The stack may grow to the memory limit, as Kattis and DOMjudge allow (both lift
             # the stack rlimit): a deep recursion is judged by the memory it uses, not by a

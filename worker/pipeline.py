@@ -283,6 +283,7 @@ class _Grading:
             job.memory_limit,
             job.output_limit,
             wall=self.package_limits.get("wall_time"),
+            overflow=self.package_limits.get("output_overflow", "kill"),
         )
         # A test step holds the lease for its own wall-time limit plus the configured slack;
         # an interactive one may last the grace period longer (the interactor's last word).

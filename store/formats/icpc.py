@@ -162,6 +162,11 @@ def _limits(
         if key in limits:
             value = _positive(limits[key], f"limits.{key}")
             steps[field] = f"{value}M" if mib else value
+    if (root / ".timelimit").is_file() or ini:
+        # A DOMjudge package is graded by DOMjudge's output rule: output past the limit is
+        # dropped and the program runs on (its example `hello` expects TLE of a program that
+        # floods stdout or stderr forever; Kattis's rule, OLE at the cap, stays the default).
+        steps["output_overflow"] = "truncate"
     if steps:
         out["limits"] = steps
 

@@ -85,7 +85,7 @@ def test_legacy_pass_fail_default_validation(tmp_path: Path) -> None:
     assert p["package"]["time_multiplier"] == 3 and p["package"]["time_safety_margin"] == 2
     assert p["package"]["version"] == "legacy"
     assert p["memory_limit"] == "512M" and p["output_limit"] == "16M"
-    assert p["limits"] == {"compile_time": 30}
+    assert p["limits"] == {"compile_time": 30}  # a Kattis package: no output_overflow
     assert p["checker"] == {
         "type": "tokens",
         "case_sensitive": True,
@@ -309,6 +309,8 @@ def test_domjudge_package(tmp_path: Path) -> None:
         "compile_error/e.cpp": ["CE", "RE", "MLE"],  # RE admits MLE: the format has no memory verdict
     }
     assert any("misc/c.py" in s for s in p["package"]["skipped"])
+    # DOMjudge's output rule: past the limit, output is dropped and the program runs on.
+    assert p["limits"]["output_overflow"] == "truncate"
     (root / ".timelimit").unlink()
     assert icpc.load(root)["time_limit"] == 3
     store.validate(p)
@@ -534,3 +536,10 @@ def test_symbolic_links_inside_a_package_directory_are_followed(tmp_path: Path) 
         skipped
     )
     assert "submissions/accepted/loop: a symbolic link into itself is not followed" in skipped
+
+
+def test_output_overflow_is_validated() -> None:
+    spec = {"slug": "o", "tests": [{"input": "", "output": ""}]}
+    assert store.validate({**spec, "limits": {"output_overflow": "truncate"}})
+    with pytest.raises(store.ProblemError, match=r"limits\.output_overflow: one of kill, truncate"):
+        store.validate({**spec, "limits": {"output_overflow": "sometimes"}})

@@ -69,11 +69,23 @@ def test_memory_limit_is_an_oom_kill(judge: Judge) -> None:
     assert first.memory is not None and first.memory >= 60 << 20
 
 
+FLOOD = "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n"
+
+
 def test_output_limit(judge: Judge) -> None:
-    sub = judge.run(
-        "tight", "python3", "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n"
-    )
+    sub = judge.run("tight", "python3", FLOOD)
     assert sub.verdict is Verdict.OLE and sub.results[0].verdict is Verdict.OLE
+
+
+def test_output_past_the_limit_dropped_by_domjudges_rule(judge: Judge) -> None:
+    """limits.output_overflow "truncate" (what a DOMjudge package gets): an endless flood runs
+    into its time limit, and a flood that ends is OLE."""
+    judge.add_problem({**TIGHT, "slug": "tight-truncate",
+                       "limits": {"output_overflow": "truncate"}})  # fmt: skip
+    forever = judge.run("tight-truncate", "python3", FLOOD)
+    assert forever.verdict is Verdict.TLE, forever.results[0].message
+    ends = judge.run("tight-truncate", "python3", "print('x' * (2 << 20))")
+    assert ends.verdict is Verdict.OLE and "dropped" in (ends.results[0].message or "")
 
 
 def test_runtime_error_keeps_exit_code(judge: Judge) -> None:

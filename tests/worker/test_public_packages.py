@@ -93,20 +93,6 @@ ENVIRONMENT_PROBES = (
 # Not DOMjudge environment probes: open judging-policy questions. They block issue 13.
 NOT_YET_MATCHING = (
     Deviation(
-        "example_problems/hello", "time_limit_exceeded/test-fill-stdout.cc", "output flood",
-        "DOMjudge truncates output past its limit and lets the program run into the time limit "
-        "(TLE); our sandbox ends it at the output cap (OLE), as Kattis judges it",
-    ),
-    Deviation(
-        "example_problems/hello", "time_limit_exceeded/test-fill-stdout.pas", "output flood",
-        "the same flood in Pascal: OLE here, TLE in DOMjudge",
-    ),
-    Deviation(
-        "example_problems/hello", "time_limit_exceeded/test-fill-stderr.cpp", "output flood",
-        "a stderr flood: DOMjudge truncates stderr silently (TLE); our sandbox caps stdout and "
-        "stderr alike and ends the program (OLE)",
-    ),
-    Deviation(
         "example_problems/hello", "multiple/test-memstatic.cc", "compile output size",
         "a 512 MiB static array makes a 512 MiB binary; compiles here may write 256 MiB, so it "
         "is CE, which its own comment names as the result of a lower limit than DOMjudge's "
