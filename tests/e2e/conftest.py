@@ -66,3 +66,27 @@ def signed_in(request: pytest.FixtureRequest) -> Iterator[Callable[[str, str], A
             yield open_as
         finally:
             browser.close()
+
+
+def refuse_outside(page: Any) -> list[str]:
+    """Abort every request of `page` that is not to the judge itself, as on a network with no
+    internet; returns the list the refused URLs are added to."""
+    from urllib.parse import urlsplit
+
+    here = urlsplit(page.url).netloc
+    refused: list[str] = []
+
+    def only_the_judge(route: Any) -> None:
+        if urlsplit(route.request.url).netloc == here:
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_judge)
+    return refused
+
+
+@pytest.fixture
+def offline() -> Callable[[Any], list[str]]:
+    return refuse_outside

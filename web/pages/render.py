@@ -14,10 +14,11 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 from starlette.datastructures import FormData
 
 from store import User
-from web import visibility
+from web import statement_math, visibility
 from web.deps import SESSION_COOKIE, app_state, browser_session
 from web.errors import ApiError
 from web.security import SESSION_MAX_AGE, SessionData
@@ -26,6 +27,11 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templa
 # html=False: raw HTML in a statement is shown as text, never injected into the page.
 # markdown-it also refuses javascript: and data: links by default.
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+# $...$ and $$...$$ become MathML (web.statement_math checks what it lets through). Not after
+# or before a digit, so "$5 and $10" stays text.
+dollarmath_plugin(_MD, allow_digits=False, double_inline=True,
+                  renderer=lambda latex, opts: statement_math.render(
+                      latex, bool(opts.get("display_mode"))))  # fmt: skip
 
 
 def markdown(text: str) -> Markup:
