@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import sandbox
@@ -157,6 +158,12 @@ def grade(
 def _release_next(sessions: sessionmaker[Session], submission_id: int, enqueue: Enqueue) -> None:
     """The submitter's next held submission (worker.shares) is due now that this one ended."""
     try:
+        with sessions() as s:
+            queue, user_id = s.execute(
+                select(Submission.queue, Submission.user_id).where(Submission.id == submission_id)
+            ).one()
+        if not shares.holds(queue, user_id):
+            return  # batch work and library callers hold nothing back: no write for them
         with sessions.begin() as s:
             released = shares.release_after(s, submission_id)
         for sid in released:
