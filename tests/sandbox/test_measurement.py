@@ -8,6 +8,8 @@ import statistics
 import time
 from collections.abc import Callable
 
+import pytest
+
 import sandbox
 from sandbox import Result, Verdict, _pool
 
@@ -93,7 +95,21 @@ def test_cpu_time_matches_the_same_loop_outside_within_10_percent() -> None:
     # Other load on the machine makes the same loop's cost drift by more than 10% over
     # seconds (on this VM one run in six strays by 15-25%, host or box alike), so compare
     # neighbours: each box run with a host run right next to it (alternating which goes
-    # first), nine pairs, and take the median of the ratios.
+    # first), nine pairs, and take the median of the ratios. A shared CI machine still had one
+    # set of nine drift to 1.12, so up to three sets are taken: an accounting error (the
+    # helper's CPU counted, a child's missed) is systematic and fails every one of them.
+    tries = []
+    for _attempt in range(3):
+        host, box = _paired_runs(argv, n)
+        assert 0.15 <= statistics.median(host) <= 0.6, f"calibration failed: {host}"
+        ratio = statistics.median(b / h for b, h in zip(box, host, strict=True))
+        tries.append((round(ratio, 3), box, host))
+        if 0.9 <= ratio <= 1.1:
+            return
+    pytest.fail(f"box/host CPU ratio outside 0.9-1.1 in every try: {tries}")
+
+
+def _paired_runs(argv: list[str], n: int) -> tuple[list[float], list[float]]:
     host: list[float] = []
     box: list[float] = []
     for i in range(9):
@@ -109,9 +125,7 @@ def test_cpu_time_matches_the_same_loop_outside_within_10_percent() -> None:
                 r = sandbox.run([*argv, str(n)], {"cpu_time": 5})
                 assert r.verdict is Verdict.OK, (r.message, r.stderr)
                 box.append(r.cpu_time)
-    assert 0.15 <= statistics.median(host) <= 0.6, f"calibration failed: {host}"
-    ratio = statistics.median(b / h for b, h in zip(box, host, strict=True))
-    assert 0.9 <= ratio <= 1.1, f"box {box} vs host {host}"
+    return host, box
 
 
 SELF_REPORT = r"""
