@@ -187,7 +187,7 @@ def validate(data: Mapping[str, Any]) -> ProblemSpec:
 
 
 _TIME_LIMITS = ("wall_time", "compile_time", "validation_time")
-_SIZE_LIMITS = ("compile_memory", "validation_memory")
+_SIZE_LIMITS = ("compile_memory", "compile_file_size", "validation_memory")
 #: What a program's output past output_limit does (sandbox.Limits.output_overflow).
 OUTPUT_OVERFLOW = ("kill", "truncate")
 

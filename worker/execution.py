@@ -178,6 +178,20 @@ class RunLimits:
         }
 
 
+#: What a program may write in its box beyond the files it is given (sandbox.Limits.disk).
+RUN_DISK = 64 << 20
+
+
+def box_disk(files: Mapping[str, bytes]) -> int:
+    """Room for the files a run is given, plus what it may write itself.
+
+    A binary larger than the default disk (a statically initialised array: DOMjudge's
+    test-memstatic.cc is a 512 MiB binary) would otherwise not fit its own box, an internal
+    error for a program that compiled. The room is safe to grant: the program's own writes
+    are charged to its memory limit, and the files are copied in by the supervisor."""
+    return RUN_DISK + sum(len(data) for data in files.values())
+
+
 def run_program(
     run: Runner,
     program: Program,
@@ -189,12 +203,13 @@ def run_program(
     copy_out: tuple[str, ...] = (),
 ) -> sandbox.Result:
     lang = program.language
+    files = {**program.files, **(extra_files or {})}
     return run_safely(
         run,
         program.command(limits.memory) + list(extra_args),
-        limits.for_sandbox(lang),
+        {**limits.for_sandbox(lang), "disk": box_disk(files)},
         stdin=stdin,
-        files={**program.files, **(extra_files or {})},
+        files=files,
         executables=[e for e in lang.executables if e in program.files],
         binds=lang.binds,
         **({"copy_out": copy_out} if copy_out else {}),

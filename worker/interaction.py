@@ -31,7 +31,7 @@ import sandbox
 from store.vocab import Verdict
 from worker import checkers, protocols
 from worker.errors import InternalError
-from worker.execution import Program, RunLimits, run_verdict
+from worker.execution import Program, RunLimits, box_disk, run_verdict
 
 # After one side ends, the other has this long to end too before it is killed (idleness).
 # Long enough for a JVM to exit after the last answer, short enough not to stall a test.
@@ -89,14 +89,14 @@ def run(
     sol_lang, int_lang = solution.language, interactor.language
     first = sandbox.Side(
         solution.command(limits.memory),
-        limits.for_sandbox(sol_lang),
+        {**limits.for_sandbox(sol_lang), "disk": box_disk(solution.files)},
         files=dict(solution.files),
         executables=[e for e in sol_lang.executables if e in solution.files],
         binds=sol_lang.binds,
     )
     second = sandbox.Side(
         interactor.command(ilimits.memory) + list(call.args),
-        ilimits.for_sandbox(int_lang),
+        {**ilimits.for_sandbox(int_lang), "disk": box_disk({**interactor.files, **call.files})},
         files={**interactor.files, **call.files},
         executables=[e for e in int_lang.executables if e in interactor.files],
         binds=int_lang.binds,

@@ -391,6 +391,12 @@ class _Grading:
             out["wall_time"] = out["cpu_time"] * 2 + 5
         if "compile_memory" in self.package_limits:
             out["memory"] = int(self.package_limits["compile_memory"])
+        if "compile_file_size" in self.package_limits:
+            size = int(self.package_limits["compile_file_size"])
+            # The compile box's tmpfs holds the object file and the binary at once; its pages
+            # count against compile_memory, which still bounds the whole compile.
+            out["file_size"] = max(COMPILE_FLOOR["file_size"], size)
+            out["disk"] = max(COMPILE_FLOOR["disk"], 2 * size)
         return out
 
     def _compile_lease(self, lang: languages.Language) -> float:

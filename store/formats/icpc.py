@@ -37,6 +37,8 @@ _STEP_LIMITS = {
     "compilation_time": ("compile_time", False), "compilation_memory": ("compile_memory", True),
     "validation_time": ("validation_time", False), "validation_memory": ("validation_memory", True),
 }  # fmt: skip
+DOMJUDGE_COMPILE_MEMORY_MIB = 2048
+DOMJUDGE_COMPILE_FILE_SIZE_MIB = 2560
 _FLOAT_FLAGS = ("float_relative_tolerance", "float_absolute_tolerance", "float_tolerance")
 
 
@@ -167,6 +169,10 @@ def _limits(
         # dropped and the program runs on (its example `hello` expects TLE of a program that
         # floods stdout or stderr forever; Kattis's rule, OLE at the cap, stays the default).
         steps["output_overflow"] = "truncate"
+        # And by DOMjudge's compile limits (its script_memory_limit and script_filesize_limit
+        # defaults): its `hello` has a 512 MiB statically initialised binary that must compile.
+        steps.setdefault("compile_memory", f"{DOMJUDGE_COMPILE_MEMORY_MIB}M")
+        steps["compile_file_size"] = f"{DOMJUDGE_COMPILE_FILE_SIZE_MIB}M"
     if steps:
         out["limits"] = steps
 

@@ -88,6 +88,28 @@ def test_output_past_the_limit_dropped_by_domjudges_rule(judge: Judge) -> None:
     assert ends.verdict is Verdict.OLE and "dropped" in (ends.results[0].message or "")
 
 
+# A statically initialised array is stored in the binary (DOMjudge's test-memstatic.cc).
+BIG_BINARY = """#include <stdio.h>
+char blob[{mib} << 20] = {{ 1 }};
+int main(void) {{ long a, b; scanf("%ld %ld", &a, &b); printf("%ld\\n", a + b + blob[1]); }}
+"""
+
+
+def test_a_large_binary_is_judged_with_the_packages_compile_limits(judge: Judge) -> None:
+    """A 300 MiB binary: CE under the default limit on compile output (256 MiB); with the
+    package's compile_file_size (DOMjudge's, set for its packages) it compiles, and its run box
+    has room for it beside the default 64 MiB (it was an internal error: the binary did not
+    fit the box it had compiled for)."""
+    source = BIG_BINARY.format(mib=300)
+    small = judge.run("aplusb", "c", source)
+    assert small.verdict is Verdict.CE, small.compile_output
+    judge.add_problem({**APLUSB, "slug": "aplusb-big-binary",
+                       "limits": {"compile_file_size": "320M", "compile_memory": "1536M"}})  # fmt: skip
+    big = judge.run("aplusb-big-binary", "c", source)
+    assert (big.verdict, big.score) == (Verdict.AC, 10), big.compile_output
+    assert all(r.memory is not None and r.memory < 64 << 20 for r in big.results)
+
+
 def test_runtime_error_keeps_exit_code(judge: Judge) -> None:
     sub = judge.run("aplusb", "python3", "import sys\nsys.exit(3)\n")
     assert sub.verdict is Verdict.RE
