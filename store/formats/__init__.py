@@ -4,8 +4,9 @@ Each format module has ``NAME``, ``detect(root: Path) -> bool`` and ``load(root:
 dict`` (the problem JSON of docs/problem-format.md, not yet validated). :func:`load_path`
 and :func:`load_zip` try them in order: Polygon (``problem.xml``), ICPC (``problem.yaml``),
 then our own (``problem.json``). A zip is unpacked into a private temporary directory first,
-refusing what could escape it or fill the disk (zip slip, absolute paths, symlinks, bombs), so
-every importer reads plain files under one root.
+refusing what could escape it or fill the disk (zip slip, absolute paths, bombs); symbolic links
+are followed only where they resolve inside the package, as in a directory, so every importer
+reads plain files under one root.
 """
 
 from __future__ import annotations
@@ -171,12 +172,14 @@ def unpack_zip(data: bytes, dest: Path) -> None:
         if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
             raise ArchiveTooLarge(f"archive unpacks to more than {MAX_UNPACKED_BYTES >> 20} MiB")
         written = 0
+        links: list[tuple[Path, str]] = []
         for info in infos:
             rel = _safe_name(info.filename)
             mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise ProblemError(f"{info.filename}: symbolic links are not accepted")
             target = dest.joinpath(*rel.parts) if rel.parts else dest
+            if stat.S_ISLNK(mode):
+                links.append((target, _link_text(zf, info)))
+                continue
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
@@ -197,6 +200,35 @@ def unpack_zip(data: bytes, dest: Path) -> None:
                 raise ProblemError(f"damaged zip archive: {info.filename}: {e}") from None
             if mode & 0o111:
                 os.chmod(target, 0o755)
+        # Links are made only once every file is written, so nothing is ever written through
+        # one (a link "d" -> /etc followed by a member "d/x" would otherwise land outside).
+        # load_directory then follows only those that resolve inside the package, as for a
+        # directory; one pointing out of it is left out and named.
+        for target, text in links:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.symlink(text, target)
+            except FileExistsError:
+                raise ProblemError(f"{target.relative_to(dest)}: appears twice in the archive") from None
+
+
+_MAX_LINK = 4096  # PATH_MAX: a longer "target" is not a link git or zip would write
+
+
+def _link_text(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    """A symbolic link member's target (its data, as git archive and zip -y store it)."""
+    try:
+        with zf.open(info) as src:
+            raw = src.read(_MAX_LINK + 1)
+    except _ZIP_ERRORS as e:
+        raise ProblemError(f"damaged zip archive: {info.filename}: {e}") from None
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        text = ""
+    if not text or len(raw) > _MAX_LINK or "\0" in text:
+        raise ProblemError(f"{info.filename}: not a valid symbolic link")
+    return text
 
 
 def _safe_name(name: str) -> PurePosixPath:

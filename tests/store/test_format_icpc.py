@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import stat
+import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -311,6 +314,11 @@ def test_domjudge_package(tmp_path: Path) -> None:
     assert any("misc/c.py" in s for s in p["package"]["skipped"])
     # DOMjudge's output rule: past the limit, output is dropped and the program runs on.
     assert p["limits"]["output_overflow"] == "truncate"
+    # And its compile limits (script_memory_limit, script_filesize_limit): hello's 512 MiB
+    # statically initialised binary compiles, as DOMjudge expects.
+    assert (p["limits"]["compile_memory"], p["limits"]["compile_file_size"]) == ("2048M", "2560M")
+    (root / "problem.yaml").write_text("name: Boolean Find\nlimits:\n  compilation_memory: 3000\n")
+    assert icpc.load(root)["limits"]["compile_memory"] == "3000M"  # the package's own wins
     (root / ".timelimit").unlink()
     assert icpc.load(root)["time_limit"] == 3
     store.validate(p)
@@ -543,3 +551,71 @@ def test_output_overflow_is_validated() -> None:
     assert store.validate({**spec, "limits": {"output_overflow": "truncate"}})
     with pytest.raises(store.ProblemError, match=r"limits\.output_overflow: one of kill, truncate"):
         store.validate({**spec, "limits": {"output_overflow": "sometimes"}})
+
+
+def _git_zip(root: Path, prefix: str) -> bytes:
+    """The package as `git archive --format=zip` writes it: links stored as links."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "p"]):
+        subprocess.run(["git", "-C", str(root), *cmd], check=True, env=env)
+    return subprocess.run(
+        ["git", "-C", str(root), "archive", "--format=zip", f"--prefix={prefix}", "HEAD"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+
+
+def test_symbolic_links_in_a_zip_are_followed_inside_the_package(tmp_path: Path) -> None:
+    # problemtools' oddecho zipped by `git archive` keeps its links; they were refused.
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text("host secret\n")
+    root = write(tmp_path / "oddlinks", {
+        "problem.yaml": "name: Odd Links\ntype: scoring\n",
+        "data/secret/g1/1.in": "1\n", "data/secret/g1/1.ans": "1\n",
+        "data/secret/g2/2.in": "2\n", "data/secret/g2/2.ans": "2\n",
+        "submissions/accepted/a.py": "print(input())\n",
+    })  # fmt: skip
+    (root / "data/secret/g2/1.in").symlink_to("../g1/1.in")
+    (root / "data/secret/g2/1.ans").symlink_to("../g1/1.ans")
+    (root / "submissions/wrong_answer").symlink_to("accepted")
+    (root / "submissions/accepted/steal.py").symlink_to(secret)  # absolute, out of the package
+    (root / "submissions/accepted/up.py").symlink_to("../../../host-secret.txt")
+
+    p = formats.load_zip(_git_zip(root, "oddlinks/"))
+    assert p["slug"] == "oddlinks"
+    assert [t["input"] for t in p["tests"]] == [b"1\n", b"1\n", b"2\n"]
+    assert [s["name"] for s in p["submissions"]] == ["accepted/a.py", "wrong_answer/a.py"]
+    assert "host secret" not in repr(p)
+    skipped = p["package"]["skipped"]
+    for name in ("submissions/accepted/steal.py", "submissions/accepted/up.py"):
+        assert f"{name}: a symbolic link out of the package is not followed" in skipped
+
+
+def test_a_zip_cannot_write_through_its_own_link(tmp_path: Path) -> None:
+    """A link member "d" -> an outside directory, then a member "d/x": links are made only after
+    every file, so "d/x" lands in the package's own "d" and the link collides with it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for order in ("link first", "file first"):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            link = zipfile.ZipInfo("d")
+            link.external_attr = (stat.S_IFLNK | 0o777) << 16
+            members = [(link, str(outside)), (zipfile.ZipInfo("d/x"), "planted\n")]
+            for info, data in members if order == "link first" else members[::-1]:
+                zf.writestr(info, data)
+            zf.writestr("problem.json", '{"slug": "z", "tests": []}')
+        with pytest.raises(store.ProblemError, match="d: appears twice in the archive"):
+            formats.load_zip(buf.getvalue())
+        assert list(outside.iterdir()) == [], order
+
+
+@pytest.mark.parametrize("target", [b"", b"a\0b", b"\xff\xfe", b"x" * 5000])
+def test_a_malformed_link_member_is_one_line(target: bytes) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        link = zipfile.ZipInfo("l")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, target)
+    with pytest.raises(store.ProblemError, match=r"^l: not a valid symbolic link$"):
+        formats.load_zip(buf.getvalue())
