@@ -1,7 +1,8 @@
 """Scoring trees (docs/problem-format.md): validation only; worker.scoring evaluates them.
 
-``validate_tree`` returns a normalised copy in which every group node has all six keys
-(``name``, ``aggregation``, ``on_reject``, ``points``, ``requires``, ``children``) and every
+``validate_tree`` returns a normalised copy in which every group node has all seven keys
+(``name``, ``aggregation``, ``on_reject``, ``verdict``, ``points``, ``requires``, ``children``)
+and every
 leaf is ``{"test": i}``, so the worker can read a stored tree without defaults of its own.
 Errors name the node, by its name or, for an unnamed node, by its position from the root
 (``root.children[2]``); store.problems prefixes them with ``scoring:``.
@@ -12,14 +13,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-AGGREGATIONS = ("sum", "min", "avg", "all")
+AGGREGATIONS = ("sum", "min", "max", "avg", "all")
 ON_REJECT = ("break", "continue")
+# How a group's verdict follows from its children's (problemtools' default grader flags):
+# the first rejection; AC if any child is accepted; AC whatever the children got.
+VERDICT_RULES = ("first_error", "any_accepted", "always_accepted")
 # ICPC's default: once a test of a group is rejected, the rest of that group is not run.
 DEFAULT_ON_REJECT = "break"
 MAX_DEPTH = 32
 MAX_GROUPS = 10_000  # group nodes; leaves are bounded by the number of tests
 MAX_NAME = 256
-_KEYS = frozenset(("name", "aggregation", "on_reject", "points", "requires", "children"))
+_KEYS = frozenset(
+    ("name", "aggregation", "on_reject", "verdict", "points", "requires", "children")
+)
 
 
 class _Walk:
@@ -69,10 +75,13 @@ def _node(raw: Any, where: str, depth: int, walk: _Walk) -> dict[str, Any]:
         walk.names[name] = where
     aggregation = raw.get("aggregation", "sum")
     if aggregation not in AGGREGATIONS:
-        raise ValueError(f"{label}: aggregation must be sum, min, avg or all")
+        raise ValueError(f"{label}: aggregation must be sum, min, max, avg or all")
     on_reject = raw.get("on_reject", DEFAULT_ON_REJECT)
     if on_reject not in ON_REJECT:
         raise ValueError(f"{label}: on_reject must be break or continue")
+    verdict = raw.get("verdict", "first_error")
+    if verdict not in VERDICT_RULES:
+        raise ValueError(f"{label}: verdict must be first_error, any_accepted or always_accepted")
     points = raw.get("points")
     if points is not None:
         # Kept on sum/min nodes too (an importer may carry it through), where it is ignored.
@@ -97,6 +106,7 @@ def _node(raw: Any, where: str, depth: int, walk: _Walk) -> dict[str, Any]:
         "name": name,
         "aggregation": aggregation,
         "on_reject": on_reject,
+        "verdict": verdict,
         "points": points,
         "requires": list(dict.fromkeys(requires)),  # a repeated name means nothing more
         "children": out,

@@ -91,8 +91,9 @@ def summarize(tests: Sequence[TestInfo], outcomes: Sequence[TestOutcome]) -> Sum
 @dataclass(frozen=True)
 class _Group:
     name: str
-    aggregation: str  # sum | min | avg | all
+    aggregation: str  # sum | min | max | avg | all
     brk: bool  # on_reject == "break"
+    verdict: str  # first_error | any_accepted | always_accepted
     points: float | None
     requires: tuple[str, ...]
     children: tuple[_Group | int, ...]  # an int is a test leaf, by its 1-based index
@@ -116,6 +117,7 @@ def _parse(raw: Mapping[str, Any], names: dict[str, _Group]) -> _Group:
         name=raw.get("name", ""),
         aggregation=raw.get("aggregation", "sum"),
         brk=raw.get("on_reject", "break") == "break",
+        verdict=raw.get("verdict", "first_error"),
         points=None if points is None else float(points),
         requires=tuple(raw.get("requires", ())),
         children=tuple(children),
@@ -180,6 +182,8 @@ def _score(
             scores.append(_score(c, by_index, accepted, req))
     if node.aggregation == "min":
         return min(scores, default=0.0)
+    if node.aggregation == "max":
+        return max(scores, default=0.0)
     if node.aggregation == "avg":
         return sum(scores) / len(scores) if scores else 0.0
     if node.aggregation == "all":
@@ -240,16 +244,66 @@ def _skips(
             rejected = node.brk and _rejected(verdicts.get(c))
         else:
             _skips(c, verdicts, req, out)
-            rejected = node.brk and any(_rejected(verdicts.get(t)) for t in c.tests)
+            rejected = node.brk and _group_rejected(c, verdicts)
 
 
 def _rejected(verdict: Verdict | None) -> bool:
     return verdict is not None and verdict not in (Verdict.AC, Verdict.SK)
 
 
+def _group_rejected(node: _Group, verdicts: Mapping[int, Verdict]) -> bool:
+    """Whether the group's verdict is already certain to be a rejection, by its rule: any
+    rejection below for first_error; for any_accepted, no child left that is or may become
+    accepted; never for always_accepted (its parent's break must not fire on it)."""
+    if node.verdict == "always_accepted":
+        return False
+    states = [
+        _rejected(verdicts.get(c)) if isinstance(c, int) else _group_rejected(c, verdicts)
+        for c in node.children
+    ]
+    if node.verdict == "first_error":
+        return any(states)
+    # any_accepted: every child has ended without acceptance (a rejection, or all skipped).
+    open_or_accepted = [
+        not s and not (isinstance(c, int) and verdicts.get(c) is Verdict.SK)
+        for c, s in zip(node.children, states, strict=True)
+    ]
+    return any(states) and not any(open_or_accepted)
+
+
 def summarize_tree(
     tree: Mapping[str, Any], tests: Sequence[TestInfo], outcomes: Sequence[TestOutcome]
 ) -> Summary:
-    """As ``summarize`` (verdict, time, memory), with score and max_score from the tree."""
+    """As ``summarize`` (time, memory), with score and max_score from the tree, and the verdict
+    from the tree's verdict rules: without any, the first failing test's, as ``summarize``."""
     flat = summarize(tests, outcomes)
-    return replace(flat, score=tree_score(tree, outcomes), max_score=tree_max(tree, tests))
+    root, _ = _tree(tree)
+    verdict = flat.verdict
+    if _has_rules(root):
+        verdict = _verdict(root, {o.index: o.verdict for o in outcomes}) or Verdict.AC
+    return replace(
+        flat, verdict=verdict, score=tree_score(tree, outcomes), max_score=tree_max(tree, tests)
+    )
+
+
+def _has_rules(node: _Group) -> bool:
+    return node.verdict != "first_error" or any(
+        isinstance(c, _Group) and _has_rules(c) for c in node.children
+    )
+
+
+def _verdict(node: _Group, verdicts: Mapping[int, Verdict]) -> Verdict | None:
+    """A group's verdict from its children's, in tree order; None when nothing below it ran
+    (skipped or not yet judged), so it does not count for its parent either."""
+    got: list[Verdict] = []
+    for c in node.children:
+        v = verdicts.get(c) if isinstance(c, int) else _verdict(c, verdicts)
+        if v is not None and v is not Verdict.SK:
+            got.append(v)
+    if not got:
+        return None
+    if node.verdict == "always_accepted":
+        return Verdict.AC
+    if node.verdict == "any_accepted" and Verdict.AC in got:
+        return Verdict.AC
+    return next((v for v in got if v is not Verdict.AC), Verdict.AC)

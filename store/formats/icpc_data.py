@@ -100,9 +100,23 @@ def load_data(
             "name": "data",
             "aggregation": root_agg,
             "on_reject": builder.on_reject(out.root_config, root_agg),
+            "verdict": builder.verdict_rule(out.root_config),
             "children": children,
         }
+    elif _any_rule(children) or _Builder.verdict_rule(out.root_config) != "first_error":
+        out.notes.append(
+            "testdata.yaml: grader flags always_accept and accept_if_any_accepted apply only to "
+            "scoring problems here (pass-fail: the first rejection decides)"
+        )
     return out
+
+
+def _any_rule(nodes: list[dict[str, Any]]) -> bool:
+    return any(
+        n.get("verdict", "first_error") != "first_error" or _any_rule(n.get("children", []))
+        for n in nodes
+        if "children" in n
+    )
 
 
 class _Builder:
@@ -174,6 +188,7 @@ class _Builder:
             "name": name,
             "aggregation": agg,
             "on_reject": self.on_reject(config, agg),
+            "verdict": self.verdict_rule(config),
             "children": children,
         }
 
@@ -208,14 +223,23 @@ class _Builder:
         top = name in ("data", "sample", "secret") or not holds_tests
         agg = "sum" if top else "min"
         for flag in str(config.get("grader_flags") or "").split():
-            if flag in ("sum", "min", "avg"):
+            if flag in ("sum", "min", "max", "avg"):
                 agg = flag
-            elif flag in ("max", "always_accept", "accept_if_any_accepted"):
-                self.note(f"{where}: grader flag {flag} is not supported")
         agg = _scoring(config, where).get("aggregation", agg)
-        if agg not in ("sum", "min", "avg"):
-            raise ProblemError(f"{where}: scoring.aggregation: sum, min or avg, not {agg!r}")
+        if agg not in ("sum", "min", "max", "avg"):
+            raise ProblemError(f"{where}: scoring.aggregation: sum, min, max or avg, not {agg!r}")
         return str(agg)
+
+    @staticmethod
+    def verdict_rule(config: dict[str, Any]) -> str:
+        """The default grader's verdict flags (problemtools): the group is accepted whatever
+        its tests got, or if any of them is accepted; else its first rejection decides."""
+        flags = str(config.get("grader_flags") or "").split()
+        if "always_accept" in flags:
+            return "always_accepted"
+        if "accept_if_any_accepted" in flags:
+            return "any_accepted"
+        return "first_error"
 
     def on_reject(self, config: dict[str, Any], aggregation: str) -> str:
         value = config.get("on_reject")

@@ -235,6 +235,7 @@ def test_scoring_legacy_nested_groups(tmp_path: Path) -> None:
         "name": "sample",
         "aggregation": "sum",
         "on_reject": "continue",
+        "verdict": "first_error",
         "children": [{"test": 1}],
     }
     g1, g2 = secret["children"]
@@ -242,6 +243,7 @@ def test_scoring_legacy_nested_groups(tmp_path: Path) -> None:
         "name": "secret/g1",
         "aggregation": "min",
         "on_reject": "break",
+        "verdict": "first_error",
         "children": [{"test": 2}, {"test": 3}],
     }
     # g2 inherits on_reject continue; it holds a test, so it is a subtask (min); its subgroup
@@ -619,3 +621,19 @@ def test_a_malformed_link_member_is_one_line(target: bytes) -> None:
         zf.writestr(link, target)
     with pytest.raises(store.ProblemError, match=r"^l: not a valid symbolic link$"):
         formats.load_zip(buf.getvalue())
+
+
+def test_grader_verdict_flags_map_to_the_tree_and_are_named_on_pass_fail(tmp_path: Path) -> None:
+    files = {
+        "data/secret/g/testdata.yaml": "grader_flags: accept_if_any_accepted max\n",
+        "data/secret/g/1.in": "1\n", "data/secret/g/1.ans": "1\n",
+        "data/secret/h/testdata.yaml": "grader_flags: always_accept\n",
+        "data/secret/h/2.in": "2\n", "data/secret/h/2.ans": "2\n",
+    }  # fmt: skip
+    scoring = icpc.load(write(tmp_path / "s", {"problem.yaml": "type: scoring\n", **files}))
+    g, h = scoring["scoring"]["children"][0]["children"]
+    assert (g["aggregation"], g["verdict"], h["verdict"]) == ("max", "any_accepted", "always_accepted")
+    store.validate(scoring)
+    passfail = icpc.load(write(tmp_path / "p", {"problem.yaml": "name: P\n", **files}))
+    assert "scoring" not in passfail or passfail["scoring"] is None
+    assert any("apply only to scoring problems" in n for n in passfail["package"]["skipped"])

@@ -25,6 +25,7 @@ def test_defaults_are_filled_in() -> None:
         "name": "",
         "aggregation": "sum",
         "on_reject": "break",
+        "verdict": "first_error",
         "points": None,
         "requires": [],
         "children": [
@@ -33,6 +34,7 @@ def test_defaults_are_filled_in() -> None:
                 "name": "g",
                 "aggregation": "sum",
                 "on_reject": "break",
+                "verdict": "first_error",
                 "points": None,
                 "requires": [],
                 "children": [{"test": 2}],
@@ -61,10 +63,14 @@ def test_full_tree_kept() -> None:
         ([], "a scoring tree is an object"),
         (_t(1), "the root must be a group node"),
         (
-            _g("", _g("secret/g1", _t(1), aggregation="max")),
-            "node 'secret/g1': aggregation must be sum, min, avg or all",
+            _g("", _g("secret/g1", _t(1), aggregation="product")),
+            "node 'secret/g1': aggregation must be sum, min, max, avg or all",
         ),
         (_g("g", _t(1), on_reject="stop"), "node 'g': on_reject must be break or continue"),
+        (
+            _g("g", _t(1), verdict="worst_error"),
+            "node 'g': verdict must be first_error, any_accepted or always_accepted",
+        ),
         (_g("g", _t(1), points=-1), "node 'g': points must be a finite number >= 0"),
         (_g("g", _t(1), points="5"), "node 'g': points must be a number or null"),
         (_g("g", _t(1), points=True), "node 'g': points must be a number or null"),
@@ -141,7 +147,7 @@ def test_problem_import_reports_scoring_errors_as_problem_errors() -> None:
         "time_limit": 1.0,
         "checker": {"type": "tokens"},
         "tests": [{"input": "1\n", "output": "1\n"}],
-        "scoring": _g("", _g("secret/g1", _t(1), aggregation="max")),
+        "scoring": _g("", _g("secret/g1", _t(1), aggregation="product")),
     }
     with pytest.raises(ProblemError, match="scoring: node 'secret/g1': aggregation must be"):
         store.validate(data)

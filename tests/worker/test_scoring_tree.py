@@ -220,3 +220,46 @@ def test_tests_outside_the_tree_earn_nothing() -> None:
     assert tree_max(tree, tests) == 5
     assert tree_score(tree, _ac(tests, 1, 2)) == 5
     assert tree_skips(tree, [_o(1, WA)]) == set()
+
+
+def test_max_and_the_verdict_rules_of_problemtools_grader_flags() -> None:
+    """accept_if_any_accepted: a group with one AC is AC (and max keeps its best score);
+    always_accept: AC whatever; first_error elsewhere. A group with nothing judged is silent."""
+    tree = _tree(
+        _g(
+            "",
+            _g("any", _t(1), _t(2), aggregation="max", on_reject="continue", verdict="any_accepted"),
+            _g("always", _t(3), on_reject="continue", verdict="always_accepted"),
+            _g("strict", _t(4), _t(5), on_reject="continue"),
+            on_reject="continue",
+        ),
+        5,
+    )
+    tests = [TestInfo(i, None, p) for i, p in ((1, 10), (2, 30), (3, 5), (4, 1), (5, 1))]
+    outcomes = [_o(1, WA, 0), _o(2, AC, 30), _o(3, TLE, 0), _o(4, AC, 1), _o(5, AC, 1)]
+    s = summarize_tree(tree, tests, outcomes)
+    assert (s.verdict, s.score, s.max_score) == (AC, 32, 37)  # max(0, 30) + 0 + 1 + 1
+    # The strict group's rejection decides; the others still are not rejections.
+    s = summarize_tree(tree, tests, [*outcomes[:3], _o(4, AC, 1), _o(5, WA, 0)])
+    assert (s.verdict, s.score) == (WA, 31)
+    # Nothing accepted under "any": its first rejection, in tree order.
+    s = summarize_tree(tree, tests, [_o(1, TLE), _o(2, WA), *outcomes[2:]])
+    assert s.verdict is TLE
+    # All skipped below a node: the node says nothing; the rest decides.
+    s = summarize_tree(tree, tests, [_o(1, SK), _o(2, SK), *outcomes[2:]])
+    assert s.verdict is AC
+
+
+def test_break_waits_for_an_any_accepted_group_and_ignores_an_always_accepted_one() -> None:
+    tree = _tree(
+        _g(
+            "",
+            _g("any", _t(1), _t(2), on_reject="continue", verdict="any_accepted"),
+            _g("always", _t(3), verdict="always_accepted"),
+            _g("last", _t(4)),
+        ),
+        4,
+    )
+    assert tree_skips(tree, [_o(1, WA)]) == set()  # test 2 may still accept "any"
+    assert tree_skips(tree, [_o(1, WA), _o(2, WA)]) == {3, 4}  # "any" is rejected: break
+    assert tree_skips(tree, [_o(1, WA), _o(2, AC), _o(3, TLE)]) == set()  # "always" never rejects
