@@ -167,7 +167,11 @@ def validate(data: Mapping[str, Any]) -> ProblemSpec:
         memory_limit=parse_size(data.get("memory_limit", DEFAULT_MEMORY_LIMIT)),
         output_limit=parse_size(data.get("output_limit", DEFAULT_OUTPUT_LIMIT)),
         checker=_checker(data.get("checker", {"type": "tokens"})),
-        interactor=_program(data["interactor"], "interactor") if data.get("interactor") else None,
+        interactor=(
+            _passes(_program(data["interactor"], "interactor"), data["interactor"], "interactor")
+            if data.get("interactor")
+            else None
+        ),
         stop_on_failure=stop,
         tests=tests,
         scoring=scoring,
@@ -335,17 +339,7 @@ def _checker(c: Any) -> dict[str, Any]:
         raise ProblemError(f"checker.type: one of {', '.join(CHECKER_TYPES)}")
     kind = c["type"]
     if kind == "custom":
-        out_custom: dict[str, Any] = {"type": kind, **_program(c, "checker")}
-        passes = c.get("passes", 1)
-        if isinstance(passes, bool) or not isinstance(passes, int) or not 1 <= passes <= 100:
-            raise ProblemError("checker.passes: a whole number from 1 to 100")
-        if passes > 1:
-            # ICPC multi-pass: the validator may write feedback_dir/nextpass.in, the next
-            # pass's input; only the icpc protocol has a feedback directory.
-            if out_custom.get("protocol") != "icpc":
-                raise ProblemError("checker.passes: only an icpc validator has several passes")
-            out_custom["passes"] = passes
-        return out_custom
+        return _passes({"type": kind, **_program(c, "checker")}, c, "checker")
     out: dict[str, Any] = {"type": kind}
     if kind == "float":
         for key in ("abs", "rel"):
@@ -364,6 +358,20 @@ def _checker(c: Any) -> dict[str, Any]:
             if not _number(v) or v < 0:
                 raise ProblemError(f"checker.{key}: a finite number >= 0")
             out[key] = float(v)
+    return out
+
+
+def _passes(out: dict[str, Any], raw: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """ICPC multi-pass: the validator may write feedback_dir/nextpass.in, the next pass's
+    input (for an interactive problem, the next conversation's); only the icpc protocol has a
+    feedback directory."""
+    passes = raw.get("passes", 1)
+    if isinstance(passes, bool) or not isinstance(passes, int) or not 1 <= passes <= 100:
+        raise ProblemError(f"{field}.passes: a whole number from 1 to 100")
+    if passes > 1:
+        if out.get("protocol") != "icpc":
+            raise ProblemError(f"{field}.passes: only an icpc validator has several passes")
+        out["passes"] = passes
     return out
 
 

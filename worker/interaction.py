@@ -80,12 +80,20 @@ def run(
     protocol: str = "testlib",
     flags: tuple[str, ...] = (),
     tool_limits: RunLimits | None = None,
+    pass_message: bytes | None = None,
 ) -> tuple[sandbox.Result, sandbox.Result]:
     """One interactive test: (the solution's Result, the interactor's Result).
 
-    A failure of the sandbox itself (on either side) is InternalError, never a verdict."""
+    ``pass_message``: a pass of an ICPC multi-pass problem, with judgemessage.txt as the last
+    pass left it; the interactor's nextpass.in is then brought back. A failure of the sandbox
+    itself (on either side) is InternalError, never a verdict."""
     ilimits = tool_limits or interactor_limits(time_limit, limits.wall_time())
-    call = protocols.get(protocol).interactor_call(test_input, answer, flags)
+    if pass_message is not None:
+        call = protocols.icpc.interactor_call(
+            test_input, answer, flags, message=pass_message, multi_pass=True
+        )
+    else:
+        call = protocols.get(protocol).interactor_call(test_input, answer, flags)
     sol_lang, int_lang = solution.language, interactor.language
     first = sandbox.Side(
         solution.command(limits.memory),

@@ -477,27 +477,11 @@ class _Grading:
         test_input: bytes,
         answer: bytes,
     ) -> tuple[TestOutcome, dict[str, Any]]:
-        checker_points: float | None = None
-        ran: _Passes | None = None
         if self.interactor is not None:
-            spec = self.job.interactor or {}
-            protocol = str(spec.get("protocol") or "testlib")
-            r, inter = interaction.run(
-                self.interact, program, self.limits, self.interactor, test_input, answer,
-                self.job.time_limit, protocol=protocol, flags=tuple(spec.get("flags") or ()),
-                tool_limits=self._interactor_limits(),
-            )  # fmt: skip
-            said = interaction.judge(program, r, inter, protocol)
-            verdict, message, checker_points = said.verdict, said.message, said.points
-            if verdict is Verdict.RE and not message:
-                message = _exit_message(r)
-            if verdict is Verdict.AC and protocol == "testlib" and self.checker_program:
-                # testlib: the interactor's output file goes to the problem's checker.
-                checked = check(test_input, inter.files.get(protocols.testlib.OUTPUT, b""), answer)
-                verdict, message, checker_points = checked.verdict, checked.message, checked.points
+            ran = self._interact_passes(program, check, test_input, answer)
         else:
             ran = self._run_passes(program, check, test_input, answer)
-            r, verdict, message, checker_points = ran.result, ran.verdict, ran.message, ran.points
+        r, verdict, message, checker_points = ran.result, ran.verdict, ran.message, ran.points
         if verdict is Verdict.AC and checker_points is not None:
             # An ICPC validator's score.txt is the test's score; a test worth nothing (a
             # scoring problem's sample) stays worth nothing.
@@ -511,8 +495,8 @@ class _Grading:
             verdict=verdict,
             points=points,
             # Several passes of a multi-pass test: the slowest and the largest.
-            cpu_time=ran.cpu_time if ran else r.cpu_time,
-            memory=ran.memory if ran else r.memory_peak,
+            cpu_time=ran.cpu_time,
+            memory=ran.memory,
         )
         row = self._row(outcome, message)
         row.update(
@@ -522,6 +506,43 @@ class _Grading:
             signal=r.signal,
         )
         return outcome, row
+
+    def _interact_passes(
+        self, program: Program, check: checkers.Check, test_input: bytes, answer: bytes
+    ) -> _Passes:
+        """One interactive test: one conversation, or for an ICPC multi-pass interactor
+        (``passes``) another on each nextpass.in it writes, until one is not accepted or it
+        asks no more; judgemessage.txt carries over, as between a checker's passes."""
+        assert self.interactor is not None
+        spec = self.job.interactor or {}
+        protocol = str(spec.get("protocol") or "testlib")
+        passes = int(spec.get("passes", 1))
+        current, said, cpu, memory = test_input, b"", 0.0, 0
+        for _ in range(passes):
+            r, inter = interaction.run(
+                self.interact, program, self.limits, self.interactor, current, answer,
+                self.job.time_limit, protocol=protocol, flags=tuple(spec.get("flags") or ()),
+                tool_limits=self._interactor_limits(),
+                pass_message=said if passes > 1 else None,
+            )  # fmt: skip
+            cpu, memory = max(cpu, r.cpu_time), max(memory, r.memory_peak)
+            judged = interaction.judge(program, r, inter, protocol)
+            verdict, message, points = judged.verdict, judged.message, judged.points
+            if verdict is Verdict.RE and not message:
+                message = _exit_message(r)
+            if verdict is Verdict.AC and protocol == "testlib" and self.checker_program:
+                # testlib: the interactor's output file goes to the problem's checker.
+                checked = check(current, inter.files.get(protocols.testlib.OUTPUT, b""), answer)
+                verdict, message, points = checked.verdict, checked.message, checked.points
+            following = None
+            if passes > 1 and verdict is Verdict.AC:
+                following = protocols.icpc.next_pass(inter)
+            if following is None:
+                return _Passes(r, verdict, message, points, cpu, memory)
+            current = following
+            said = inter.files.get(protocols.icpc.MESSAGE_FILE, said)
+        why = f"interactor asked for another pass after the last of {passes}"
+        return _Passes(r, Verdict.IE, why, None, cpu, memory)
 
     def _run_passes(
         self, program: Program, check: checkers.Check, test_input: bytes, answer: bytes

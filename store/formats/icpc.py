@@ -92,10 +92,7 @@ def load(root: Path) -> dict[str, Any]:
         passes = limits.get("validation_passes", 2) if isinstance(limits, dict) else 2
         if isinstance(passes, bool) or not isinstance(passes, int) or passes < 2:
             raise ProblemError("problem.yaml: limits.validation_passes: a whole number >= 2")
-        if interactive:
-            skipped.append("multi-pass: interactive problems are graded in one pass")
-        else:
-            out["checker"]["passes"] = passes
+        out["interactor" if interactive else "checker"]["passes"] = passes
     if scoring:
         out["scoring"] = data.scoring
         out["stop_on_failure"] = False

@@ -144,3 +144,85 @@ def test_passes_belong_to_icpc_validators(checker: dict[str, object], message: s
     }
     with pytest.raises(store.ProblemError, match=message):
         store.validate(spec)
+
+
+# Interactive multi-pass: each pass, the interactor says k to a fresh run of the submission
+# and wants k + 1 back; it asks for another pass until the target.
+INTERACTOR = r"""
+import os, sys
+k = int(open(sys.argv[1]).read())
+target = int(open(sys.argv[2]).read())
+feedback = sys.argv[3]
+print(k, flush=True)
+got = sys.stdin.readline().split()
+with open(os.path.join(feedback, "judgemessage.txt"), "a") as msg:
+    msg.write(f"talked from {k};")
+    if got != [str(k + 1)]:
+        msg.write(f" expected {k + 1}, found {got}")
+        sys.exit(43)
+if k + 1 < target:
+    with open(os.path.join(feedback, "nextpass.in"), "w") as nxt:
+        nxt.write(f"{k + 1}\n")
+sys.exit(42)
+"""
+
+
+def _interactive_package(root: Path, passes: int, target: int) -> Path:
+    files = {
+        "problem.yaml": (
+            "problem_format_version: 2023-07-draft\nname: Talk\ntype:\n  - interactive\n"
+            f"  - multi-pass\nlimits:\n  time_limit: 2\n  validation_passes: {passes}\n"
+        ),
+        "output_validator/interact.py": INTERACTOR,
+        "data/secret/1.in": "0\n",
+        "data/secret/1.ans": f"{target}\n",
+        "submissions/accepted/step.py": STEP,
+        "submissions/wrong_answer/jump.py": JUMP,
+        "submissions/wrong_answer/late.py": "k = int(input())\nprint(k + 1 if k < 2 else 0)\n",
+    }
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_an_interactive_problem_talks_once_per_pass(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was graded in one pass: a submission wrong only in a later pass got AC."""
+    pkg = _interactive_package(tmp_path / "t", 3, 3)
+    assert formats.load_path(pkg)["interactor"]["passes"] == 3
+    assert cli.main(["problem", "import", str(pkg)]) == 0
+    capsys.readouterr()
+    assert cli.main(["problem", "verify", "t", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["accepted/step.py"]["verdict"] == "AC"
+    assert rows["wrong_answer/jump.py"]["verdict"] == "WA"
+    assert rows["wrong_answer/late.py"]["verdict"] == "WA"
+    assert _message(db, rows["wrong_answer/late.py"]["submission_id"]) == (
+        "talked from 0;talked from 1;talked from 2; expected 3, found ['0']"
+    )
+
+
+def test_an_interactors_pass_after_the_last_is_its_failure(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["problem", "import", str(_interactive_package(tmp_path / "t", 2, 5))]) == 0
+    capsys.readouterr()
+    assert cli.main(["problem", "verify", "t", "--json"]) == 1
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["accepted/step.py"]["verdict"] == "IE"
+    assert _message(db, rows["accepted/step.py"]["submission_id"]) == (
+        "interactor asked for another pass after the last of 2"
+    )
+
+
+def test_interactor_passes_belong_to_icpc_interactors() -> None:
+    spec = {
+        "slug": "c",
+        "tests": [{"input": "0\n", "output": "1\n"}],
+        "interactor": {"language": "python3", "source": "pass", "passes": 2},
+    }
+    with pytest.raises(store.ProblemError, match=r"interactor\.passes: only an icpc validator"):
+        store.validate(spec)

@@ -54,11 +54,19 @@ def next_pass(r: sandbox.Result) -> bytes | None:
     return r.files.get(NEXT_PASS) if r.exit_code == ACCEPTED else None
 
 
-def interactor_call(test_input: bytes, answer: bytes, flags: tuple[str, ...]) -> Call:
+def interactor_call(
+    test_input: bytes,
+    answer: bytes,
+    flags: tuple[str, ...],
+    *,
+    message: bytes = b"",
+    multi_pass: bool = False,
+) -> Call:
+    """As ``checker_call``, with the solution on the other end of stdin and stdout."""
     return Call(
         args=(INPUT, ANSWER, f"{FEEDBACK}/", *flags),
-        files=_files(test_input, answer),
-        copy_out=(MESSAGE_FILE, SCORE),
+        files=_files(test_input, answer, message),
+        copy_out=(MESSAGE_FILE, SCORE, NEXT_PASS) if multi_pass else (MESSAGE_FILE, SCORE),
     )
 
 
