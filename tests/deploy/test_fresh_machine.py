@@ -32,6 +32,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.proctree import alive, descendants
+
 servers: Any = sys.modules["judge_test_servers"]
 REPO = Path(__file__).resolve().parents[2]
 AB_PY = "a, b = map(int, input().split())\nprint(a + b)\n"
@@ -124,24 +126,8 @@ def pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
-def descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                kids = {int(k) for k in (task / "children").read_text().split()} - found
-                found |= kids
-                todo += kids
-    return found
 
 
 def machine_processes(root: os.stat_result) -> list[int]:

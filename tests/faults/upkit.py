@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 import store
+from tests.proctree import alive, descendants
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "web" / "samples"
@@ -41,25 +42,8 @@ def _load_servers() -> Any:
 servers = _load_servers()
 
 
-def descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                kids = [int(k) for k in (task / "children").read_text().split()]
-                todo += [k for k in kids if k not in found]
-                found.update(kids)
-    return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def argv_of(pid: int) -> list[bytes]:

@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.proctree import alive, descendants
+
 # Loaded by this directory's conftest (by file path: test directories are not packages).
 stack_module = sys.modules["web_test_stack"]
 
@@ -24,26 +26,8 @@ servers = stack_module.servers
 AB_PY = "a, b = map(int, input().split())\nprint(a + b)\n"
 
 
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (through /proc/*/task/*/children)."""
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                kids = [int(k) for k in (task / "children").read_text().split()]
-                todo += [k for k in kids if k not in found]
-                found.update(kids)
-    return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 class Output:

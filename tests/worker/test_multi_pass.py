@@ -41,6 +41,14 @@ STEP = "print(int(input()) + 1)\n"
 JUMP = "print(int(input()) + 2)\n"  # right on the first pass from 1 to 3 only by luck: WA
 
 
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
 def _package(root: Path, passes: int, target: int) -> Path:
     files = {
         "problem.yaml": (
@@ -53,11 +61,7 @@ def _package(root: Path, passes: int, target: int) -> Path:
         "submissions/accepted/step.py": STEP,
         "submissions/wrong_answer/jump.py": JUMP,
     }
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+    return _write(root, files)
 
 
 @pytest.fixture
@@ -180,11 +184,7 @@ def _interactive_package(root: Path, passes: int, target: int) -> Path:
         "submissions/wrong_answer/jump.py": JUMP,
         "submissions/wrong_answer/late.py": "k = int(input())\nprint(k + 1 if k < 2 else 0)\n",
     }
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+    return _write(root, files)
 
 
 def test_an_interactive_problem_talks_once_per_pass(
