@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -62,6 +63,11 @@ class User(Base):
     # Carried in every session cookie: a cookie with an older value is no session. Logging
     # out, changing the password or an admin's "log out" raise it, ending every session.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Course staff: every submission and its details visible, nothing to administer.
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # No login, no token, no session (web.deps): an account kept for its history.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    display_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -140,6 +146,10 @@ class Problem(Base):
     test_details: Mapped[str] = mapped_column(
         String(16), default="samples", server_default="samples"
     )
+    # "public" (listed), "hidden" (by its link only), "draft" (admins and staff only).
+    visibility: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
+    # Deleted by an admin: gone for everyone, the row kept for its submissions' history.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
