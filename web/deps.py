@@ -90,6 +90,8 @@ def current_user(request: Request, session: DB) -> User | None:
         if row is None:
             raise ApiError(401, "unknown or revoked token")
         owner = row.user
+        if owner.disabled:
+            raise ApiError(401, "this account is disabled")
         # A read: it must work while the database cannot be written. The last-use time is
         # written apart (web.token_use), at most once a minute, never failing this request.
         session.commit()  # ends the read transaction (see below)
@@ -105,8 +107,8 @@ def current_user(request: Request, session: DB) -> User | None:
         if not signer.check_csrf(data, request.headers.get("x-csrf-token")):
             raise ApiError(403, "a browser session needs the page's X-CSRF-Token header here")
     user = session.get(User, data.user_id)
-    if user is not None and user.session_epoch != data.epoch:
-        user = None  # logged out (everywhere) since this cookie was issued
+    if user is not None and (user.session_epoch != data.epoch or user.disabled):
+        user = None  # logged out (everywhere) since this cookie was issued, or disabled
     # End the read transaction: a ?wait=true request must not hold a pooled connection while
     # it sleeps. The user object stays usable (the session factory does not expire on commit).
     session.commit()
@@ -122,6 +124,17 @@ def require_user(user: MaybeUser) -> User:
     return user
 
 
+def reviews(user: User | None) -> bool:
+    """Admins and course staff see every submission and all of its details."""
+    return user is not None and (user.is_admin or user.is_staff)
+
+
+def require_staff(user: Annotated[User, Depends(require_user)]) -> User:
+    if not reviews(user):
+        raise ApiError(403, "only staff and admins may see this")
+    return user
+
+
 def require_admin(user: Annotated[User, Depends(require_user)]) -> User:
     if not user.is_admin:
         raise ApiError(403, "only admins may do this")
@@ -133,3 +146,4 @@ CurrentUser = Annotated[User, Depends(require_user)]
 #: not a driver overflow (a 500).
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 AdminUser = Annotated[User, Depends(require_admin)]
+StaffUser = Annotated[User, Depends(require_staff)]

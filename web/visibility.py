@@ -65,7 +65,7 @@ def viewer_for(session: Session, sub: Submission, user: User | None) -> Viewer:
         select(TestCase.index).where(TestCase.problem_id == sub.problem_id, TestCase.sample)
     )
     return Viewer(
-        admin=bool(user and user.is_admin),
+        admin=bool(user and (user.is_admin or user.is_staff)),
         policy=sub.problem.test_details,
         samples=frozenset(samples),
         finished=sub.status in FINISHED,

@@ -140,6 +140,9 @@ def test_signup_and_admin_pages(stack: Any) -> None:
         assert "Rejudge all" in page
         page = c.get("/admin/tokens").text
         r = c.post("/admin/tokens", data={"csrf": csrf_of(page), "name": "frank"})
+        assert r.status_code == 422 and "create the account" in r.text  # never silently
+        r = c.post("/admin/tokens",
+                   data={"csrf": csrf_of(page), "name": "frank", "create_user": "on"})  # fmt: skip
         token = re.search(r'<pre class="token">([^<]+)</pre>', r.text)
         assert token, r.text
         with httpx.Client(

@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session, selectinload
 
 import store
-from store import Problem, TestCase
+from store import Problem, TestCase, User
 from web import batch_io, problem_io
-from web.deps import DB, AdminUser, MaybeUser, app_state
+from web.deps import DB, AdminUser, MaybeUser, app_state, reviews
 from web.errors import ApiError
 from web.schemas import ProblemOut, ProblemSummary, error_responses
 
@@ -56,17 +56,36 @@ _PROBLEM_BODY = {
 }
 
 
-def find(session: Session, slug: str, *, with_tests: bool = False) -> Problem:
-    """The problem; its tests' data only when asked for (an admin's read or export)."""
-    query = select(Problem).where(Problem.slug == slug)
+def find(
+    session: Session, slug: str, *, with_tests: bool = False, viewer: User | bool | None = True
+) -> Problem:
+    """The problem; its tests' data only when asked for (an admin's read or export).
+
+    ``viewer``: who asks. A draft is found for staff and admins only, and a deleted problem
+    for nobody; ``True`` (the default) is the judge itself or an admin page. A problem the
+    viewer may not see is "no problem", as one that does not exist: drafts must not leak."""
+    query = select(Problem).where(Problem.slug == slug, Problem.deleted_at.is_(None))
     if with_tests:
         query = query.options(
             selectinload(Problem.tests).undefer(TestCase.input).undefer(TestCase.output)
         )
     problem = session.scalars(query).first()
-    if problem is None:
+    if problem is None or not may_open(problem, viewer):
         raise ApiError(404, f"no problem {slug!r}")
     return problem
+
+
+def may_open(problem: Problem, viewer: User | bool | None) -> bool:
+    if viewer is True or problem.visibility != "draft":
+        return True
+    return isinstance(viewer, User) and reviews(viewer)
+
+
+def listed(viewer: User | None) -> ColumnElement[bool]:
+    """The problems a listing shows: public ones, and to staff and admins every one that is
+    not deleted (hidden ones are reached by their link, or through a problem set)."""
+    alive = Problem.deleted_at.is_(None)
+    return alive if reviews(viewer) else and_(alive, Problem.visibility == "public")
 
 
 def problem_out(p: Problem, *, with_tests: bool) -> ProblemOut:
@@ -80,15 +99,15 @@ def problem_out(p: Problem, *, with_tests: bool) -> ProblemOut:
 
 
 @router.get("", response_model=list[ProblemSummary], summary="All problems")
-def list_problems(session: DB) -> list[ProblemSummary]:
-    rows = session.scalars(select(Problem).order_by(Problem.slug))
+def list_problems(session: DB, user: MaybeUser) -> list[ProblemSummary]:
+    rows = session.scalars(select(Problem).where(listed(user)).order_by(Problem.slug))
     return [ProblemSummary.of(p) for p in rows]
 
 
 @router.get("/{slug}", response_model=ProblemOut, responses=_ERRORS, summary="One problem")
 def get_problem(slug: str, session: DB, user: MaybeUser) -> ProblemOut:
     admin = bool(user and user.is_admin)
-    return problem_out(find(session, slug, with_tests=admin), with_tests=admin)
+    return problem_out(find(session, slug, with_tests=admin, viewer=user), with_tests=admin)
 
 
 @router.post(

@@ -12,11 +12,12 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from store import Problem, Status, Submission, User
+from store import Status, Submission, User
 from store.formats.common import entry_point
 from store.vocab import FINISHED
 from web import grading, visibility
-from web.deps import DB, AppState, CurrentUser, RowId, app_state
+from web.api.problems import find
+from web.deps import DB, AppState, CurrentUser, RowId, app_state, reviews
 from web.errors import ApiError
 from web.schemas import (
     SubmissionCreated,
@@ -68,8 +69,7 @@ def create_submission(
     files: Mapping[str, str] | None = None,
 ) -> int:
     """Validate, store, and wake a worker; ApiError for anything the caller got wrong."""
-    if session.scalars(select(Problem.id).where(Problem.slug == slug)).first() is None:
-        raise ApiError(404, f"no problem {slug!r}")
+    find(session, slug, viewer=user)  # 404 for a draft, a deleted or an unknown problem
     grading.check_language(language)
     others = dict(files or {})
     if not source and others:
@@ -97,7 +97,7 @@ def load(session: Session, submission_id: int) -> Submission | None:
 
 
 def visible(sub: Submission, user: User | None) -> bool:
-    return user is not None and (user.is_admin or sub.user_id == user.id)
+    return user is not None and (reviews(user) or sub.user_id == user.id)
 
 
 def _read(state: AppState, submission_id: int, user: User) -> SubmissionOut:
@@ -190,6 +190,6 @@ def list_submissions(
         .order_by(Submission.id.desc())
         .limit(limit)
     )
-    if not (everyone and user.is_admin):
+    if not (everyone and reviews(user)):
         query = query.where(Submission.user_id == user.id)
-    return [SubmissionSummary.of(s, admin=user.is_admin) for s in session.scalars(query)]
+    return [SubmissionSummary.of(s, admin=reviews(user)) for s in session.scalars(query)]

@@ -54,6 +54,10 @@ async def login(request: Request) -> Response:
         guard.failed_login(address, name)
         ctx = {"next": target, "error": "wrong name or password", "name": name}
         return render(request, "login.html", ctx, status=401)
+    if user.disabled:
+        # Said only to someone who knows the password: it tells them nothing new.
+        ctx = {"next": target, "error": "this account is disabled", "name": name}
+        return render(request, "login.html", ctx, status=403)
     response = redirect(target)
     set_session(request, response, SessionData.new(user.id, user.session_epoch))
     return response

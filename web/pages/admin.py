@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 import store
 from store import ApiToken, Problem, Submission, User
@@ -41,82 +39,11 @@ def queue(request: Request, session: DB, admin: AdminUser) -> Response:
         .order_by(Submission.id.desc())
         .limit(50)
     ).all()
-    problems = session.scalars(select(Problem).order_by(Problem.slug)).all()
+    problems = session.scalars(
+        select(Problem).where(Problem.deleted_at.is_(None)).order_by(Problem.slug)
+    ).all()
     ctx = {"active": active, "recent": recent, "problems": problems}
     return render(request, "admin/queue.html", ctx, user=admin)
-
-
-@router.get("/problems/new")
-def new_problem(request: Request, admin: AdminUser) -> Response:
-    return render(request, "admin/problem_edit.html", {"p": None, "error": None}, user=admin)
-
-
-@router.get("/problems/{slug}/edit")
-def edit_problem(request: Request, slug: str, session: DB, admin: AdminUser) -> Response:
-    p = store.problem_to_dict(find(session, slug, with_tests=True))
-    return render(request, "admin/problem_edit.html", {"p": p, "error": None}, user=admin)
-
-
-def _problem_from_form(form: FormData, existing: dict[str, Any] | None) -> dict[str, Any]:
-    def number(name: str, default: float) -> float:
-        raw = str(form.get(name, "") or "").strip()
-        try:
-            return float(raw) if raw else default
-        except ValueError:
-            raise ApiError(422, f"{name}: a number is expected") from None
-
-    checker: dict[str, Any] = {"type": str(form.get("checker", "tokens"))}
-    if checker["type"] == "float":
-        checker.update(abs=number("abs", 1e-6), rel=number("rel", 1e-6))
-    data: dict[str, Any] = {
-        "slug": str(form.get("slug", "")).strip(),
-        "title": str(form.get("title", "")).strip(),
-        "statement": str(form.get("statement", "")),
-        "time_limit": number("time_limit", 1.0),
-        "memory_limit": str(form.get("memory_limit", "256M")).strip() or "256M",
-        "checker": checker,
-        "stop_on_failure": form.get("stop_on_failure") == "on",
-    }
-    if existing is not None:
-        data["tests"] = existing["tests"]
-        if existing.get("interactor"):
-            data["interactor"] = existing["interactor"]
-        if existing["checker"].get("type") == "custom" and checker["type"] == "custom":
-            data["checker"] = existing["checker"]
-    return data
-
-
-@router.post("/problems")
-async def save_problem(request: Request, admin: AdminUser) -> Response:
-    state = app_state(request)
-    form = await checked_form(request, max_part_size=16 << 20)
-    original = str(form.get("original_slug", "") or "")
-
-    def existing() -> dict[str, Any] | None:
-        if not original:
-            return None
-        with state.sessions() as session:
-            return store.problem_to_dict(find(session, original, with_tests=True))
-
-    data = _problem_from_form(form, await run_in_threadpool(existing))
-    upload = form.get("tests")
-    if isinstance(upload, UploadFile) and upload.filename:
-        raw = await upload.read()
-        if raw[:2] == b"PK":
-            data["tests"] = await run_in_threadpool(problem_io.tests_from_zip, raw)
-        else:
-            data["tests"] = problem_io.tests_from_json(raw)
-    if "tests" not in data:
-        raise ApiError(422, "a new problem needs tests: upload a zip of N.in/N.out or JSON")
-
-    def save() -> str:
-        with state.sessions() as session:
-            problem = problem_io.save_problem(session, data)
-            session.commit()
-            return problem.slug
-
-    slug = await run_in_threadpool(save)
-    return redirect(f"/problems/{slug}")
 
 
 @router.post("/problems/{slug}/rejudge")
@@ -181,7 +108,9 @@ async def start_verify(request: Request, slug: str, session: DB, admin: AdminUse
 def batches(request: Request, session: DB, admin: AdminUser) -> Response:
     ctx = {
         "batches": batch_io.recent(session),
-        "problems": session.scalars(select(Problem).order_by(Problem.slug)).all(),
+        "problems": session.scalars(
+            select(Problem).where(Problem.deleted_at.is_(None)).order_by(Problem.slug)
+        ).all(),
         "languages": grading.languages(),
     }
     return render(request, "admin/batches.html", ctx, user=admin)
@@ -227,9 +156,14 @@ def _tokens_page(request: Request, session: DB, admin: User, new_token: str | No
 async def create_token(request: Request, session: DB, admin: AdminUser) -> Response:
     form = await checked_form(request)
     name = str(form.get("name", "")).strip()
-    if not accounts.USER_NAME.match(name):
+    if not accounts.USER_NAME.fullmatch(name):
         raise ApiError(422, "a name is 1-64 letters, digits, '.', '-' or '_'")
-    token = store.create_token(session, name, admin=form.get("admin") == "on")
+    exists = session.scalars(select(User.id).where(User.name == name)).first() is not None
+    if not exists and form.get("create_user") != "on":
+        # Explicit, as `judge token create` is: a typo must not make a new account.
+        raise ApiError(422, f"no user {name!r}: tick 'create the account' to make one")
+    # A token has its user's role: it never promotes anyone (Users page: the roles).
+    token = store.create_token(session, name)
     session.commit()
     # Shown once, on this response only: the database keeps just a hash.
     return _tokens_page(request, session, admin, new_token=token)

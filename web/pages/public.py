@@ -5,15 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from starlette.datastructures import UploadFile
 
-from store import Problem, ProblemFile, Submission
+from store import Problem, ProblemFile, Submission, TestCase
 from store.vocab import FINISHED
-from web import grading, submission_zip, visibility
+from web import grading, highlight, submission_zip, visibility
 from web.api import submissions as api_submissions
-from web.api.problems import find
+from web.api.problems import find, listed
 from web.deps import DB, MaybeUser, RowId, app_state
 from web.errors import ApiError
 from web.pages.render import checked_form, redirect, render
@@ -23,9 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 def problem_list(request: Request, session: DB, user: MaybeUser) -> Response:
-    problems = session.scalars(
-        select(Problem).order_by(Problem.slug)
-    ).all()
+    problems = session.scalars(select(Problem).where(listed(user)).order_by(Problem.slug)).all()
     solved: set[int] = set()
     if user is not None:
         solved = set(
@@ -40,7 +38,7 @@ def problem_list(request: Request, session: DB, user: MaybeUser) -> Response:
 
 @router.get("/problems/{slug}")
 def problem_page(request: Request, slug: str, session: DB, user: MaybeUser) -> Response:
-    problem = find(session, slug)
+    problem = find(session, slug, viewer=user)
     recent = []
     if user is not None:
         recent = list(
@@ -59,20 +57,42 @@ def problem_page(request: Request, slug: str, session: DB, user: MaybeUser) -> R
             .order_by(ProblemFile.name)
         )
     )
+    maxima = app_state(request).settings.run_maxima
     return render(
         request,
         "problem.html",
         {"problem": problem, "languages": grading.languages(), "recent": recent,
-         "file_names": file_names},
+         "file_names": file_names, "samples": _samples(session, problem),
+         # The run's limits: the problem's, within what an ad-hoc run may ask for.
+         "run_cpu": min(problem.time_limit, maxima.cpu_time),
+         "run_memory": min(problem.memory_limit, maxima.memory)},
         user=user,
     )  # fmt: skip
 
 
+MAX_SAMPLES, MAX_SAMPLE_BYTES = 10, 64 << 10
+
+
+def _samples(session: DB, problem: Problem) -> list[tuple[str, str]]:
+    """The tests marked as samples, as text to show and copy: samples are public by their
+    flag (visibility shows their details too); a long one is left to the statement."""
+    if problem.interactor is not None:
+        return []  # an interactive test's input is the interactor's, not the program's
+    rows = session.execute(
+        select(TestCase.input, TestCase.output)
+        .where(TestCase.problem_id == problem.id, TestCase.sample,
+               func.length(TestCase.input) <= MAX_SAMPLE_BYTES,
+               func.length(TestCase.output) <= MAX_SAMPLE_BYTES)
+        .order_by(TestCase.index).limit(MAX_SAMPLES)
+    )  # fmt: skip
+    return [(i.decode("utf-8", "replace"), o.decode("utf-8", "replace")) for i, o in rows]
+
+
 @router.get("/problems/{slug}/files/{name}")
-def problem_file(slug: str, name: str, session: DB) -> Response:
+def problem_file(slug: str, name: str, session: DB, user: MaybeUser) -> Response:
     """A file offered with the problem (its statement PDF, an attachment): public, like the
     statement. Test data is never here: it lives in test_cases, not problem_files."""
-    problem = find(session, slug)
+    problem = find(session, slug, viewer=user)
     found = session.scalars(
         select(ProblemFile).where(ProblemFile.problem_id == problem.id, ProblemFile.name == name)
     ).first()
@@ -144,6 +164,7 @@ def submission_page(
             "rows": rows,
             "finished": sub.status in FINISHED,
             "language": _language_label(sub.language),
+            "source_html": highlight.source_html(sub.source, sub.language),
         },
         user=user,
     )

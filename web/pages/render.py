@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 
 from store import User
 from web import statement_math, visibility
-from web.deps import SESSION_COOKIE, app_state, browser_session
+from web.deps import SESSION_COOKIE, app_state, browser_session, reviews
 from web.errors import ApiError
 from web.security import SESSION_MAX_AGE, SessionData
 
@@ -53,6 +53,12 @@ def fmt_memory(size: int | None) -> str:
     return f"{size / 1024:.0f} KiB"
 
 
+def fmt_bytes(size: int | None) -> str:
+    if size is None:
+        return ""
+    return f"{size} B" if size < 1024 else fmt_memory(size)
+
+
 VERDICT_NAMES = {
     "AC": "Accepted",
     "WA": "Wrong answer",
@@ -73,6 +79,8 @@ TEMPLATES.env.globals["bool"] = bool
 TEMPLATES.env.filters["markdown"] = markdown
 TEMPLATES.env.filters["seconds"] = fmt_time
 TEMPLATES.env.filters["memory"] = fmt_memory
+TEMPLATES.env.filters["bytes"] = fmt_bytes
+TEMPLATES.env.globals["reviews"] = reviews
 
 
 def session_of(request: Request) -> SessionData:
