@@ -54,6 +54,8 @@ def add_parser(sub: Any) -> None:
     sp.add_argument("--problem", required=True, metavar="SLUG")
     sp.add_argument("--language", default=None, help="for every file (default: by extension)")
     sp.add_argument("--output", default="results.csv", help="where the CSV goes (results.csv)")
+    sp.add_argument("--as-accounts", action="store_true",
+                    help="a file named after an account (alice.py) is that student's submission")  # fmt: skip
     sp.add_argument("--no-wait", action="store_true", help="print the batch id and return")
     sp.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
     common(sp)
@@ -175,6 +177,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         form = {"problem": args.problem}
         if args.language:
             form["language"] = args.language
+        if args.as_accounts:
+            form["as_accounts"] = "true"
         r = _call(client, "POST", "/api/batches", data=form,
                   files={"archive": ("batch.zip", data, "application/zip")})  # fmt: skip
         batch: dict[str, Any] = r.json()

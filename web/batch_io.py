@@ -46,6 +46,10 @@ class BatchIn(BaseModel):
 
     problem: str = Field(description="problem slug", examples=["aplusb"])
     language: str | None = Field(default=None, description="for submissions that name none")
+    as_accounts: bool = Field(
+        default=False,
+        description="a submission named exactly as an existing account is that student's",
+    )
     submissions: list[BatchSubmissionIn] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
@@ -99,14 +103,15 @@ def entries_from_zip(data: bytes, language: str | None, max_bytes: int) -> list[
 
 
 def create(
-    session: Session, problem: str, language: str | None, entries: list[Entry], owner: int
-) -> int:
+    session: Session, problem: str, language: str | None, entries: list[Entry], owner: int,
+    *, as_accounts: bool = False,
+) -> int:  # fmt: skip
     """Store the batch, wake the workers; its id. 404 unknown problem, 422 unusable batch."""
     if language is not None:
         grading.check_language(language)
     try:
         return worker.batches.create_batch(
-            session, problem, entries, language=language, owner=owner
+            session, problem, entries, language=language, owner=owner, as_accounts=as_accounts
         ).id
     except worker.UnknownProblem as e:
         raise ApiError(404, str(e)) from None

@@ -128,11 +128,14 @@ def create_batch(
     *,
     language: str | None = None,
     owner: int | None = None,
+    as_accounts: bool = False,
 ) -> Batch:
     """Store a batch and its submissions in one transaction, commit, then wake the workers.
 
-    ``language`` is the default for entries without one. UnknownProblem / SubmitError (both
-    ValueError) for a batch that cannot be made at all; a bad entry only makes an error item.
+    ``language`` is the default for entries without one. ``as_accounts``: an entry named
+    exactly as an existing account is that student's submission (their page, their scores);
+    the others stay the owner's. UnknownProblem / SubmitError (both ValueError) for a batch
+    that cannot be made at all; a bad entry only makes an error item.
     """
     problem = session.scalars(select(Problem).where(Problem.slug == problem_slug)).one_or_none()
     if problem is None:
@@ -147,6 +150,10 @@ def create_batch(
     if len(entries) > MAX_ITEMS:
         raise SubmitError(f"at most {MAX_ITEMS} submissions in one batch")
 
+    accounts: dict[str, int] = {}
+    if as_accounts:
+        names = {e.name.strip() for e in entries}
+        accounts = dict(session.execute(select(User.name, User.id).where(User.name.in_(names))).all())
     batch = Batch(problem=problem, language=language, owner_id=owner, kind="upload")
     session.add(batch)
     taken: set[str] = set()
@@ -161,7 +168,8 @@ def create_batch(
             item.error = _problem_with(entry.source, lang)
         if item.error is None and entry.source is not None and lang is not None:
             item.submission = Submission(
-                problem=problem, user_id=owner, language=lang, source=entry.source,
+                problem=problem, user_id=accounts.get(entry.name.strip(), owner),
+                language=lang, source=entry.source,
                 queue="batch", status=Status.QUEUED, enqueued_at=now, max_score=max_score,
             )  # fmt: skip
         batch.items.append(item)

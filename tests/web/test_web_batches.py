@@ -378,3 +378,22 @@ def test_oversized_file_is_an_item_error(stack: Any, size: int) -> None:
         if size:
             assert "larger than" in items["big"]["error"]
         c.post(f"/api/batches/{r.json()['id']}/cancel")
+
+
+def test_a_batch_item_named_after_an_account_lands_on_that_student(stack: Any) -> None:
+    """With as_accounts, "carol.py" is carol's submission (her page and scores); a name with
+    no account stays the uploader's; without the flag nothing lands on anyone."""
+    files = {"hw/carol.py": AB_PY.encode(), "hw/nobody-has-this.py": AB_PY.encode()}
+    with stack.client("admin") as c:
+        r = c.post("/api/batches", data={"problem": "aplusb", "as_accounts": "true"},
+                   files={"archive": ("hw.zip", _zip(files), "application/zip")})  # fmt: skip
+        assert r.status_code == 201, r.text
+        done = wait_batch(c, r.json()["id"])
+        owners = {i["name"]: c.get(f"/api/submissions/{i['submission_id']}").json()["user"]
+                  for i in done["items"]}  # fmt: skip
+        assert owners == {"carol": "carol", "nobody-has-this": "root"}
+        r = c.post("/api/batches", json={"problem": "aplusb", "language": "python3",
+                                         "submissions": [{"name": "carol", "source": AB_PY}]})  # fmt: skip
+        done = wait_batch(c, r.json()["id"])
+        sid = done["items"][0]["submission_id"]
+        assert c.get(f"/api/submissions/{sid}").json()["user"] == "root"

@@ -37,6 +37,10 @@ _BATCH_BODY = {
                             "type": "string",
                             "description": "for every file; default: from each file's extension",
                         },
+                        "as_accounts": {
+                            "type": "boolean",
+                            "description": "a file named after an account (alice.py) is alice's",
+                        },
                         "archive": {
                             "type": "string",
                             "format": "binary",
@@ -55,6 +59,7 @@ async def create_from_form(state: AppState, request: Request, owner: int) -> int
     form = await request.form(max_files=1, max_fields=20)
     problem = str(form.get("problem", "") or "").strip()
     language = str(form.get("language", "") or "").strip() or None
+    as_accounts = str(form.get("as_accounts", "") or "") in ("on", "true", "1")
     archive = form.get("archive")
     if not problem:
         raise ApiError(422, "'problem' is required")
@@ -66,7 +71,8 @@ async def create_from_form(state: AppState, request: Request, owner: int) -> int
 
     def save() -> int:
         with state.sessions() as session:
-            return batch_io.create(session, problem, language, entries, owner)
+            return batch_io.create(session, problem, language, entries, owner,
+                                   as_accounts=as_accounts)  # fmt: skip
 
     return await run_in_threadpool(save)
 
@@ -98,7 +104,8 @@ async def create_batch(request: Request, admin: AdminUser) -> BatchOut:
 
         def save() -> int:
             with state.sessions() as session:
-                return batch_io.create(session, body.problem, body.language, entries, admin.id)
+                return batch_io.create(session, body.problem, body.language, entries, admin.id,
+                                       as_accounts=body.as_accounts)  # fmt: skip
 
         batch_id = await run_in_threadpool(save)
 

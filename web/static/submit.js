@@ -12,3 +12,19 @@
     if (lang && select.querySelector('option[value="' + lang + '"]')) select.value = lang;
   });
 })();
+
+// Tab in the code box inserts four spaces instead of leaving the box; Esc then Tab leaves it
+// (keyboard users must not be trapped).
+(function () {
+  "use strict";
+  const box = document.getElementById("source");
+  if (!box) return;
+  let escaped = false;
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { escaped = true; return; }
+    if (e.key !== "Tab" || e.shiftKey || escaped) { escaped = false; return; }
+    e.preventDefault();
+    const start = box.selectionStart, end = box.selectionEnd;
+    box.setRangeText("    ", start, end, "end");
+  });
+})();
