@@ -168,3 +168,7 @@ def test_problem_page_samples_custom_run_and_highlighted_source(stack: Any) -> N
         assert 'class="highlight"' in page and "&lt;b&gt;" in page and "<b>'" not in page
         assert '<link rel="icon" href="/static/favicon.svg"' in page
         assert c.get("/static/favicon.svg").status_code == 200
+    # A statement with its own sample sections (an imported package's) is not repeated.
+    _create(stack, _problem("samples-own", statement="## Sample Input 1\n\n```\nab\n```\n"))
+    with login(stack) as c:
+        assert 'id="samples"' not in c.get("/problems/samples-own").text

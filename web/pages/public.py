@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -71,6 +73,7 @@ def problem_page(request: Request, slug: str, session: DB, user: MaybeUser) -> R
 
 
 MAX_SAMPLES, MAX_SAMPLE_BYTES = 10, 64 << 10
+_OWN_SAMPLES = re.compile(r"(?im)^#+\s*sample")  # the importers' rule (store.formats.icpc)
 
 
 def _samples(session: DB, problem: Problem) -> list[tuple[str, str]]:
@@ -78,6 +81,8 @@ def _samples(session: DB, problem: Problem) -> list[tuple[str, str]]:
     flag (visibility shows their details too); a long one is left to the statement."""
     if problem.interactor is not None:
         return []  # an interactive test's input is the interactor's, not the program's
+    if _OWN_SAMPLES.search(problem.statement or ""):
+        return []  # the statement shows them (an imported package's, say): not twice
     rows = session.execute(
         select(TestCase.input, TestCase.output)
         .where(TestCase.problem_id == problem.id, TestCase.sample,

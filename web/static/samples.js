@@ -2,6 +2,18 @@
 // like any run; the page's CSRF token goes in X-CSRF-Token, as the API asks of a browser).
 (function () {
   "use strict";
+  // Every code block of the statement gets a copy button too (its own sample sections).
+  document.querySelectorAll(".statement pre").forEach((pre) => {
+    const holder = document.createElement("div");
+    holder.className = "sample";
+    pre.replaceWith(holder);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button small ghost copy";
+    button.textContent = "Copy";
+    button.setAttribute("aria-label", "copy this block");
+    holder.append(button, pre);
+  });
   document.querySelectorAll(".sample .copy").forEach((button) => {
     button.addEventListener("click", async () => {
       const text = button.parentElement.querySelector("pre").textContent;
