@@ -23,6 +23,16 @@ PAGES = ("/", "/problems/aplusb", "/submissions", "/status", "/admin", "/admin/u
          "/admin/batches", "/admin/tokens", "/login")  # fmt: skip
 
 
+# Every visible control has a name a screen reader can say: a <label>, aria-label or the
+# button's own text (a placeholder is not a label: it disappears as one types).
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+               && !e.getAttribute('aria-labelledby')
+               && !((e.tagName === 'BUTTON') && e.textContent.trim()))
+  .map(e => e.outerHTML.slice(0, 80))"""
+
+
 def test_every_page_offline_and_at_390_px(
     e2e_stack: Any, signed_in: Callable[[str, str], Any], artifacts: Path,
     offline: Callable[[Any], list[str]],
@@ -46,6 +56,8 @@ def test_every_page_offline_and_at_390_px(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, f"{path} at {width} px is {overflow} px wider than the screen"
+            unlabelled = page.evaluate(UNLABELLED)
+            assert unlabelled == [], f"{path}: controls without a label: {unlabelled}"
             name = path.strip("/").replace("/", "-") or "home"
             page.screenshot(path=str(artifacts / f"page-{name}-{width}.png"), full_page=True)
     assert outside == [], outside
