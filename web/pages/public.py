@@ -9,9 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from starlette.datastructures import UploadFile
 
-from store import Problem, ProblemFile, Submission
+from store import Problem, ProblemFile, Submission, utcnow
+from store import problem_sets as sets
 from store.vocab import FINISHED
 from web import grading, submission_zip, visibility
+from web.api import sets as api_sets
+from web.set_schemas import SetOut
 from web.api import submissions as api_submissions
 from web.api.problems import find
 from web.deps import DB, MaybeUser, RowId, app_state
@@ -39,8 +42,11 @@ def problem_list(request: Request, session: DB, user: MaybeUser) -> Response:
 
 
 @router.get("/problems/{slug}")
-def problem_page(request: Request, slug: str, session: DB, user: MaybeUser) -> Response:
+def problem_page(
+    request: Request, slug: str, session: DB, user: MaybeUser, set: str | None = None
+) -> Response:
     problem = find(session, slug)
+    in_set = _problem_set(session, set, slug, user) if set else None
     recent = []
     if user is not None:
         recent = list(
@@ -63,9 +69,20 @@ def problem_page(request: Request, slug: str, session: DB, user: MaybeUser) -> R
         request,
         "problem.html",
         {"problem": problem, "languages": grading.languages(), "recent": recent,
-         "file_names": file_names},
+         "file_names": file_names, "in_set": in_set},
         user=user,
     )  # fmt: skip
+
+
+def _problem_set(session: DB, set_slug: str, slug: str, user: MaybeUser) -> SetOut | None:
+    """The set the problem is shown through, when the viewer may submit through it; before
+    its start a member sees the problem as if reached without the set."""
+    pset = sets.load(session, set_slug)
+    if pset is None or not sets.can_see(pset, user):
+        return None
+    now = utcnow()
+    out = api_sets.set_out(pset, user, now)
+    return out if any(p.slug == slug for p in out.problems) else None
 
 
 @router.get("/problems/{slug}/files/{name}")
@@ -115,11 +132,19 @@ async def submit_form(request: Request, slug: str, user: MaybeUser) -> Response:
     if not source.strip() and not files:
         raise ApiError(422, "paste your code or choose a file")
 
+    set_slug = str(form.get("set", "") or "")
+
     def create() -> int:
         with state.sessions() as session:
-            return api_submissions.create_submission(
+            pset = api_sets.find(session, set_slug, user) if set_slug else None
+            if pset is not None:
+                api_sets.check_submit(pset, user, slug, utcnow())
+            sid = api_submissions.create_submission(
                 state, session, user, slug, language, source, files or None
             )
+            if pset is not None:
+                api_sets.attribute(session, sid, pset)
+            return sid
 
     submission_id = await run_in_threadpool(create)
     return redirect(f"/submissions/{submission_id}")
@@ -144,6 +169,7 @@ def submission_page(
             "rows": rows,
             "finished": sub.status in FINISHED,
             "language": _language_label(sub.language),
+            "late_for": sets.late_for(session, sub),
         },
         user=user,
     )
