@@ -14,12 +14,12 @@ from store import problem_sets as sets
 from store.vocab import FINISHED
 from web import grading, submission_zip, visibility
 from web.api import sets as api_sets
-from web.set_schemas import SetOut
 from web.api import submissions as api_submissions
 from web.api.problems import find
 from web.deps import DB, MaybeUser, RowId, app_state
 from web.errors import ApiError
 from web.pages.render import checked_form, redirect, render
+from web.set_schemas import SetOut
 
 router = APIRouter(include_in_schema=False)
 
