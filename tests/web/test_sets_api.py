@@ -196,6 +196,7 @@ def test_admin_form_keeps_input_on_error_then_saves_and_edits(stack: Any) -> Non
                 "members": "sa_ann"}  # fmt: skip
         r = c.post("/admin/sets", data=form)
         assert r.status_code == 422 and "no problem &#39;nosuch&#39;" in r.text
+        assert 'name="problems" rows="4" class="short" spellcheck="false" aria-invalid="true"' in r.text
         assert "Form &lt;set&gt;" in r.text and "aplusb\nnosuch</textarea>" in r.text
         assert '<option value="refuse" selected>' in r.text
         r = c.post("/admin/sets", data={**form, "problems": "primes aplusb",
@@ -210,3 +211,23 @@ def test_admin_form_keeps_input_on_error_then_saves_and_edits(stack: Any) -> Non
         body = c.get("/api/sets/form-set").json()
         assert (body["title"], body["style"], body["late_policy"]) == ("Renamed", "icpc", "refuse")
         assert [p["slug"] for p in body["problems"]] == ["aplusb"] and body["ends_at"] is None
+
+
+def test_during_the_freeze_members_see_pending_and_admins_see_through(stack: Any) -> None:
+    tokens(stack, "sa_fay")  # never submitted before: every attempt in the window counts
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    make_set(stack, slug="api-frozen", title="Frozen", style="icpc", starts_at=iso(start),
+             ends_at=iso(start + timedelta(hours=1)), freeze_minutes=45, members=["sa_fay"])
+    assert submit(stack, "sa_fay", "api-frozen", AB)["verdict"] == "AC"
+    with stack.client("sa_fay") as c:
+        s = c.get("/api/sets/api-frozen/standings").json()
+        cell = s["rows"][0]["cells"][0]
+        assert s["frozen"] and (cell["solved"], cell["pending"], cell["note"]) == (
+            False, 1, "1 pending")  # fmt: skip
+        page = c.get("/sets/api-frozen").text
+        assert '<p class="notice" id="frozen">The standings are frozen' in page
+    with stack.client("admin") as c:
+        s = c.get("/api/sets/api-frozen/standings").json()
+        assert not s["frozen"] and s["rows"][0]["cells"][0]["solved"]
+        assert c.get("/api/sets/api-frozen/standings.csv").text.splitlines()[1].startswith(
+            "1,sa_fay,1,0,1,")  # fmt: skip

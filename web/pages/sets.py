@@ -86,7 +86,8 @@ async def save_set(request: Request, admin: AdminUser) -> Response:
 def _form(request: Request, session: Any, admin: Any, values: dict[str, str],
           original: str | None, error: str | None) -> Response:  # fmt: skip
     problems = session.execute(select(Problem.slug, Problem.title).order_by(Problem.slug)).all()
-    ctx = {"v": values, "original": original, "error": error, "all_problems": problems}
+    ctx = {"v": values, "original": original, "error": error, "all_problems": problems,
+           "error_field": _field_of(error) if error else None}  # fmt: skip
     return render(request, "admin/set_edit.html", ctx, user=admin,
                   status=422 if error else 200)  # fmt: skip
 
@@ -133,6 +134,18 @@ def _parse(form: FormData) -> SetIn:
         freeze_minutes=int(freeze), everyone=form.get("everyone") == "on",
         members=_words(str(form.get("members", ""))),
     )  # fmt: skip
+
+
+#: The form field a message is about, by its first words, so it is shown next to that field.
+_MESSAGE_FIELDS = {"slug": "slug", "title": "title", "problems": "problems", "no problem":
+                   "problems", "start": "starts_at", "end": "ends_at", "style": "style",
+                   "late policy": "late_policy", "freeze": "freeze_minutes", "no user": "members",
+                   **{name: name for name in FIELDS}}  # fmt: skip
+
+
+def _field_of(message: str) -> str | None:
+    head = message.split(":")[0].split(" '")[0].strip()
+    return _MESSAGE_FIELDS.get(head)
 
 
 def _message(e: Exception) -> str:
