@@ -180,11 +180,26 @@ def test_teacher_assignment_students_submit_live_standings_and_gradebook(
     assert {r[1]: tuple(map(float, (r[0], *r[2:]))) for r in book[1:]} == {
         name: tuple(map(float, v)) for name, v in EXPECTED.items()}  # fmt: skip
 
-    # A student sees the same standings; and at 390 px nothing overflows the page.
+    # A student sees the same standings.
     cy = pages["st_cy"]
     cy.goto(f"{base}/sets/{SLUG}")
     assert cy.inner_text("#standings-rows tr:nth-child(2) td.total") == "10"
     assert cy.locator("#gradebook").count() == 0
+
+    # The teacher turns it into an ICPC contest through the edit form: solved, then penalty.
+    teacher.click("text=Edit")
+    teacher.select_option("select[name=style]", "icpc")
+    teacher.click("#set-form button[type=submit]")
+    teacher.wait_for_url(f"**/sets/{SLUG}")
+    rows = teacher.eval_on_selector_all(
+        "#standings-rows tr", "rs => rs.map(r => [...r.children].map(c => c.textContent))")
+    assert [r[1] for r in rows] == ["st_amy", "st_cy", "st_bo"]
+    assert [r[4] for r in rows] == ["2", "1", "0"]  # solved
+    assert rows[1][2].startswith("+1") and rows[1][3] == "−1" and rows[2][2] == "−1"
+    assert int(rows[1][5]) >= 20  # the rejected attempt before the AC costs 20 minutes
+    teacher.screenshot(path=str(artifacts / "set-standings-icpc.png"), full_page=True)
+
+    # At 390 px nothing overflows the page.
     for name, path in (("set-narrow", f"/sets/{SLUG}"), ("sets-narrow", "/sets"),
                        ("set-problem-narrow", f"/problems/primes?set={SLUG}")):  # fmt: skip
         cy.set_viewport_size({"width": 390, "height": 844})
