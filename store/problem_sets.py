@@ -21,6 +21,9 @@ STYLES = ("ioi", "icpc")
 LATE_POLICIES = ("late", "refuse")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_FREEZE_MINUTES = 10 * 24 * 60
+# Names are looked up with one IN (...) each; SQLite binds at most 32766 parameters.
+MAX_PROBLEMS = 100
+MAX_MEMBERS = 5000
 
 
 class SetError(ValueError):
@@ -99,10 +102,12 @@ def save(session: Session, data: SetData, original: str | None = None) -> Proble
 def _check(data: SetData) -> None:
     if not _SLUG.match(data.slug):
         raise SetError("slug: lowercase letters, digits, - and _ (at most 64)")
-    if not data.title.strip() or len(data.title) > 200:
-        raise SetError("title: 1 to 200 characters")
-    if not data.problems:
-        raise SetError("problems: at least one")
+    if not data.title.strip() or len(data.title) > 200 or "\x00" in data.title:
+        raise SetError("title: 1 to 200 characters, no NUL")
+    if not data.problems or len(data.problems) > MAX_PROBLEMS:
+        raise SetError(f"problems: 1 to {MAX_PROBLEMS}")
+    if len(data.members) > MAX_MEMBERS:
+        raise SetError(f"members: at most {MAX_MEMBERS}")
     if len(set(data.problems)) != len(data.problems):
         raise SetError("problems: each problem once")
     if data.starts_at and data.ends_at and data.ends_at <= data.starts_at:
@@ -180,6 +185,9 @@ def participants(session: Session, pset: ProblemSet) -> list[tuple[int, str]]:
     )
     if pset.starts_at is not None:
         query = query.where(Submission.created_at >= pset.starts_at)
+    if pset.ends_at is not None:  # practice after the end does not make a participant
+        query = query.where((Submission.created_at < pset.ends_at)
+                            | (Submission.problem_set_id == pset.id))  # fmt: skip
     return sorted(((i, n) for i, n in session.execute(query)), key=lambda u: u[1])
 
 

@@ -6,24 +6,35 @@ script (static/standings.js) only places the same strings, so both always agree.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from store.models import ProblemSet
 from store.problem_sets import SetData
+from web.schemas import Text
 from web.standings import Cell, Standings
+
+
+def _utc(t: datetime) -> datetime:
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:  # year 1 at +05:00 is before anything a database stores
+        raise ValueError("out of range") from None
+
+
+When = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 class SetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    slug: str = Field(examples=["week1"])
-    title: str = Field(examples=["Week 1: warm-up"])
-    problems: list[str] = Field(description="problem slugs, in order", examples=[["aplusb"]])
-    starts_at: AwareDatetime | None = Field(default=None, description="None: open now")
-    ends_at: AwareDatetime | None = Field(default=None, description="None: never ends")
+    slug: Text = Field(examples=["week1"])
+    title: Text = Field(examples=["Week 1: warm-up"])
+    problems: list[Text] = Field(description="problem slugs, in order", examples=[["aplusb"]])
+    starts_at: When | None = Field(default=None, description="None: open now")
+    ends_at: When | None = Field(default=None, description="None: never ends")
     late_policy: Literal["late", "refuse"] = Field(
         default="late",
         description="after the end, submissions through the set are graded and marked late"
@@ -33,7 +44,7 @@ class SetIn(BaseModel):
     freeze_minutes: int = Field(default=0, ge=0, description="members see the standings"
                                 " frozen for the last N minutes; admins see through")  # fmt: skip
     everyone: bool = Field(default=False, description="every signed-in user is a member")
-    members: list[str] = Field(default_factory=list, description="user names (not everyone)")
+    members: list[Text] = Field(default_factory=list, description="user names (not everyone)")
 
     def data(self) -> SetData:
         return SetData(
