@@ -211,6 +211,16 @@ def test_admin_form_keeps_input_on_error_then_saves_and_edits(stack: Any) -> Non
         body = c.get("/api/sets/form-set").json()
         assert (body["title"], body["style"], body["late_policy"]) == ("Renamed", "icpc", "refuse")
         assert [p["slug"] for p in body["problems"]] == ["aplusb"] and body["ends_at"] is None
+    with teacher_session(stack) as c:
+        edit = c.get("/admin/sets/form-set/edit").text
+        r = c.post("/admin/sets/form-set/delete", data={"csrf": csrf_of(edit)})
+        assert r.status_code == 303 and r.headers["location"] == "/sets"
+        assert c.get("/sets/form-set").status_code == 404
+    with stack.client("admin") as c:
+        make_set(stack, slug="api-gone", title="Gone")
+        assert c.delete("/api/sets/api-gone").status_code == 204
+        assert c.get("/api/sets/api-gone").status_code == 404
+        assert c.delete("/api/sets/api-gone").status_code == 404
 
 
 def test_during_the_freeze_members_see_pending_and_admins_see_through(stack: Any) -> None:

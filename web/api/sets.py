@@ -130,6 +130,14 @@ def replace_set(slug: str, body: SetIn, session: DB, admin: AdminUser) -> SetOut
     return _save(session, body, slug)
 
 
+@router.delete("/{slug}", status_code=204, responses=_ERRORS,
+               summary="Delete a set (admins); its submissions stay")  # fmt: skip
+def delete_set(slug: str, session: DB, admin: AdminUser) -> Response:
+    session.delete(find(session, slug, admin))
+    session.commit()
+    return Response(status_code=204)
+
+
 @router.get("/{slug}", response_model=SetOut, responses=_ERRORS, summary="One set")
 def get_set(slug: str, session: DB, user: MaybeUser) -> SetOut:
     return set_out(find(session, slug, user), user, utcnow())

@@ -83,6 +83,20 @@ async def save_set(request: Request, admin: AdminUser) -> Response:
         return _form(request, session, admin, values, original, request.state.form_error)
 
 
+@router.post("/admin/sets/{slug}/delete")
+async def delete_set(request: Request, slug: str, admin: AdminUser) -> Response:
+    state = app_state(request)
+    await checked_form(request, max_fields=2)
+
+    def delete() -> None:
+        with state.sessions() as session:
+            session.delete(api_sets.find(session, slug, admin))
+            session.commit()
+
+    await run_in_threadpool(delete)
+    return redirect("/sets")
+
+
 def _form(request: Request, session: Any, admin: Any, values: dict[str, str],
           original: str | None, error: str | None) -> Response:  # fmt: skip
     problems = session.execute(select(Problem.slug, Problem.title).order_by(Problem.slug)).all()
