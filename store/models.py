@@ -375,8 +375,9 @@ class SubmissionHistory(Base):
 class ProblemSet(Base):
     """An assignment or a contest: problems in order, an optional window, members, standings.
 
-    Submissions are not tied to a set: a member's submission to one of its problems inside the
-    window counts (store.problem_sets), so a problem may serve several sets, or practice, at once.
+    A member's submission to one of its problems inside the window counts, however it was made
+    (store.problem_sets), so a problem may serve several sets, or practice, at once;
+    ``Submission.problem_set_id`` only records a submission made through the set.
     """
 
     __tablename__ = "problem_sets"

@@ -88,6 +88,18 @@ def check_submit(pset: ProblemSet, user: User, problem: str, now: datetime) -> N
                        " it takes no more submissions")  # fmt: skip
 
 
+def shown_through(
+    session: Session, set_slug: str, problem_slug: str, user: User | None
+) -> SetOut | None:
+    """The set a problem page is shown through (``?set=``), when the viewer may submit
+    through it; before its start a member sees the problem as if reached without the set."""
+    pset = sets.load(session, set_slug)
+    if pset is None or not sets.can_see(pset, user):
+        return None
+    out = set_out(pset, user, utcnow())
+    return out if any(p.slug == problem_slug for p in out.problems) else None
+
+
 def attribute(session: Session, submission_id: int, pset: ProblemSet) -> None:
     """Record the set a submission was made through: one made after the end is late.
 

@@ -19,7 +19,6 @@ from web.api.problems import find
 from web.deps import DB, MaybeUser, RowId, app_state
 from web.errors import ApiError
 from web.pages.render import checked_form, redirect, render
-from web.set_schemas import SetOut
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +45,7 @@ def problem_page(
     request: Request, slug: str, session: DB, user: MaybeUser, set: str | None = None
 ) -> Response:
     problem = find(session, slug)
-    in_set = _problem_set(session, set, slug, user) if set else None
+    in_set = api_sets.shown_through(session, set, slug, user) if set else None
     recent = []
     if user is not None:
         recent = list(
@@ -72,17 +71,6 @@ def problem_page(
          "file_names": file_names, "in_set": in_set},
         user=user,
     )  # fmt: skip
-
-
-def _problem_set(session: DB, set_slug: str, slug: str, user: MaybeUser) -> SetOut | None:
-    """The set the problem is shown through, when the viewer may submit through it; before
-    its start a member sees the problem as if reached without the set."""
-    pset = sets.load(session, set_slug)
-    if pset is None or not sets.can_see(pset, user):
-        return None
-    now = utcnow()
-    out = api_sets.set_out(pset, user, now)
-    return out if any(p.slug == slug for p in out.problems) else None
 
 
 @router.get("/problems/{slug}/files/{name}")
