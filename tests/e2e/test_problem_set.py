@@ -185,6 +185,7 @@ def test_teacher_assignment_students_submit_live_standings_and_gradebook(
     cy.goto(f"{base}/sets/{SLUG}")
     assert cy.inner_text("#standings-rows tr:nth-child(2) td.total") == "10"
     assert cy.locator("#gradebook").count() == 0
+    assert cy.locator("#standings-rows tr.me").get_attribute("data-user") == "st_cy"
 
     # The teacher turns it into an ICPC contest through the edit form: solved, then penalty.
     teacher.click("text=Edit")

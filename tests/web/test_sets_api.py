@@ -239,5 +239,7 @@ def test_during_the_freeze_members_see_pending_and_admins_see_through(stack: Any
     with stack.client("admin") as c:
         s = c.get("/api/sets/api-frozen/standings").json()
         assert not s["frozen"] and s["rows"][0]["cells"][0]["solved"]
+        page = c.get("/sets/api-frozen").text
+        assert 'id="freeze-admin"' in page and '<p class="notice" id="frozen" hidden>' in page
         assert c.get("/api/sets/api-frozen/standings.csv").text.splitlines()[1].startswith(
             "1,sa_fay,1,0,1,")  # fmt: skip

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 from store import Problem, utcnow
 from store import problem_sets as sets
 from store.models import ProblemSet
+from web import standings
 from web.api import sets as api_sets
 from web.deps import DB, AdminUser, MaybeUser, app_state
 from web.pages.render import checked_form, redirect, render
@@ -44,6 +45,8 @@ def set_page(request: Request, slug: str, session: DB, user: MaybeUser) -> Respo
         "pset": api_sets.set_out(pset, user, now),
         "standings": api_sets.standings_for(session, pset, user, now),
         "member": sets.is_member(pset, user),
+        "freeze_at": standings.Rules(pset.style, pset.starts_at, pset.ends_at,
+                                     pset.freeze_minutes).freeze_at,
     }
     return render(request, "set.html", ctx, user=user)
 

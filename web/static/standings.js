@@ -19,6 +19,7 @@
   function row(r, icpc) {
     const tr = document.createElement("tr");
     tr.dataset.user = r.user;
+    if (r.user === root.dataset.me) tr.className = "me";
     tr.append(td("num", String(r.rank)), td("who-cell", r.user));
     for (const c of r.cells) {
       const cell = td("cell k-" + c.kind, "");
