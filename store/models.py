@@ -232,6 +232,10 @@ class Submission(Base):
     # The other files of a multi-file submission, {name: text}; ``source`` is the entry point.
     files: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     queue: Mapped[str] = mapped_column(String(32), default="interactive")
+    #: The problem set it was submitted through (its late mark follows from the set's end).
+    #: No foreign key on purpose: SQLite cannot drop a referencing column, and a deleted
+    #: set's id simply matches nothing.
+    problem_set_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     status: Mapped[Status] = mapped_column(STATUS, default=Status.QUEUED)
     verdict: Mapped[Verdict | None] = mapped_column(VERDICT, nullable=True)
@@ -376,3 +380,62 @@ class SubmissionHistory(Base):
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     submission: Mapped[Submission] = relationship()
+
+
+class ProblemSet(Base):
+    """An assignment or a contest: problems in order, an optional window, members, standings.
+
+    A member's submission to one of its problems inside the window counts, however it was made
+    (store.problem_sets), so a problem may serve several sets, or practice, at once;
+    ``Submission.problem_set_id`` only records a submission made through the set.
+    """
+
+    __tablename__ = "problem_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: After the end, a submission through the set is "late" (graded, marked, not counted)
+    #: or "refuse"d.
+    late_policy: Mapped[str] = mapped_column(String(16), default="late", server_default="late")
+    #: "ioi" (sum of best scores) or "icpc" (solved, then penalty minutes).
+    style: Mapped[str] = mapped_column(String(16), default="ioi", server_default="ioi")
+    #: Members see the standings as they were this many minutes before the end.
+    freeze_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: True: every signed-in user is a member; False: the users in problem_set_members.
+    everyone: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    problems: Mapped[list[ProblemSetProblem]] = relationship(
+        cascade="all, delete-orphan", order_by="ProblemSetProblem.position"
+    )
+    members: Mapped[list[ProblemSetMember]] = relationship(cascade="all, delete-orphan")
+
+
+class ProblemSetProblem(Base):
+    __tablename__ = "problem_set_problems"
+    __table_args__ = (
+        UniqueConstraint("set_id", "problem_id", name="uq_problem_set_problems_problem"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("problem_sets.id", ondelete="CASCADE"))
+    problem_id: Mapped[int] = mapped_column(
+        ForeignKey("problems.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)  # 0-based column order in the standings
+
+    problem: Mapped[Problem] = relationship()
+
+
+class ProblemSetMember(Base):
+    __tablename__ = "problem_set_members"
+    __table_args__ = (UniqueConstraint("set_id", "user_id", name="uq_problem_set_members_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("problem_sets.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    user: Mapped[User] = relationship()

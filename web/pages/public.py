@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from starlette.datastructures import UploadFile
 
-from store import Problem, ProblemFile, Submission, TestCase
+from store import Problem, ProblemFile, Submission, TestCase, utcnow
+from store import problem_sets as sets
 from store.vocab import FINISHED
 from web import grading, highlight, submission_zip, visibility
+from web.api import sets as api_sets
 from web.api import submissions as api_submissions
 from web.api.problems import find, listed
 from web.deps import DB, MaybeUser, RowId, app_state
@@ -39,8 +41,11 @@ def problem_list(request: Request, session: DB, user: MaybeUser) -> Response:
 
 
 @router.get("/problems/{slug}")
-def problem_page(request: Request, slug: str, session: DB, user: MaybeUser) -> Response:
+def problem_page(
+    request: Request, slug: str, session: DB, user: MaybeUser, set: str | None = None
+) -> Response:
     problem = find(session, slug, viewer=user)
+    in_set = api_sets.shown_through(session, set, slug, user) if set else None
     recent = []
     if user is not None:
         recent = list(
@@ -64,7 +69,7 @@ def problem_page(request: Request, slug: str, session: DB, user: MaybeUser) -> R
         request,
         "problem.html",
         {"problem": problem, "languages": grading.languages(), "recent": recent,
-         "file_names": file_names, "samples": _samples(session, problem),
+         "file_names": file_names, "samples": _samples(session, problem), "in_set": in_set,
          # The run's limits: the problem's, within what an ad-hoc run may ask for.
          "run_cpu": min(problem.time_limit, maxima.cpu_time),
          "run_memory": min(problem.memory_limit, maxima.memory)},
@@ -140,11 +145,19 @@ async def submit_form(request: Request, slug: str, user: MaybeUser) -> Response:
     if not source.strip() and not files:
         raise ApiError(422, "paste your code or choose a file")
 
+    set_slug = str(form.get("set", "") or "")
+
     def create() -> int:
         with state.sessions() as session:
-            return api_submissions.create_submission(
+            pset = api_sets.find(session, set_slug, user) if set_slug else None
+            if pset is not None:
+                api_sets.check_submit(pset, user, slug, utcnow())
+            sid = api_submissions.create_submission(
                 state, session, user, slug, language, source, files or None
             )
+            if pset is not None:
+                api_sets.attribute(session, sid, pset)
+            return sid
 
     submission_id = await run_in_threadpool(create)
     return redirect(f"/submissions/{submission_id}")
@@ -170,6 +183,7 @@ def submission_page(
             "finished": sub.status in FINISHED,
             "language": _language_label(sub.language),
             "source_html": highlight.source_html(sub.source, sub.language),
+            "late_for": sets.late_for(session, sub),
         },
         user=user,
     )
