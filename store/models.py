@@ -366,3 +366,49 @@ class SubmissionHistory(Base):
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     submission: Mapped[Submission] = relationship()
+
+
+class Judge0Submission(Base):
+    """A run made through the Judge0-compatible API (``/judge0``), kept so its token can be
+    read later. Graded by worker.judge0 under the same lease rules as submissions (DESIGN 6):
+    claimed with one UPDATE, written only by the attempt that holds the lease."""
+
+    __tablename__ = "judge0_submissions"
+    __table_args__ = (Index("ix_judge0_submissions_status_lease", "status_id", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(36), unique=True)  # a UUID4, Judge0's token
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    language_id: Mapped[int] = mapped_column(Integer)  # Judge0's id, as the client sent it
+    language: Mapped[str] = mapped_column(String(32))  # ours (worker.languages)
+    source_code: Mapped[bytes] = mapped_column(LargeBinary)
+    stdin: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    expected_output: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    additional_files: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # a zip
+    # The request's limits and options with Judge0's defaults filled in (cpu_time_limit,
+    # memory_limit in KB, compiler_options, number_of_runs ...): one JSON, echoed by fields=*.
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    # Judge0's status id (1 In Queue, 2 Processing, 3 Accepted ... 13 Internal Error).
+    status_id: Mapped[int] = mapped_column(Integer, default=1)
+    stdout: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    stderr: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    compile_output: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    time: Mapped[float | None] = mapped_column(Float, nullable=True)  # CPU seconds
+    wall_time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    memory: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # KB, as Judge0
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    exit_signal: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Ours beside Judge0's: the judge verdict (MLE where Judge0 can only say "signal 9").
+    verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    oom_killed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
