@@ -151,7 +151,8 @@ def router() -> APIRouter:
 
     @r.get("/languages/{language_id}", summary="One language")
     def get_language(language_id: str, who: Who) -> JSONResponse:
-        lang = languages.installed(int(language_id)) if language_id.isdigit() else None
+        digits = language_id.isascii() and language_id.isdigit()
+        lang = languages.installed(int(language_id)) if digits else None
         if lang is None:
             raise Judge0Error(404, {"error": f"language with id {language_id} doesn't exist"})
         return _json(languages.detail(lang))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,10 @@ def _show(bound: float) -> str:
 def _number(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError
+    return number
 
 
 def parse(body: Any, *, encoded: bool, settings: Settings) -> Parsed | Errors:
@@ -96,7 +100,7 @@ def parse(body: Any, *, encoded: bool, settings: Settings) -> Parsed | Errors:
     else:
         try:
             language_id = int(raw_id)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             language_id = -1
         lang = j0lang.installed(language_id)
         if lang is None:
@@ -110,7 +114,7 @@ def parse(body: Any, *, encoded: bool, settings: Settings) -> Parsed | Errors:
             continue
         try:
             value = _number(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             add(name, "is not a number")
             continue
         if exclusive and value <= low:
