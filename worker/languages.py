@@ -211,7 +211,9 @@ LANGUAGES: tuple[Language, ...] = (
         # Every .c in the box: a multi-file submission's other sources come as files beside it.
         # $COMPILER_OPTIONS: a Judge0 client's compiler_options (worker.judge0), unset
         # otherwise; expanded unquoted, so split into words and never run as code.
-        compile=_each("*.c", '/usr/bin/gcc -std=gnu17 -O2 -pipe $COMPILER_OPTIONS -o main "$@" -lm'),
+        compile=_each(
+            "*.c", '/usr/bin/gcc -std=gnu17 -O2 -pipe $COMPILER_OPTIONS -o main "$@" -lm'
+        ),
         artifacts=("main",),
         executables=("main",),
         run=("./main",),
