@@ -109,6 +109,11 @@ SCHEMA: tuple[Var, ...] = (
     Var("JUDGE_JUDGE0_ANONYMOUS", "flag", "0", "the Judge0 API serves requests without a "
         "token (as a default Judge0 does); off: `X-Auth-Token` or a bearer token is needed",
         "web"),
+    Var("JUDGE_WEBHOOK_ALLOW_NETWORKS", "text", "", "networks (CIDR, comma-separated) that "
+        "callback URLs may reach although internal (loopback, private, link-local)", "all",
+        shown="none"),
+    Var("JUDGE_WEBHOOK_RETRY_FOR", "number", "3600", "seconds a webhook delivery is retried "
+        "(with backoff up to a minute) before it is given up", "worker", minimum=1),
     # Workers.
     Var("JUDGE_LEASE_SECONDS", "number", "60", "a claim's life without news from its worker",
         "worker", minimum=1),

@@ -79,6 +79,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Signs the webhooks of what this token submits (HMAC-SHA256); made on first use and
+    # shown to the token's holder (GET /api/webhooks/secret). Kept as is: signing needs it.
+    webhook_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     user: Mapped[User] = relationship(back_populates="tokens")
 
@@ -381,6 +384,10 @@ class Judge0Submission(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    # The token it was made with: its webhook secret signs the callback.
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), nullable=True
+    )
     language_id: Mapped[int] = mapped_column(Integer)  # Judge0's id, as the client sent it
     language: Mapped[str] = mapped_column(String(32))  # ours (worker.languages)
     source_code: Mapped[bytes] = mapped_column(LargeBinary)
@@ -412,3 +419,44 @@ class Judge0Submission(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SubmissionCallback(Base):
+    """A submission's webhook (``callback_url`` of ``POST /api/submissions``): written with the
+    submission, read when its verdict is written (worker.claims), which queues the delivery."""
+
+    __tablename__ = "submission_callbacks"
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class WebhookDelivery(Base):
+    """The outbox: one webhook to send, written in the same transaction as the verdict it
+    reports, so a verdict is never without its delivery (worker.webhooks sends it)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_state_next", "state", "next_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: What the receiver deduplicates by: the same on every retry of this delivery.
+    delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
+    method: Mapped[str] = mapped_column(String(8))  # PUT (Judge0's callbacks) or POST (ours)
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # JSON
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), nullable=True
+    )
+    #: pending, delivered, failed (out of time), refused (an address we never send to).
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

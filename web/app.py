@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 import store
 from web import api_docs, body_limits, config, errors, grading, headers, judge0
-from web.api import batches, meta, problems, runs, submissions
+from web.api import batches, meta, problems, runs, submissions, webhooks
 from web.deps import AppState
 from web.fairness import Fairness
 from web.login_guard import LoginGuard
@@ -46,7 +46,7 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
     )
     errors.install(app)
     _document_bearer_auth(app)
-    for module in (submissions, runs, problems, batches, meta):
+    for module in (submissions, runs, problems, batches, meta, webhooks):
         app.include_router(module.router)
     # Imported late: the pages import the API modules' helpers.
     from web.pages import routes as pages

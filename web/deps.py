@@ -90,6 +90,7 @@ def current_user(request: Request, session: DB) -> User | None:
         if row is None:
             raise ApiError(401, "unknown or revoked token")
         owner = row.user
+        request.state.token_id = row.id  # whose webhook secret signs this request's callbacks
         # A read: it must work while the database cannot be written. The last-use time is
         # written apart (web.token_use), at most once a minute, never failing this request.
         session.commit()  # ends the read transaction (see below)

@@ -60,10 +60,13 @@ def submit(
     source: str,
     user: User,
     files: Mapping[str, str] | None = None,
+    callback: tuple[str, int] | None = None,
 ) -> int:
     try:
         # By id: the User may belong to the request's other session.
-        return worker.submit(session, slug, language, source, user=user.id, files=files)
+        return worker.submit(
+            session, slug, language, source, user=user.id, files=files, callback=callback
+        )
     except worker.UnknownProblem as e:
         raise ApiError(404, str(e)) from None
     except worker.SubmitError as e:

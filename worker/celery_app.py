@@ -106,6 +106,7 @@ def send_verify(slug: str) -> None:
 
 _sweeper: Any = None
 _heartbeat: Any = None
+_sender: Any = None  # worker.webhooks.Sender: the outbox
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
@@ -118,6 +119,11 @@ def _start_sweeper(sender: Any = None, **_: Any) -> None:
     _sweeper = SweeperThread(db.sessions(), enqueue, settings, judge0_send=send_judge0)
     _sweeper.start()
     log.info("sweeper started: every %.1f s", settings.sweep_interval)
+    from worker.webhooks import Sender
+
+    global _sender
+    _sender = Sender(db.sessions(), settings.webhook_allow)
+    _sender.start()
     # The worker count on /metrics: one key per node, alive while this process beats.
     node = getattr(sender, "hostname", None) or owner_name()
     controller = getattr(sender, "controller", None)
@@ -131,6 +137,8 @@ def _start_sweeper(sender: Any = None, **_: Any) -> None:
 def _stop_sweeper(**_: Any) -> None:
     if _sweeper is not None:
         _sweeper.stop()
+    if _sender is not None:
+        _sender.stop()
     if _heartbeat is not None:
         _heartbeat.stop()
 

@@ -11,6 +11,7 @@ the reader arrives waits for it, and expires on its own).
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import shlex
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import webhooks
 from store.models import Judge0Submission
 from store.types import utcnow
 from worker import judge0_status as st
@@ -121,15 +123,46 @@ def _mine(job: Job) -> Any:
     )
 
 
+def callback_body(row: Judge0Submission) -> dict[str, Any]:
+    """What Judge0 PUTs to a callback_url: the default fields, Base64-encoded."""
+
+    def b64(raw: bytes | None) -> str | None:
+        return base64.b64encode(raw).decode() if raw else None
+
+    return {
+        "token": row.token,
+        "time": None if row.time is None else f"{row.time:.3f}",
+        "memory": row.memory,
+        "stdout": b64(row.stdout),
+        "stderr": b64(row.stderr),
+        "compile_output": b64(row.compile_output),
+        "message": b64(row.message.encode()) if row.message else None,
+        "status": {"id": row.status_id, "description": st.DESCRIPTIONS.get(row.status_id, "")},
+    }
+
+
+def queue_callback(s: Session, row_id: int) -> None:
+    """The callback of a finished row, if it has one, in the transaction that finished it."""
+    row = s.get_one(Judge0Submission, row_id, populate_existing=True)
+    url = row.options.get("callback_url")
+    if url:
+        webhooks.queue(s, url=url, method="PUT", payload=callback_body(row),
+                       token_id=row.token_id, retry_for=webhooks.retry_for())  # fmt: skip
+
+
 def finish(sessions: sessionmaker[Session], job: Job, values: Mapping[str, Any]) -> bool:
-    """Write the result if this attempt still holds the lease; False when it lost it."""
+    """Write the result if this attempt still holds the lease; False when it lost it. The
+    callback's delivery is written in the same transaction (the outbox)."""
     final = {**values, "lease_until": None, "finished_at": utcnow()}
     with sessions.begin() as s:
         done = s.execute(
             update(Judge0Submission).where(_mine(job)).values(**final)
             .execution_options(synchronize_session=False)
         )  # fmt: skip
-        return bool(getattr(done, "rowcount", 0) == 1)
+        if getattr(done, "rowcount", 0) != 1:
+            return False
+        queue_callback(s, job.id)
+        return True
 
 
 def release(sessions: sessionmaker[Session], job: Job, message: str) -> bool:
@@ -309,9 +342,11 @@ def sweep(
             .values(status_id=st.INTERNAL_ERROR, verdict="IE", finished_at=now, lease_until=None,
                     message=f"gave up after {settings.max_attempts} attempts: the worker "
                             "running it stopped responding each time")
-            .returning(Judge0Submission.token)
+            .returning(Judge0Submission.id, Judge0Submission.token)
             .execution_options(synchronize_session=False)
-        ).scalars().all()  # fmt: skip
+        ).all()  # fmt: skip
+        for row_id, _ in failed:
+            queue_callback(s, row_id)
         requeued = s.execute(
             update(Judge0Submission)
             .where(expired, Judge0Submission.attempts < settings.max_attempts)
@@ -332,6 +367,6 @@ def sweep(
         ).scalars().all()  # fmt: skip
     for row_id in [*requeued, *resent]:
         send(row_id, 0.0)
-    for token in failed:
+    for _, token in failed:
         log.error("judge0 %s ended as Internal Error: out of attempts", token)
     return len(requeued), len(failed), len(resent)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import webhooks
 from store.models import Submission
 from store.types import utcnow
 from store.vocab import IN_PROGRESS, Status, Verdict
@@ -82,6 +83,8 @@ def sweep(
             .returning(Submission.id, Submission.queue, Submission.created_at)
             .execution_options(synchronize_session=False)
         ).all()
+        for sid, _, _ in failed:
+            webhooks.queue_for_submission(s, sid)  # the IE verdict's webhook, same transaction
         requeued = s.execute(
             update(Submission)
             .where(expired, Submission.attempts < settings.max_attempts)

@@ -27,6 +27,7 @@ class Judge0Error(Exception):
 class Caller:
     user_id: int | None  # None: anonymous
     admin: bool
+    token_id: int | None = None  # whose webhook secret signs callbacks
 
 
 def caller(request: Request) -> Caller:
@@ -45,7 +46,7 @@ def caller(request: Request) -> Caller:
         if row is None:
             raise Judge0Error(401, {"error": "unknown or revoked token"})
         user: User = row.user
-        found = Caller(user.id, user.is_admin)
+        found = Caller(user.id, user.is_admin, row.id)
         token_id = row.id
     if state.token_use is not None:
         state.token_use.used(token_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from store import webhooks
 from web.config import Settings
 
 #: Judge0's batch size; the official SDK splits larger lists into batches of this many.
@@ -44,6 +45,15 @@ def bounds(settings: Settings) -> Bounds:
     })  # fmt: skip
 
 
+def _tries(retry_for: float) -> int:
+    """How many tries a callback gets within ``retry_for`` seconds (store.webhooks.backoff)."""
+    tries, spent = 1, 0.0
+    while spent + webhooks.backoff(tries) <= retry_for:
+        spent += webhooks.backoff(tries)
+        tries += 1
+    return tries
+
+
 def config_info(settings: Settings) -> dict[str, object]:
     """Every field the official SDK's ``Config`` model requires, with this server's values."""
     b = bounds(settings).table
@@ -61,9 +71,9 @@ def config_info(settings: Settings) -> dict[str, object]:
         "allowed_languages_for_compile_options": list(COMPILER_OPTIONS_FOR),
         "enable_command_line_arguments": True,
         "enable_submission_delete": True,  # for admins
-        "enable_callbacks": False,
-        "callbacks_max_tries": 0,
-        "callbacks_timeout": 0.0,
+        "enable_callbacks": True,
+        "callbacks_max_tries": _tries(webhooks.retry_for()),
+        "callbacks_timeout": 5.0,
         "enable_additional_files": True,
         "max_queue_size": settings.max_queued,
         "cpu_time_limit": default("cpu_time_limit"),

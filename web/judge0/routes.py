@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select, update
 
-from store import Status, Submission
+from store import Status, Submission, webhooks
 from store.models import Judge0Submission
 from store.types import utcnow
 from web import grading
@@ -91,7 +91,8 @@ def _store(state: AppState, who: Caller, parsed: list[validate.Parsed]) -> list[
     now = utcnow()
     rows = [
         Judge0Submission(
-            token=str(uuid.uuid4()), user_id=who.user_id, language_id=p.language_id,
+            token=str(uuid.uuid4()), user_id=who.user_id, token_id=who.token_id,
+            language_id=p.language_id,
             language=p.language, source_code=p.source, stdin=p.stdin,
             expected_output=p.expected, additional_files=p.zip, options=p.options,
             status_id=J0_UNFINISHED[0], created_at=now, enqueued_at=now,
@@ -99,6 +100,8 @@ def _store(state: AppState, who: Caller, parsed: list[validate.Parsed]) -> list[
         for p in parsed
     ]  # fmt: skip
     with state.sessions.begin() as s:
+        if who.token_id is not None and any(p.options.get("callback_url") for p in parsed):
+            webhooks.secret_of(s, who.token_id)  # the worker signs the callback with it
         s.add_all(rows)
         s.flush()
         made = [(r.id, r.token) for r in rows]
@@ -166,7 +169,10 @@ def router() -> APIRouter:
         state = app_state(request)
         encoded, wait = _flag(request, "base64_encoded"), _flag(request, "wait")
         fields = _fields(request)
-        parsed = validate.parse(await _body(request), encoded=encoded, settings=state.settings)
+        body = await _body(request)
+        parsed = await run_in_threadpool(
+            validate.parse, body, encoded=encoded, settings=state.settings
+        )
         if isinstance(parsed, dict):
             return _json(parsed, 422)
         await run_in_threadpool(_check_room, state, who, 1)
@@ -191,7 +197,9 @@ def router() -> APIRouter:
         if len(items) > config.MAX_BATCH:
             raise Judge0Error(400, {"error": "number of submissions in a batch should be less "
                                              f"than or equal to {config.MAX_BATCH}"})  # fmt: skip
-        results = [validate.parse(i, encoded=encoded, settings=state.settings) for i in items]
+        results = await run_in_threadpool(
+            lambda: [validate.parse(i, encoded=encoded, settings=state.settings) for i in items]
+        )
         good = [p for p in results if isinstance(p, validate.Parsed)]
         if not good:
             return _json(results, 422)

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from store import webhooks
 from web.config import Settings
 from web.judge0 import config
 from web.judge0 import languages as j0lang
@@ -133,9 +134,15 @@ def parse(body: Any, *, encoded: bool, settings: Settings) -> Parsed | Errors:
     if _truthy(body.get("enable_network")):
         add("enable_network", "enabling network is not allowed")
     options["enable_network"] = False
-    if body.get("callback_url"):
-        add("callback_url", "setting callback is not allowed")
     options["callback_url"] = None
+    url = body.get("callback_url")
+    if url:
+        try:
+            # Resolves the host: callers run this off the event loop.
+            webhooks.check(str(url), webhooks.allowed_networks())
+            options["callback_url"] = str(url)
+        except webhooks.Refused as e:
+            add("callback_url", str(e).removeprefix("callback URL: "))
 
     for name in ("compiler_options", "command_line_arguments"):
         given = body.get(name)
