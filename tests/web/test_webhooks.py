@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-import store
 from store import webhooks
 from store.models import WebhookDelivery
 
