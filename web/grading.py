@@ -10,6 +10,7 @@ import asyncio
 import functools
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -38,14 +39,26 @@ def bound_broker_waits() -> None:
     celery_app.bound_sends()
 
 
-@functools.cache
+_LANGUAGES_LOCK = threading.Lock()
+
+
 def languages() -> tuple[dict[str, str], ...]:
+    # The lock: callers at once (the Judge0 API's warm-up and a request) share one round of
+    # version questions, which starts a JVM or two.
+    with _LANGUAGES_LOCK:
+        return _languages()
+
+
+@functools.cache
+def _languages() -> tuple[dict[str, str], ...]:
     # Toolchains do not appear or vanish while the server runs; looking once is enough.
     return tuple(worker.languages.describe())
 
 
+@functools.cache
 def language_ids() -> frozenset[str]:
-    return frozenset(lang["id"] for lang in languages())
+    # Without versions: checking a language must not wait for toolchains to name theirs.
+    return frozenset(lang.id for lang in worker.languages.available())
 
 
 def check_language(language: str) -> None:

@@ -7,6 +7,8 @@ workers (worker.judge0 runs the submissions); errors keep Judge0's shapes, not `
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 
 from fastapi import FastAPI, Request
@@ -15,6 +17,14 @@ from fastapi.responses import JSONResponse, Response
 from web.judge0 import languages
 from web.judge0.auth import Judge0Error
 from web.judge0.routes import router
+
+
+def _warm() -> None:
+    # The lowest priority for this thread and the toolchains it starts (Linux: per thread,
+    # inherited by children), so it never slows a request down.
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    languages.listing()
 
 
 def install(app: FastAPI, prefix: str) -> None:
@@ -30,7 +40,7 @@ def install(app: FastAPI, prefix: str) -> None:
         # Language names carry toolchain versions, asked once per process (a JVM answers in
         # seconds): ask now, not on a client's first request (the official SDK gives up on
         # any request after 5 s).
-        threading.Thread(target=languages.listing, name="judge0-languages", daemon=True).start()
+        threading.Thread(target=_warm, name="judge0-languages", daemon=True).start()
 
 
 __all__ = ["install"]
