@@ -104,6 +104,16 @@ SCHEMA: tuple[Var, ...] = (
         choices=("admin", "public")),
     Var("JUDGE_SECURE_COOKIES", "flag", "0", "mark the session cookie Secure (behind HTTPS)",
         "web"),
+    Var("JUDGE_JUDGE0_PREFIX", "text", "/judge0", "where the Judge0 CE 1.13.1 compatible API "
+        "is served (a path starting with `/`)", "web"),
+    Var("JUDGE_JUDGE0_ANONYMOUS", "flag", "0", "the Judge0 API serves requests without a "
+        "token (as a default Judge0 does); off: `X-Auth-Token` or a bearer token is needed",
+        "web"),
+    Var("JUDGE_WEBHOOK_ALLOW_NETWORKS", "text", "", "networks (CIDR, comma-separated) that "
+        "callback URLs may reach although internal (loopback, private, link-local)", "all",
+        shown="none"),
+    Var("JUDGE_WEBHOOK_RETRY_FOR", "number", "3600", "seconds a webhook delivery is retried "
+        "(with backoff up to a minute) before it is given up", "worker", minimum=1),
     # Workers.
     Var("JUDGE_LEASE_SECONDS", "number", "60", "a claim's life without news from its worker",
         "worker", minimum=1),

@@ -85,6 +85,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Signs the webhooks of what this token submits (HMAC-SHA256); made on first use and
+    # shown to the token's holder (GET /api/webhooks/secret). Kept as is: signing needs it.
+    webhook_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     user: Mapped[User] = relationship(back_populates="tokens")
 
@@ -439,3 +442,94 @@ class ProblemSetMember(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     user: Mapped[User] = relationship()
+
+
+class Judge0Submission(Base):
+    """A run made through the Judge0-compatible API (``/judge0``), kept so its token can be
+    read later. Graded by worker.judge0 under the same lease rules as submissions (DESIGN 6):
+    claimed with one UPDATE, written only by the attempt that holds the lease."""
+
+    __tablename__ = "judge0_submissions"
+    __table_args__ = (Index("ix_judge0_submissions_status_lease", "status_id", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(36), unique=True)  # a UUID4, Judge0's token
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    # The token it was made with: its webhook secret signs the callback.
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), nullable=True
+    )
+    language_id: Mapped[int] = mapped_column(Integer)  # Judge0's id, as the client sent it
+    language: Mapped[str] = mapped_column(String(32))  # ours (worker.languages)
+    source_code: Mapped[bytes] = mapped_column(LargeBinary)
+    stdin: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    expected_output: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    additional_files: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # a zip
+    # The request's limits and options with Judge0's defaults filled in (cpu_time_limit,
+    # memory_limit in KB, compiler_options, number_of_runs ...): one JSON, echoed by fields=*.
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    # Judge0's status id (1 In Queue, 2 Processing, 3 Accepted ... 13 Internal Error).
+    status_id: Mapped[int] = mapped_column(Integer, default=1)
+    stdout: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    stderr: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    compile_output: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    time: Mapped[float | None] = mapped_column(Float, nullable=True)  # CPU seconds
+    wall_time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    memory: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # KB, as Judge0
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    exit_signal: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Ours beside Judge0's: the judge verdict (MLE where Judge0 can only say "signal 9").
+    verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    oom_killed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SubmissionCallback(Base):
+    """A submission's webhook (``callback_url`` of ``POST /api/submissions``): written with the
+    submission, read when its verdict is written (worker.claims), which queues the delivery."""
+
+    __tablename__ = "submission_callbacks"
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class WebhookDelivery(Base):
+    """The outbox: one webhook to send, written in the same transaction as the verdict it
+    reports, so a verdict is never without its delivery (worker.webhooks sends it)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_state_next", "state", "next_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: What the receiver deduplicates by: the same on every retry of this delivery.
+    delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
+    method: Mapped[str] = mapped_column(String(8))  # PUT (Judge0's callbacks) or POST (ours)
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # JSON
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), nullable=True
+    )
+    #: pending, delivered, failed (out of time), refused (an address we never send to).
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

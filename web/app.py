@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import store
-from web import api_docs, body_limits, config, errors, grading, headers
-from web.api import batches, meta, problems, runs, sets, submissions
+from web import api_docs, body_limits, config, errors, grading, headers, judge0
+from web.api import batches, meta, problems, runs, sets, submissions, webhooks
 from web.deps import AppState
 from web.fairness import Fairness
 from web.login_guard import LoginGuard
@@ -46,17 +46,19 @@ def create_app(settings: config.Settings | None = None, database_url: str | None
     )
     errors.install(app)
     _document_bearer_auth(app)
-    for module in (submissions, runs, problems, batches, sets, meta):
+    for module in (submissions, runs, problems, batches, sets, meta, webhooks):
         app.include_router(module.router)
     # Imported late: the pages import the API modules' helpers.
     from web.pages import routes as pages
 
     app.include_router(pages.router)
+    judge0.install(app, settings.judge0_prefix)
     api_docs.install(app)  # before /static: its mount is the more specific path
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     limits = body_limits.Limits(
         upload=settings.max_body_bytes,
         run=min(settings.max_body_bytes, 2 * settings.run_maxima.output + body_limits.SMALL_BODY),
+        run_paths=(*body_limits.RUN_PATHS, settings.judge0_prefix + "/"),
     )
     app.add_middleware(body_limits.BodyLimit, limits=limits)
     app.add_middleware(headers.SecurityHeaders)  # outermost: even a 413 carries them

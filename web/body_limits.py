@@ -28,12 +28,14 @@ class Limits:
     upload: int  # admin uploads
     run: int  # /api/runs (stdin in the body)
     small: int = SMALL_BODY
+    #: Paths that take stdin in the body like /api/runs (the Judge0 API's prefix).
+    run_paths: tuple[str, ...] = RUN_PATHS
 
     def for_path(self, path: str) -> tuple[int, bool]:
         """(the limit, whether credentials must be presented before the body is read)."""
         if path.startswith(UPLOAD_PREFIXES):
             return self.upload, True
-        if path.startswith(RUN_PATHS):
+        if path.startswith(self.run_paths):
             return self.run, False
         return self.small, False
 

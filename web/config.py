@@ -83,6 +83,9 @@ class Settings:
     #: Mark the session cookie Secure (set when served over HTTPS).
     secure_cookies: bool = False
     run_maxima: RunMaxima = field(default_factory=RunMaxima)
+    #: Where the Judge0-compatible API lives, and whether it serves callers without a token.
+    judge0_prefix: str = "/judge0"
+    judge0_anonymous: bool = False
 
 
 def load() -> Settings:
@@ -105,7 +108,18 @@ def load() -> Settings:
         open_signup=env.flag("JUDGE_OPEN_SIGNUP"),
         metrics_access=env.choice("JUDGE_METRICS"),
         secure_cookies=env.flag("JUDGE_SECURE_COOKIES"),
+        judge0_prefix=_prefix(env.text("JUDGE_JUDGE0_PREFIX")),
+        judge0_anonymous=env.flag("JUDGE_JUDGE0_ANONYMOUS"),
     )
+
+
+def _prefix(raw: str) -> str:
+    prefix = raw.rstrip("/")
+    if not prefix.startswith("/") or prefix.startswith(("/api", "/static")) or " " in prefix:
+        raise ConfigError(
+            f"JUDGE_JUDGE0_PREFIX={raw!r}: a path such as /judge0, outside /api and /static"
+        )
+    return prefix
 
 
 def data_path(*parts: str) -> Path:

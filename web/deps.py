@@ -92,6 +92,7 @@ def current_user(request: Request, session: DB) -> User | None:
         owner = row.user
         if owner.disabled:
             raise ApiError(401, "this account is disabled")
+        request.state.token_id = row.id  # whose webhook secret signs this request's callbacks
         # A read: it must work while the database cannot be written. The last-use time is
         # written apart (web.token_use), at most once a minute, never failing this request.
         session.commit()  # ends the read transaction (see below)

@@ -10,6 +10,7 @@ import asyncio
 import functools
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -38,14 +39,26 @@ def bound_broker_waits() -> None:
     celery_app.bound_sends()
 
 
-@functools.cache
+_LANGUAGES_LOCK = threading.Lock()
+
+
 def languages() -> tuple[dict[str, str], ...]:
+    # The lock: callers at once (the Judge0 API's warm-up and a request) share one round of
+    # version questions, which starts a JVM or two.
+    with _LANGUAGES_LOCK:
+        return _languages()
+
+
+@functools.cache
+def _languages() -> tuple[dict[str, str], ...]:
     # Toolchains do not appear or vanish while the server runs; looking once is enough.
     return tuple(worker.languages.describe())
 
 
+@functools.cache
 def language_ids() -> frozenset[str]:
-    return frozenset(lang["id"] for lang in languages())
+    # Without versions: checking a language must not wait for toolchains to name theirs.
+    return frozenset(lang.id for lang in worker.languages.available())
 
 
 def check_language(language: str) -> None:
@@ -60,10 +73,13 @@ def submit(
     source: str,
     user: User,
     files: Mapping[str, str] | None = None,
+    callback: tuple[str, int] | None = None,
 ) -> int:
     try:
         # By id: the User may belong to the request's other session.
-        return worker.submit(session, slug, language, source, user=user.id, files=files)
+        return worker.submit(
+            session, slug, language, source, user=user.id, files=files, callback=callback
+        )
     except worker.UnknownProblem as e:
         raise ApiError(404, str(e)) from None
     except worker.SubmitError as e:
@@ -150,3 +166,37 @@ def _result(run_id: str, raw: bytes | str) -> RunOut:
             503, "a worker sent a malformed reply", headers={"Retry-After": "10"}
         ) from None
     raise ApiError(status, detail, headers={"Retry-After": "5"} if status == 503 else None)
+
+
+def send_judge0(row_id: int) -> None:
+    """Wake a worker for a stored Judge0 submission; raises what the broker client raises
+    (the caller logs it, and the sweeper sends the wake-up again)."""
+    from worker import celery_app
+
+    celery_app.send_judge0(row_id)
+
+
+async def wait_judge0(tokens: list[str], timeout: float) -> None:
+    """Return when a worker has stored the result of each token, or after ``timeout`` s.
+
+    The worker pushes a notice on a Redis list per token once the result is committed
+    (worker.judge0.notify); a notice pushed before this starts waiting is still there.
+    """
+    import worker.judge0
+
+    client = aioredis.from_url(
+        worker.runs.redis_url(), socket_connect_timeout=2, socket_timeout=timeout + 10
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        for token in tokens:
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            # BLPOP takes whole seconds on old servers; a float works from Redis 6.
+            await client.blpop([worker.judge0.notice_key(token)], timeout=max(left, 0.01))
+    except (aioredis.RedisError, OSError) as e:
+        log.warning("judge0: lost the broker while waiting: %s", e)
+    finally:
+        await client.aclose()

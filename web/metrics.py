@@ -24,7 +24,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from sqlalchemy import func, select
 
-from store import Submission, utcnow
+from store import Submission, WebhookDelivery, utcnow
 from store.vocab import Status
 from web.deps import AppState
 from worker import metrics as wm
@@ -152,12 +152,19 @@ def database_numbers(state: AppState) -> dict[str, Any] | None:
                     .group_by(Submission.queue)
                 ).all()
             )
+            hooks = s.execute(
+                select(WebhookDelivery.state, func.count(),
+                       func.coalesce(func.sum(WebhookDelivery.attempts), 0))
+                .group_by(WebhookDelivery.state)
+            ).all()  # fmt: skip
     except Exception:  # any driver error means "database down", which is what we report
         return None
     now = utcnow()
     # min() keeps the column's type, so these are aware UTC datetimes on every backend.
     ages = {str(q): max(0.0, (now - t).total_seconds()) for q, t in oldest.items() if t}
-    return {"status": {str(k): int(v) for k, v in by_status.items()}, "oldest": ages}
+    webhooks = {str(state): (int(n), int(tries)) for state, n, tries in hooks}
+    return {"status": {str(k): int(v) for k, v in by_status.items()}, "oldest": ages,
+            "webhooks": webhooks}  # fmt: skip
 
 
 def render(broker: dict[str, Any] | None, db: dict[str, Any] | None) -> str:
@@ -206,4 +213,15 @@ def render(broker: dict[str, Any] | None, db: dict[str, Any] | None) -> str:
                  "Age of the oldest submission still queued, by queue (0: none waiting).")  # fmt: skip
         for q in QUEUES:
             e.sample("judge_oldest_queued_seconds", db["oldest"].get(q, 0.0), {"queue": q})
+        hooks = db["webhooks"]
+        e.family("judge_webhook_deliveries", "gauge",
+                 "Webhook deliveries in the outbox by state: pending (the backlog), delivered, "
+                 "failed (given up), refused (internal address).")  # fmt: skip
+        for state in ("pending", "delivered", "failed", "refused"):
+            e.sample("judge_webhook_deliveries", hooks.get(state, (0, 0))[0], {"state": state})
+        e.family("judge_webhook_failed_tries_total", "counter",
+                 "Webhook sends that did not get a 2xx (each retry counts).")  # fmt: skip
+        tries = sum(t for _, t in hooks.values())
+        e.sample("judge_webhook_failed_tries_total", tries - hooks.get("delivered", (0, 0))[0]
+                 - hooks.get("refused", (0, 0))[0])  # fmt: skip
     return e.text()

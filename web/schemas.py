@@ -39,6 +39,12 @@ class SubmissionIn(BaseModel):
         default=None,
         description="a multi-file submission's other files, {name: text}",
     )
+    callback_url: Text | None = Field(
+        default=None,
+        description="POSTed the verdict as JSON when graded, signed with the token's webhook"
+        " secret (GET /api/webhooks/secret); needs a bearer token",
+        examples=["https://example.com/judge-hook"],
+    )
 
 
 class SubmissionCreated(BaseModel):

@@ -31,6 +31,7 @@ GRADE_TASK = "judge.grade"
 SWEEP_TASK = "judge.sweep"
 RUN_TASK = "judge.run"  # an ad-hoc run (POST /api/runs); see worker.runs
 VERIFY_TASK = "judge.verify"  # a package's own submissions graded (admin page); worker.verify_runs
+JUDGE0_TASK = "judge.judge0"  # a submission of the Judge0-compatible API; worker.judge0
 
 settings = config.load()
 broker_transport.install()
@@ -90,6 +91,14 @@ def enqueue(submission_id: int, queue: str, countdown: float = 0.0) -> None:
     app.send_task(GRADE_TASK, args=[submission_id], **options)
 
 
+def send_judge0(row_id: int, countdown: float = 0.0) -> None:
+    """Wake a worker for a Judge0 submission (its row is committed already)."""
+    options: dict[str, Any] = {"queue": "interactive"}
+    if countdown > 0:
+        options["countdown"] = countdown
+    app.send_task(JUDGE0_TASK, args=[row_id], **options)
+
+
 def send_verify(slug: str) -> None:
     """Ask a worker to verify a problem's package (worker.tasks.verify_problem)."""
     app.send_task(VERIFY_TASK, args=[slug], queue="batch")
@@ -97,6 +106,7 @@ def send_verify(slug: str) -> None:
 
 _sweeper: Any = None
 _heartbeat: Any = None
+_sender: Any = None  # worker.webhooks.Sender: the outbox
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
@@ -106,9 +116,14 @@ def _start_sweeper(sender: Any = None, **_: Any) -> None:
     from worker import db, metrics
     from worker.sweeper import SweeperThread
 
-    _sweeper = SweeperThread(db.sessions(), enqueue, settings)
+    _sweeper = SweeperThread(db.sessions(), enqueue, settings, judge0_send=send_judge0)
     _sweeper.start()
     log.info("sweeper started: every %.1f s", settings.sweep_interval)
+    from worker.webhooks import Sender
+
+    global _sender
+    _sender = Sender(db.sessions(), settings.webhook_allow)
+    _sender.start()
     # The worker count on /metrics: one key per node, alive while this process beats.
     node = getattr(sender, "hostname", None) or owner_name()
     controller = getattr(sender, "controller", None)
@@ -122,6 +137,8 @@ def _start_sweeper(sender: Any = None, **_: Any) -> None:
 def _stop_sweeper(**_: Any) -> None:
     if _sweeper is not None:
         _sweeper.stop()
+    if _sender is not None:
+        _sender.stop()
     if _heartbeat is not None:
         _heartbeat.stop()
 

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import webhooks
 from store.models import Submission, TestResult
 from store.types import utcnow
 from store.vocab import IN_PROGRESS, Status, Verdict
@@ -211,6 +212,8 @@ def finish(
         if not _guarded_update(s, c, final):
             raise LeaseLost(f"submission {c.submission_id} attempt {c.attempt}")
         _upsert_results(s, c, rows)
+        # The outbox: the webhook is written with the verdict, or neither is.
+        webhooks.queue_for_submission(s, c.submission_id)
 
 
 def fail(sessions: sessionmaker[Session], c: Claim, message: str) -> bool:
@@ -223,7 +226,10 @@ def fail(sessions: sessionmaker[Session], c: Claim, message: str) -> bool:
         "lease_until": None,
     }
     with sessions.begin() as s:
-        return _guarded_update(s, c, values)
+        if not _guarded_update(s, c, values):
+            return False
+        webhooks.queue_for_submission(s, c.submission_id)
+        return True
 
 
 def release(sessions: sessionmaker[Session], c: Claim, message: str) -> bool:

@@ -46,6 +46,10 @@ class Settings:
     #: A queued submission with no message in the broker (a lost wake-up) is re-sent after
     #: this long. Short: a duplicate is harmless, the claim lets only one message grade.
     resend_after: float = 20.0
+    #: Networks callbacks may reach although internal (store.webhooks), and how long a
+    #: delivery is retried.
+    webhook_allow: str = ""
+    webhook_retry_for: float = 3600.0
 
 
 def load() -> Settings:
@@ -59,4 +63,6 @@ def load() -> Settings:
         retry_delay=env.number("JUDGE_RETRY_DELAY"),
         visibility_timeout=env.number("JUDGE_VISIBILITY_TIMEOUT"),
         resend_after=env.number("JUDGE_RESEND_AFTER"),
+        webhook_allow=env.text("JUDGE_WEBHOOK_ALLOW_NETWORKS"),
+        webhook_retry_for=env.number("JUDGE_WEBHOOK_RETRY_FOR"),
     )

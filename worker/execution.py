@@ -102,7 +102,7 @@ def _compiler_output(r: sandbox.Result) -> str:
 def compile_source(
     run: Runner,
     lang: Language,
-    source: str,
+    source: str | bytes,
     files: Mapping[str, bytes] | None = None,
     *,
     limits: Mapping[str, Any] | None = None,
@@ -112,7 +112,7 @@ def compile_source(
     ``files`` go beside the source (headers such as testlib.h, the other files of a multi-file
     submission, data a checker reads) in the compile box and in every run box; ``limits``
     override the language's compile limits (a package's compile time and memory)."""
-    src = source.encode()
+    src = source.encode() if isinstance(source, str) else source
     beside = {k: v for k, v in (files or {}).items() if k != lang.source}
     if lang.compile is None:
         return Program(lang, {**beside, lang.source: src}), ""

@@ -209,7 +209,11 @@ LANGUAGES: tuple[Language, ...] = (
         name="C (gcc, C17)",
         source="main.c",
         # Every .c in the box: a multi-file submission's other sources come as files beside it.
-        compile=_each("*.c", '/usr/bin/gcc -std=gnu17 -O2 -pipe -o main "$@" -lm'),
+        # $COMPILER_OPTIONS: a Judge0 client's compiler_options (worker.judge0), unset
+        # otherwise; expanded unquoted, so split into words and never run as code.
+        compile=_each(
+            "*.c", '/usr/bin/gcc -std=gnu17 -O2 -pipe $COMPILER_OPTIONS -o main "$@" -lm'
+        ),
         artifacts=("main",),
         executables=("main",),
         run=("./main",),
@@ -221,7 +225,9 @@ LANGUAGES: tuple[Language, ...] = (
         id="cpp",
         name="C++ (g++, C++17)",
         source="main.cpp",
-        compile=_each("*.cpp *.cc *.cxx", '/usr/bin/g++ -std=gnu++17 -O2 -pipe -o main "$@"'),
+        compile=_each(
+            "*.cpp *.cc *.cxx", '/usr/bin/g++ -std=gnu++17 -O2 -pipe $COMPILER_OPTIONS -o main "$@"'
+        ),
         artifacts=("main",),
         executables=("main",),
         run=("./main",),

@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from store.models import Problem, Submission, SubmissionHistory, TestResult, User
+from store.models import (
+    Problem,
+    Submission,
+    SubmissionCallback,
+    SubmissionHistory,
+    TestResult,
+    User,
+)
 from store.types import utcnow
 from store.vocab import FINISHED, IN_PROGRESS, Status
 from worker import languages, shares
@@ -103,11 +110,18 @@ def submit(
     user: User | int | None = None,
     queue: str = "interactive",
     files: Mapping[str, str] | None = None,
+    callback: tuple[str, int] | None = None,
 ) -> int:
-    """Store a submission, commit, and wake a worker; returns the submission id."""
+    """Store a submission, commit, and wake a worker; returns the submission id.
+
+    ``callback``: (URL, API token id) of its webhook, stored in the same transaction."""
     sub = create_submission(
         session, problem_slug, language, source, user=user, queue=queue, files=files
     )
+    if callback is not None:
+        session.flush()
+        session.add(SubmissionCallback(submission_id=sub.id, url=callback[0],
+                                       token_id=callback[1]))  # fmt: skip
     send = [sub.id]
     if sub.user_id is not None and shares.holds(queue, sub.user_id):
         # Held until it is among the user's share (worker.shares): one user's flood must not

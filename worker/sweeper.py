@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import webhooks
 from store.models import Submission
 from store.types import utcnow
 from store.vocab import IN_PROGRESS, Status, Verdict
-from worker import metrics, shares, wakeups
+from worker import judge0, metrics, shares, wakeups
 from worker.config import Settings
 from worker.pipeline import RETRY_COUNTDOWN_CAP, Enqueue
 
@@ -43,14 +44,14 @@ class SweepReport:
     released: int = 0  # held rows now within their user's share (worker.shares)
 
 
-def live_wakeups(settings: Settings) -> wakeups.Live:
+def live_wakeups(settings: Settings, task: str = "") -> wakeups.Live:
     """The broker reader for this judge's Redis (queues and task name from worker.celery_app)."""
     from worker.celery_app import GRADE_TASK, QUEUES
 
     # A message a worker holds stays live for as long as a countdown can delay it, and then
     # the re-send delay itself; after that its worker is presumed gone.
     grace = settings.resend_after + RETRY_COUNTDOWN_CAP
-    return wakeups.RedisWakeups(settings.redis_url, QUEUES, GRADE_TASK, grace)
+    return wakeups.RedisWakeups(settings.redis_url, QUEUES, task or GRADE_TASK, grace)
 
 
 def sweep(
@@ -82,6 +83,8 @@ def sweep(
             .returning(Submission.id, Submission.queue, Submission.created_at)
             .execution_options(synchronize_session=False)
         ).all()
+        for sid, _, _ in failed:
+            webhooks.queue_for_submission(s, sid)  # the IE verdict's webhook, same transaction
         requeued = s.execute(
             update(Submission)
             .where(expired, Submission.attempts < settings.max_attempts)
@@ -157,16 +160,23 @@ class SweeperThread(threading.Thread):
         enqueue: Enqueue,
         settings: Settings,
         live: wakeups.Live | None = None,
+        judge0_send: judge0.Send | None = None,
     ) -> None:
         super().__init__(name="judge-sweeper", daemon=True)
         self._sessions, self._enqueue, self._settings = sessions, enqueue, settings
         self._live = live if live is not None else live_wakeups(settings)
+        # Judge0 submissions (worker.judge0) get the same pass over their own table.
+        self._judge0_send = judge0_send
+        self._judge0_live = live_wakeups(settings, task="judge.judge0") if judge0_send else None
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.wait(self._settings.sweep_interval):
             try:
                 sweep(self._sessions, self._enqueue, self._settings, live=self._live)
+                if self._judge0_send is not None:
+                    judge0.sweep(self._sessions, self._judge0_send, self._settings,
+                                 live=self._judge0_live)  # fmt: skip
             except Exception:
                 # A database or broker outage must not kill the thread: try again next round.
                 log.exception("sweeper pass failed")

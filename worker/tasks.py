@@ -10,15 +10,17 @@ import kombu.exceptions  # type: ignore[import-untyped,unused-ignore]
 import redis
 import sqlalchemy.exc
 
-from worker import db, metrics, runs
+from worker import db, judge0, metrics, runs
 from worker.celery_app import (
     GRADE_TASK,
+    JUDGE0_TASK,
     RUN_TASK,
     SWEEP_TASK,
     VERIFY_TASK,
     app,
     enqueue,
     owner_name,
+    send_judge0,
     settings,
 )
 from worker.claims import Claim
@@ -154,6 +156,29 @@ def run_adhoc(run_id: str, language: str, source: str, stdin: str, limits: dict[
         return "undelivered"
     log.info("run %s: %s", run_id, outcome, extra={"run_id": run_id, "outcome": outcome})
     return str(outcome)
+
+
+def _judge0_notice(token: str) -> None:
+    key = judge0.notice_key(token)
+    pipe = runs._redis().pipeline(transaction=True)
+    pipe.rpush(key, "done")
+    pipe.expire(key, judge0.NOTICE_TTL)
+    pipe.execute()
+
+
+@app.task(  # type: ignore[untyped-decorator,misc,unused-ignore]
+    name=JUDGE0_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def run_judge0(row_id: int) -> str:
+    """One Judge0 submission (web.judge0): the row is the job, this message only a wake-up.
+    A duplicate finds nothing to claim; a lost one is sent again by the sweeper."""
+    outcome = judge0.grade(
+        db.sessions(), row_id, owner=owner_name(), settings=settings, run=sandbox_runner,
+        send=send_judge0, notify=_judge0_notice,
+    )  # fmt: skip
+    metrics.flush()
+    log.info("judge0 row %s: %s", row_id, outcome, extra={"outcome": outcome})
+    return outcome
 
 
 @app.task(name=VERIFY_TASK, ignore_result=True)  # type: ignore[untyped-decorator,misc,unused-ignore]

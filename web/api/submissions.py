@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from store import Status, Submission, User
+from store import Status, Submission, User, webhooks
 from store.formats.common import entry_point
 from store.vocab import FINISHED
 from web import grading, visibility
@@ -67,8 +67,10 @@ def create_submission(
     language: str,
     source: str,
     files: Mapping[str, str] | None = None,
+    callback: tuple[str, int] | None = None,
 ) -> int:
-    """Validate, store, and wake a worker; ApiError for anything the caller got wrong."""
+    """Validate, store, and wake a worker; ApiError for anything the caller got wrong.
+    ``callback``: (URL, token id) of the verdict's webhook, checked by the caller."""
     find(session, slug, viewer=user)  # 404 for a draft, a deleted or an unknown problem
     grading.check_language(language)
     others = dict(files or {})
@@ -80,7 +82,26 @@ def create_submission(
     if "\x00" in source or any("\x00" in t for t in others.values()):
         raise ApiError(422, "source contains a NUL character")
     check_can_submit(state, session, user, source + "".join(others.values()))
-    return grading.submit(session, slug, language, source, user, others or None)
+    return grading.submit(session, slug, language, source, user, others or None, callback)
+
+
+def callback_url(url: str) -> str:
+    """The URL if the judge may call it (store.webhooks: no internal address); 422 if not."""
+    try:
+        webhooks.check(url, webhooks.allowed_networks())
+    except webhooks.Refused as e:
+        raise ApiError(422, str(e)) from None
+    return url
+
+
+def callback_token(request: Request) -> int:
+    """The bearer token of the request, whose secret will sign the webhook (made now)."""
+    token_id = getattr(request.state, "token_id", None)
+    if token_id is None:
+        raise ApiError(422, "callback_url needs an API token (its secret signs the webhook)")
+    with app_state(request).sessions.begin() as s:
+        webhooks.secret_of(s, token_id)
+    return int(token_id)
 
 
 def load(session: Session, submission_id: int) -> Submission | None:
@@ -130,9 +151,13 @@ async def submit(
     state = app_state(request)
 
     def create() -> int:
+        callback = None
+        if body.callback_url:
+            callback = (callback_url(body.callback_url), callback_token(request))
         with state.sessions() as session:
             return create_submission(
-                state, session, user, body.problem, body.language, body.source, body.files
+                state, session, user, body.problem, body.language, body.source, body.files,
+                callback,
             )
 
     submission_id = await run_in_threadpool(create)
