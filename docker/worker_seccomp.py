@@ -22,10 +22,12 @@ refuses one call the sandbox cannot do without, so `ADDED` lists it; nothing els
 
 What the sandbox also uses is already in Docker's list under CAP_SYS_ADMIN (unshare, setns,
 clone/clone3 with namespace flags, mount, umount2, fsopen/fsconfig/fsmount, move_mount,
-open_tree, mount_setattr) or allowed to everyone (seccomp, prctl, close_range, pidfd_open):
-tests/deploy/test_compose_engine.py grades every verdict under this profile with a real engine,
-and an audit run with `--log-denied` (every refusal logged instead) found no other refused call.
-Each box still gets the sandbox's own, much stricter filter on top of this one.
+sethostname) or allowed to everyone (seccomp, capset, close_range). Measured, not assumed: with
+every process of two worker containers under `strace -f -c` from the host while they graded
+AC, WA, TLE, MLE and CE and ran C, C++, Python, Java, JavaScript, Ruby, Perl and Bash twice
+each, the 117 distinct calls made were all allowed by this profile but one: pkey_alloc, which
+Node's V8 tries once per run and does without (the JavaScript runs were AC). So nothing else
+is added. Each box still gets the sandbox's own, much stricter filter on top of this one.
 """
 
 from __future__ import annotations
@@ -192,31 +194,25 @@ ARCHES = {
 }
 
 
-def profile(log_denied: bool = False) -> dict[str, Any]:
-    """The profile Docker reads. `log_denied`: an audit variant that lets every call through
-    but has the kernel log each one the real profile would refuse (`dmesg`: type=1326)."""
+def profile() -> dict[str, Any]:
+    """The profile Docker reads."""
     return {
         # Anything not allowed below fails with EPERM, as under Docker's default.
-        "defaultAction": "SCMP_ACT_LOG" if log_denied else "SCMP_ACT_ERRNO",
+        "defaultAction": "SCMP_ACT_ERRNO",
         "defaultErrnoRet": EPERM,
         "archMap": [{"architecture": a, "subArchitectures": list(s)} for a, s in ARCHES.items()],
         "syscalls": [rule.json() for rule in (*BASE, *ADDED)],
     }
 
 
-def render(log_denied: bool = False) -> str:
-    return json.dumps(profile(log_denied), indent=1) + "\n"
+def render() -> str:
+    return json.dumps(profile(), indent=1) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
-    parser.add_argument("--log-denied", metavar="FILE", type=Path,
-                        help="write the audit variant to FILE instead")  # fmt: skip
     args = parser.parse_args(argv)
-    if args.log_denied:
-        args.log_denied.write_text(render(log_denied=True))
-        return 0
     if args.check:
         if not OUT.is_file() or OUT.read_text() != render():
             print(f"{OUT.name} is stale: run python3 docker/worker_seccomp.py", file=sys.stderr)
