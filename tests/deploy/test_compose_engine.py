@@ -6,9 +6,10 @@ docker.io 20.10 with Compose v2 and base images made locally, since no image reg
 here. Its `this-machine.override.yml` only drops SYS_RESOURCE, which no process on these
 machines may hold; everything else is the project's compose file unchanged, seccomp profile
 and all. The stack gets a project name and ports of its own, and its settings come from a
-.env made from .env.example (random secrets), so nothing of a real deployment is touched.
+.env made from .env.example (random secrets, and a 10 s lease so that a killed worker's claim
+runs out quickly), so nothing of a real deployment is touched.
 
-Steps: engine up, image build, stack up and healthy (one worker), the README's user, token and
+Steps: engine up, image build (with the C, C++ and Python toolchains only), stack up and healthy (one worker), the README's user, token and
 import commands, then AC, WA, TLE, MLE (the kernel's OOM killer inside the container: the
 result says oom_killed) and CE through the published port; then a second worker, a slow
 submission, `docker kill` of the container grading it, and the other worker grades it again:
