@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every part of the judge (docker-compose.yml): `judge web` runs in it as an
 # unprivileged user, `judge worker` as root of its container with the few privileges the
 # sandbox needs, `judge migrate` once per deploy, and Flower when asked for.
