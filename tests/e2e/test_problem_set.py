@@ -19,12 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
-
-import store
-from web import accounts
-
 stack_module = sys.modules["web_test_stack"]
 
 AB = "a, b = map(int, input().split())\nprint(a + b)\n"
@@ -49,17 +43,6 @@ STUDENTS = ("st_amy", "st_bo", "st_cy")
 EXPECTED = {"st_amy": (1, 5, 7, 12), "st_cy": (2, 5, 5, 10), "st_bo": (3, 2, 0, 2)}
 SLUG = "e2e-week1"
 
-
-def make_students(stack: Any) -> None:
-    engine = create_engine(stack.db_url)
-    try:
-        with Session(engine) as s:
-            for name in STUDENTS:
-                if s.scalars(select(store.User).where(store.User.name == name)).first() is None:
-                    accounts.create_user(s, name, stack_module.PASSWORD)
-            s.commit()
-    finally:
-        engine.dispose()
 
 
 def watch(page: Any, offline: Callable[[Any], list[str]], errors: list[str]) -> list[str]:
@@ -96,13 +79,23 @@ def test_teacher_assignment_students_submit_live_standings_and_gradebook(
     offline: Callable[[Any], list[str]],
 ) -> None:  # fmt: skip
     stack_module.ensure_admin(e2e_stack, "teacher")
-    make_students(e2e_stack)
     base = e2e_stack.url
     errors: list[str] = []
     refused: list[str] = []
 
-    teacher = signed_in("teacher", "/admin/sets/new")
+    # The class list, imported on the Users page; the passwords come back as a CSV download.
+    teacher = signed_in("teacher", "/admin/users")
     refused += watch(teacher, offline, errors)
+    teacher.fill("textarea[name=list]", "name,display name,password\n" + "".join(
+        f"{name},{name[3:].title()},{stack_module.PASSWORD}\n" for name in STUDENTS))
+    with teacher.expect_download() as got:
+        teacher.click("#class-form button")
+    listed = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
+    assert [r["name"] for r in listed] == list(STUDENTS)
+    teacher.goto(f"{base}/admin/users?q=st_")
+    assert teacher.locator("#users a[href^='/admin/users/st_']").count() == 3
+
+    teacher.goto(f"{base}/admin/sets/new")
     teacher.fill("input[name=title]", "Week 1: warm-up")
     teacher.fill("input[name=slug]", SLUG)
     teacher.fill("textarea[name=problems]", "aplusb\nprimes")
