@@ -319,6 +319,11 @@ class Batch(Base):
     #: Set by a cancel: queued items no longer get graded (see worker.batches.cancel_batch).
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A webhook once every item has ended (store.webhooks.queue_finished_batches), signed with
+    # the token's secret; queued_at is set by the one UPDATE that queues it.
+    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    callback_token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    callback_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     problem: Mapped[Problem] = relationship()
     owner: Mapped[User | None] = relationship()

@@ -204,3 +204,70 @@ def queue_for_submission(session: Session, submission_id: int) -> WebhookDeliver
 def backoff(attempts: int) -> float:
     """Seconds before the next try: 1, 2, 4 ... capped at 60."""
     return float(min(2 ** max(attempts - 1, 0), 60))
+
+
+BATCH_SCAN = 50  # batches looked at per sweep
+
+
+def queue_finished_batches(session: Session, now: datetime | None = None) -> int:
+    """Queue the webhook of every batch with a callback whose items have all ended (graded,
+    failed, cancelled, or never made); how many were queued. Run by the sweeper: a batch ends
+    with whichever of its submissions ends last, in any worker, and no single verdict's
+    transaction can see that reliably. The conditional UPDATE makes the delivery once, however
+    many sweepers run."""
+    from sqlalchemy import and_, exists, func, select, update
+
+    from store.models import Batch, BatchItem, Submission
+    from store.vocab import FINISHED
+
+    now = now or utcnow()
+    unfinished = exists().where(
+        BatchItem.batch_id == Batch.id,
+        BatchItem.submission_id == Submission.id,
+        Submission.status.not_in(FINISHED),
+    )
+    ready = session.scalars(
+        select(Batch.id)
+        .where(Batch.callback_url.is_not(None), Batch.callback_queued_at.is_(None), ~unfinished)
+        .order_by(Batch.id)
+        .limit(BATCH_SCAN)
+    ).all()
+    queued = 0
+    for batch_id in ready:
+        result = session.execute(
+            update(Batch)
+            .where(and_(Batch.id == batch_id, Batch.callback_queued_at.is_(None)))
+            .values(callback_queued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if int(getattr(result, "rowcount", 0) or 0) != 1:
+            continue  # another sweeper queued it
+        batch = session.get_one(Batch, batch_id, populate_existing=True)
+        if batch.callback_token_id is None or session.get(ApiToken, batch.callback_token_id) is None:
+            continue  # its token was revoked: nothing may sign it
+        counts = dict(
+            session.execute(
+                select(Submission.verdict, func.count())
+                .join(BatchItem, BatchItem.submission_id == Submission.id)
+                .where(BatchItem.batch_id == batch_id)
+                .group_by(Submission.verdict)
+            ).all()
+        )
+        errors = session.scalar(
+            select(func.count()).where(BatchItem.batch_id == batch_id, BatchItem.error.is_not(None))
+        )
+        payload = {
+            "event": "batch.finished",
+            "id": batch.id,
+            "problem": batch.problem.slug,
+            "kind": batch.kind,
+            "cancelled": batch.cancelled_at is not None,
+            "total": len(batch.items),
+            "verdicts": {str(v): n for v, n in counts.items() if v is not None},
+            "errors": int(errors or 0),
+            "results": f"/api/batches/{batch.id}/results.json",
+        }
+        queue(session, url=str(batch.callback_url), method="POST", payload=payload,
+              token_id=batch.callback_token_id, retry_for=retry_for(), now=now)  # fmt: skip
+        queued += 1
+    return queued

@@ -50,6 +50,11 @@ class BatchIn(BaseModel):
         default=False,
         description="a submission named exactly as an existing account is that student's",
     )
+    callback_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="POSTed a signed batch.finished webhook once every item has ended",
+    )
     submissions: list[BatchSubmissionIn] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
@@ -104,14 +109,15 @@ def entries_from_zip(data: bytes, language: str | None, max_bytes: int) -> list[
 
 def create(
     session: Session, problem: str, language: str | None, entries: list[Entry], owner: int,
-    *, as_accounts: bool = False,
+    *, as_accounts: bool = False, callback: tuple[str, int] | None = None,
 ) -> int:  # fmt: skip
     """Store the batch, wake the workers; its id. 404 unknown problem, 422 unusable batch."""
     if language is not None:
         grading.check_language(language)
     try:
         return worker.batches.create_batch(
-            session, problem, entries, language=language, owner=owner, as_accounts=as_accounts
+            session, problem, entries, language=language, owner=owner, as_accounts=as_accounts,
+            callback=callback,
         ).id
     except worker.UnknownProblem as e:
         raise ApiError(404, str(e)) from None

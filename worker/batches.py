@@ -129,13 +129,15 @@ def create_batch(
     language: str | None = None,
     owner: int | None = None,
     as_accounts: bool = False,
+    callback: tuple[str, int] | None = None,
 ) -> Batch:
     """Store a batch and its submissions in one transaction, commit, then wake the workers.
 
     ``language`` is the default for entries without one. ``as_accounts``: an entry named
     exactly as an existing account is that student's submission (their page, their scores);
     the others stay the owner's. UnknownProblem / SubmitError (both ValueError) for a batch
-    that cannot be made at all; a bad entry only makes an error item.
+    that cannot be made at all; a bad entry only makes an error item. ``callback``: (URL,
+    token id) of the webhook sent once every item has ended (store.webhooks).
     """
     problem = session.scalars(select(Problem).where(Problem.slug == problem_slug)).one_or_none()
     if problem is None:
@@ -155,6 +157,8 @@ def create_batch(
         names = {e.name.strip() for e in entries}
         accounts = dict(session.execute(select(User.name, User.id).where(User.name.in_(names))).all())
     batch = Batch(problem=problem, language=language, owner_id=owner, kind="upload")
+    if callback is not None:
+        batch.callback_url, batch.callback_token_id = callback
     session.add(batch)
     taken: set[str] = set()
     now, max_score = utcnow(), problem.max_score

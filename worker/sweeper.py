@@ -112,6 +112,8 @@ def sweep(
         # Held submissions now within their user's share (one whose release after a finish
         # was lost to a crash or a race, or whose predecessor the pass above ended as IE).
         released = [(sid, shares.QUEUE) for sid in shares.release_all(s, now=now)]
+        # Batches whose last item has ended: their webhook (once, whichever sweeper sees it).
+        webhooks.queue_finished_batches(s, now)
     # Enqueue only after the commit: a worker woken by the message must see the queued row.
     for sid, queue in [*requeued, *resent, *released]:
         enqueue(sid, queue, 0.0)

@@ -233,3 +233,34 @@ def test_check_resolves_and_pins_the_addresses() -> None:
     assert not webhooks.verify("s3cret", header, b'{"a":2}', 1_700_000_010)
     assert not webhooks.verify("other", header, b'{"a":1}', 1_700_000_010)
     assert not webhooks.verify("s3cret", header, b'{"a":1}', 1_700_001_000)  # a replay
+
+
+def test_a_batch_calls_back_once_when_its_last_item_ends(hooked: Any, tmp_path: Path) -> None:
+    """batch.finished: POSTed once, signed with the uploading token's secret, when every item
+    has ended (an item that could not be made counts as ended), with the verdict counts."""
+    with hooked.client("admin") as c:
+        secret = c.get("/api/webhooks/secret").json()["secret"]
+        receiver = Receiver(tmp_path, servers.free_port(), secret)
+        receiver.start()
+        try:
+            body = {"problem": "aplusb", "language": "python3",
+                    "callback_url": f"http://127.0.0.1:{receiver.port}/batch",
+                    "submissions": [{"name": "ann", "source": AB_PY},
+                                    {"name": "ben", "source": "print(0)\n"},
+                                    {"name": "cid", "language": "cobol", "source": "x"}]}  # fmt: skip
+            r = c.post("/api/batches", json=body)
+            assert r.status_code == 201, r.text
+            batch_id = r.json()["id"]
+            servers.wait_until(lambda: len(receiver.entries()) >= 1, 90, "the batch webhook")
+            time.sleep(3)  # several sweeps later: still one
+            refused = c.post("/api/batches", json={
+                **body, "callback_url": "http://169.254.169.254/latest/meta-data"})  # fmt: skip
+            assert refused.status_code == 422 and "internal address" in refused.text
+        finally:
+            receiver.kill()
+    (entry,) = receiver.entries()
+    assert entry["signed"] and entry["method"] == "POST" and entry["path"] == "/batch"
+    got = entry["body"]
+    assert (got["event"], got["id"], got["problem"], got["total"], got["errors"]) == (
+        "batch.finished", batch_id, "aplusb", 3, 1)  # fmt: skip
+    assert got["verdicts"] == {"AC": 1, "WA": 1} and got["cancelled"] is False

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from web import batch_io
+from web.api.submissions import callback_token, callback_url
 from web.batch_io import BatchIn, BatchOut, BatchSummary, ResultOut
 from web.deps import DB, AdminUser, AppState, RowId, app_state
 from web.errors import ApiError
@@ -36,6 +37,10 @@ _BATCH_BODY = {
                         "language": {
                             "type": "string",
                             "description": "for every file; default: from each file's extension",
+                        },
+                        "callback_url": {
+                            "type": "string",
+                            "description": "POSTed a signed batch.finished webhook at the end",
                         },
                         "as_accounts": {
                             "type": "boolean",
@@ -60,6 +65,8 @@ async def create_from_form(state: AppState, request: Request, owner: int) -> int
     problem = str(form.get("problem", "") or "").strip()
     language = str(form.get("language", "") or "").strip() or None
     as_accounts = str(form.get("as_accounts", "") or "") in ("on", "true", "1")
+    url = str(form.get("callback_url", "") or "").strip()
+    callback = (callback_url(url), callback_token(request)) if url else None
     archive = form.get("archive")
     if not problem:
         raise ApiError(422, "'problem' is required")
@@ -72,7 +79,7 @@ async def create_from_form(state: AppState, request: Request, owner: int) -> int
     def save() -> int:
         with state.sessions() as session:
             return batch_io.create(session, problem, language, entries, owner,
-                                   as_accounts=as_accounts)  # fmt: skip
+                                   as_accounts=as_accounts, callback=callback)  # fmt: skip
 
     return await run_in_threadpool(save)
 
@@ -101,11 +108,14 @@ async def create_batch(request: Request, admin: AdminUser) -> BatchOut:
             slim = [{k: err[k] for k in ("loc", "msg", "type") if k in err} for err in e.errors()]
             raise ApiError(422, slim) from None
         entries = batch_io.entries_from_json(body, state.settings.max_source_bytes)
+        callback = None
+        if body.callback_url:
+            callback = (callback_url(body.callback_url), callback_token(request))
 
         def save() -> int:
             with state.sessions() as session:
                 return batch_io.create(session, body.problem, body.language, entries, admin.id,
-                                       as_accounts=body.as_accounts)  # fmt: skip
+                                       as_accounts=body.as_accounts, callback=callback)  # fmt: skip
 
         batch_id = await run_in_threadpool(save)
 
