@@ -140,6 +140,19 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+_btime: list[int] = []
+
+
+def _boot_time() -> int:
+    """The boot time in epoch seconds (read once: every process start scans every stale box
+    cgroup, and /proc/stat is generated anew at each read)."""
+    if not _btime:
+        with open("/proc/stat", "rb") as handle:
+            _btime.append(next(int(line.split()[1]) for line in handle
+                               if line.startswith(b"btime ")))
+    return _btime[0]
+
+
 def creator_alive(pid: int, created: float) -> bool:
     """Whether the process that made a cgroup at time `created` (epoch seconds) still runs:
     pid `pid` exists and started before then (a reused pid belongs to a younger process)."""
@@ -148,8 +161,7 @@ def creator_alive(pid: int, created: float) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             fields = handle.read().rsplit(b")", 1)[1].split()
-        with open("/proc/stat", "rb") as handle:
-            btime = next(int(line.split()[1]) for line in handle if line.startswith(b"btime "))
+        btime = _boot_time()
     except (OSError, StopIteration, IndexError, ValueError):
         return True  # when in doubt, leave it alone
     started = btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
