@@ -7,12 +7,6 @@ import threading
 
 from ..errors import HostUnsupportedError, SandboxError
 from .base import Backend, BoxCgroup, JoinSpec, Usage, box_name_creator, creator_alive
-from .v1 import CONTROLLERS as V1_CONTROLLERS
-from .v1 import V1Backend
-from .v1 import find_mounts as find_v1_mounts
-from .v2 import V2Backend
-from .v2 import find_mount as find_v2_mount
-from .v2 import why_not as v2_why
 
 __all__ = ["Backend", "BoxCgroup", "JoinSpec", "Usage", "backend", "clean_stale"]
 
@@ -31,6 +25,13 @@ def backend() -> Backend:
 
 
 def _choose() -> Backend:
+    # (Imported here: a process loads the one backend it uses.)
+    from .v1 import V1Backend
+    from .v1 import find_mounts as find_v1_mounts
+    from .v2 import V2Backend
+    from .v2 import find_mount as find_v2_mount
+    from .v2 import why_not as v2_why
+
     forced = os.environ.get("SANDBOX_CGROUP_VERSION", "")
     if forced not in ("", "1", "2"):
         raise SandboxError(f"SANDBOX_CGROUP_VERSION must be 1 or 2, got {forced!r}")
@@ -49,6 +50,8 @@ def _choose() -> Backend:
 
 
 def _v1_why() -> str:
+    from .v1 import CONTROLLERS as V1_CONTROLLERS
+
     found: set[str] = set()
     with open("/proc/self/mountinfo", encoding="utf-8") as handle:
         for line in handle:

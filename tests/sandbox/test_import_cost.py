@@ -108,3 +108,32 @@ def test_quick_run_parser_leaves_the_rest_to_argparse(argv: list[str]) -> None:
     from sandbox import cli
 
     assert cli._quick_run_args(argv) is None
+
+
+def test_public_classes_still_work_as_dataclasses() -> None:
+    # They are hand-written now (no dataclasses import on the run path); code that treats
+    # them as dataclasses keeps working.
+    import copy
+    import dataclasses
+    import pickle
+
+    import sandbox
+
+    limits = sandbox.Limits(memory="64M")
+    assert dataclasses.is_dataclass(limits)
+    assert [f.name for f in dataclasses.fields(sandbox.Limits)][:3] == [
+        "cpu_time", "wall_time", "memory"]
+    changed = dataclasses.replace(limits, cpu_time=3)
+    assert (changed.cpu_time, changed.memory) == (3.0, 64 << 20) and changed != limits
+    assert limits == sandbox.Limits(memory=64 << 20)
+    assert hash(limits) == hash(sandbox.Limits(memory=64 << 20))
+    assert pickle.loads(pickle.dumps(limits)) == limits == copy.deepcopy(limits)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        limits.cpu_time = 1.0
+    result = sandbox.Result(sandbox.Verdict.OK, stdout=b"x")
+    assert dataclasses.asdict(result)["stdout"] == b"x"
+    assert pickle.loads(pickle.dumps(result)) == result
+    assert repr(result).startswith("Result(verdict=<Verdict.OK: 'OK'>, exit_code=None,")
+    assert sandbox.Result(sandbox.Verdict.OK).files == {}
+    assert sandbox.Policy() == sandbox.Policy("default", frozenset())
+    assert sandbox.Side(["a"]) == sandbox.Side(["a"]) != sandbox.Side(["b"])
