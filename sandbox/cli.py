@@ -9,6 +9,7 @@ is one-shot (no zygote, no warm boxes: nothing is kept for a next run in this pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from types import SimpleNamespace
@@ -73,7 +74,40 @@ def _parser() -> argparse.ArgumentParser:
                           metavar="-- FIRST [ARG...] -- SECOND [ARG...]")
     doctor = sub.add_parser("doctor", help="what this host supports")
     doctor.add_argument("--json", action="store_true")
+    serve = sub.add_parser(
+        "serve", help="answer runs on a Unix socket (JSON lines) with warm boxes",
+        description="One JSON request per line, one JSON answer per line (see "
+                    "sandbox/serve.py); for callers in other languages that make many runs.")
+    serve.add_argument("--socket", metavar="PATH", required=True)
+    serve.add_argument("--mode", metavar="OCTAL", default="600",
+                       help="the socket's permissions (default 600: its owner only)")
+    serve.add_argument("--bind", metavar="DIR", action="append", default=[],
+                       help="extra read-only host directory in every box")
     return parser
+
+
+def _serve(args: Args) -> int:
+    import signal
+
+    from . import serve
+
+    mode = int(args.mode, 8) if args.mode.isdigit() and set(args.mode) <= set("01234567") else -1
+    if not 0 <= mode <= 0o777:
+        raise SandboxError(f"--mode: expected octal permissions such as 600, got {args.mode!r}")
+    binds = serve.checked_binds(args.bind)
+    listener = serve.listen(args.socket, mode)
+    # SIGTERM ends the server as Ctrl-C does: the socket is removed, warm boxes torn down.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        sys.stderr.write(f"sandbox: serving on {args.socket}\n")
+        serve.serve(listener, binds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(args.socket)
+    return 0
 
 
 # `run`'s options for the hand parser: (attribute, takes a value, repeatable). It must give
@@ -272,17 +306,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     # down at exit. (Scoped to this call: main() may run in a process that goes on.)
     from ._spawn import one_shot
 
+    args = sys.argv[1:] if argv is None else argv
     with one_shot():
-        status = _main(sys.argv[1:] if argv is None else argv)
-    if argv is None:
+        status = _main(args)
+    if argv is None and args[:1] in (["run"], ["interact"]):
         _exit_now(status)
     return status
 
 
 def _exit_now(status: int) -> None:
-    """As the `sandbox` command: leave without the interpreter's teardown (a millisecond or
-    two of freeing modules). Everything of the run is released already: the box, its
-    cgroup and helper are gone when run() returns, and the kernel drops our slot locks."""
+    """As the `sandbox run` command: leave without the interpreter's teardown (a millisecond
+    or two of freeing modules). Everything of the run is released already: the box, its
+    cgroup and helper are gone when run() returns (one-shot: no warm box, no zygote, no
+    atexit work), and the kernel drops our slot locks."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -302,6 +338,8 @@ def _main(argv: Sequence[str]) -> int:
             return doctor_main(as_json=args.json)
         if args.command == "interact":
             return _interact(args)
+        if args.command == "serve":
+            return _serve(args)
         return _run(args)
     except SandboxError as exc:
         sys.stderr.write(f"sandbox: {exc}\n")
