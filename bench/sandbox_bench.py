@@ -19,7 +19,9 @@ that finds this checkout through a .pth line, so no editable-install finder runs
 an editable install, whose finder costs every Python start in that venv), next to bwrap and
 a plain exec of /bin/true. Before it, the package's bytecode is compiled, as pip does when
 it installs (PYTHONDONTWRITEBYTECODE would otherwise make every call compile every module),
-and the seccomp program is put in the disk cache by one run in this process.
+and the seccomp program is put in the disk cache by one run in this process. "serve client"
+is one request over a connection kept open to `sandbox serve` (warm boxes), what a caller
+in any language can do instead of starting a command per run.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import compileall
 import contextlib
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -100,6 +103,37 @@ def _installed_like_pip(directory: Path) -> Path:
     script.write_text(f"#!{python}\n{PIP_WRAPPER}")
     script.chmod(0o755)
     return script
+
+
+class ServeClient:
+    """`sandbox serve` in a subprocess and one connection to it, kept open as a judge in
+    another language would: each call is one JSON line out and one back."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = str(directory / "serve.sock")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "serve", "--socket", self.path],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("sandbox serve did not start")
+            time.sleep(0.05)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+        self.reader = self.sock.makefile("rb")
+
+    def call(self) -> None:
+        self.sock.sendall(b'{"cmd": ["/bin/true"]}\n')
+        reply = self.reader.readline()
+        if b'"verdict": "OK"' not in reply:
+            raise SystemExit(f"sandbox serve: {reply!r}")
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+        self.proc.terminate()
+        self.proc.wait(30)
 
 
 def cli_contestants(directory: Path) -> dict[str, Callable[[], None]]:
@@ -177,7 +211,7 @@ def show(title: str, times: dict[str, list[float]], lead: str = "sandbox",
         p90 = statistics.quantiles(values, n=10)[-1] if len(values) >= 10 else max(values)
         print(f"  {name:<14} median {medians[name]:7.3f} ms   p90 {p90:7.3f} ms   "
               f"n={len(values)}")
-    for head in (lead, *(f"{lead} (this env)",)):
+    for head in (lead, f"{lead} (this env)", "serve client"):
         for other in others:
             if head in medians and other in medians and other != head:
                 print(f"  {head}/{other} ratio: {medians[head] / medians[other]:.2f}")
@@ -202,11 +236,16 @@ def main() -> None:
     if args.only != "lib":
         with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
             funcs = cli_contestants(Path(tmp) / "venv")
-            cli_others = ("exec", "bwrap")
-            show("CLI, one `sandbox run -- /bin/true` per call, back to back, interleaved",
-                 measure(args.cli_runs, 0.0, funcs), "cli", cli_others)
-            show("CLI, with 100 ms pauses", measure(args.cli_pause_runs, 0.1, funcs), "cli",
-                 cli_others)
+            server = ServeClient(Path(tmp))
+            try:
+                funcs["serve client"] = server.call
+                cli_others = ("exec", "bwrap")
+                show("CLI, one `sandbox run -- /bin/true` per call, back to back, interleaved",
+                     measure(args.cli_runs, 0.0, funcs), "cli", cli_others)
+                show("CLI, with 100 ms pauses", measure(args.cli_pause_runs, 0.1, funcs),
+                     "cli", cli_others)
+            finally:
+                server.close()
 
 
 if __name__ == "__main__":
