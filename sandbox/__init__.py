@@ -5,11 +5,18 @@
     r.verdict, r.stdout, r.cpu_time, r.memory_peak
 """
 
+from __future__ import annotations
+
 from .errors import HostUnsupportedError, SandboxError
-from .limits import Limits, parse_seconds, parse_size
-from .result import Result, Verdict
-from .seccomp import Policy
-from .supervisor import Side, run, run_interactive
+
+TYPE_CHECKING = False  # typing's own costs an import of typing (and re) at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .limits import Limits, parse_seconds, parse_size
+    from .result import Result, Verdict
+    from .seccomp import Policy
+    from .supervisor import Side, run, run_interactive
 
 __all__ = [
     "HostUnsupportedError",
@@ -24,3 +31,24 @@ __all__ = [
     "run",
     "run_interactive",
 ]
+
+# Public names load on first use (PEP 562): `import sandbox` stays cheap for a one-shot CLI
+# and for programs that only need the exceptions; tests/sandbox/test_import_cost.py keeps it so.
+_LAZY = {
+    "Limits": "limits", "parse_seconds": "limits", "parse_size": "limits",
+    "Result": "result", "Verdict": "result", "Policy": "seccomp",
+    "Side": "supervisor", "run": "supervisor", "run_interactive": "supervisor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sandbox' has no attribute {name!r}")
+    value = getattr(__import__(f"{__name__}.{module}", fromlist=[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -11,7 +11,6 @@ import fcntl
 import itertools
 import os
 import select
-import socket
 import time
 
 from . import cgroups, files, rootfs
@@ -195,6 +194,8 @@ class Box:
     def prepare(self) -> None:
         """Build the box ahead of its run: namespaces, cgroup, root filesystem, the payload
         process with its seccomp filter, all waiting for `start`."""
+        import socket  # (warm boxes only: a one-shot run never needs it)
+
         number, uid = self._claim()
         self._uid = uid
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -257,6 +258,8 @@ class Box:
         return True
 
     def _go(self, stdin: int | None, stdout: int | None) -> None:
+        import socket
+
         assert self.cgroup is not None
         blob = self.go_bytes or run_bytes(self.plan)
         in_fd, out_w, err_w = self._open_run(self._uid, stdin, stdout)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from . import cgroups, files, rootfs
 from . import seccomp as seccomp_policy
 from .errors import SandboxError
 from .limits import Limits
+
+TYPE_CHECKING = False  # (typing imports re: the one-shot CLI pays for every module)
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/box", "LANG": "C.UTF-8"}
 _RLIMIT = {"cpu": 0, "fsize": 1, "stack": 3, "core": 4, "nofile": 7, "memlock": 8, "msgqueue": 12}
@@ -26,18 +28,23 @@ def _nr_open() -> int:
         return 1 << 20
 
 
-@dataclass
 class Plan:
-    argv: list[str]
-    limits: Limits
-    env: dict[str, str]
-    binds: tuple[str, ...]
-    bpf: bytes | None
-    files: Mapping[str, object]
-    executables: set[str]
-    copy_out: list[str]
-    stdin: Any
-    hostname: str = "box"
+    """One run, checked: what the box is built with and what runs in it."""
+
+    def __init__(self, argv: list[str], limits: Limits, env: dict[str, str],
+                 binds: tuple[str, ...], bpf: bytes | None, files: Mapping[str, object],
+                 executables: set[str], copy_out: list[str], stdin: Any,
+                 hostname: str = "box") -> None:
+        self.argv = argv
+        self.limits = limits
+        self.env = env
+        self.binds = binds
+        self.bpf = bpf
+        self.files = files
+        self.executables = executables
+        self.copy_out = copy_out
+        self.stdin = stdin
+        self.hostname = hostname
 
 
 def make_plan(cmd: Sequence[str], limits: Limits | Mapping[str, Any] | None, *, stdin: Any = None,

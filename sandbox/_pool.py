@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 from ._box import Box
 from ._plan import Plan, run_bytes, shape_key
-from ._spawn import ONE_SHOT
+from ._spawn import pool_depth
 from .errors import SandboxError
 
 MAX_SHAPES = 4  # shapes kept ready at once; the least recently used goes
@@ -52,12 +52,7 @@ _thread: threading.Thread | None = None
 _atexit_registered = False
 
 
-def depth() -> int:
-    """Boxes kept ready per shape (SANDBOX_POOL; 0 turns the pool off, as `one_shot` does)."""
-    if ONE_SHOT.get():
-        return 0
-    raw = os.environ.get("SANDBOX_POOL", "2")
-    return max(0, min(8, int(raw))) if raw.isdigit() else 2
+depth = pool_depth
 
 
 def take(plan: Plan) -> Box | None:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
 
 _lock = threading.Lock()
 _zygote: tuple[int, int, socket.socket] | None = None  # (owner pid, zygote pid, socket)
@@ -34,11 +37,22 @@ def one_shot() -> Iterator[None]:
         ONE_SHOT.reset(token)
 
 
+def pool_depth() -> int:
+    """Warm boxes kept ready per shape (SANDBOX_POOL; 0 turns the pool off, as `one_shot`
+    does). Here rather than in `_pool`, so that a run can ask without importing the pool."""
+    if ONE_SHOT.get():
+        return 0
+    raw = os.environ.get("SANDBOX_POOL", "2")
+    return max(0, min(8, int(raw))) if raw.isdigit() else 2
+
+
 def _enabled() -> bool:
     return os.environ.get("SANDBOX_ZYGOTE", "1") != "0" and not ONE_SHOT.get()
 
 
 def _start_zygote(helper: str) -> tuple[int, int, socket.socket]:
+    import socket  # (the zygote's only: a one-shot run spawns directly)
+
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         pid = os.posix_spawn(helper, [helper, "--serve"], {}, file_actions=[
@@ -99,6 +113,8 @@ class Pending:
 
     def pidfd(self) -> int:
         """The outer's pidfd, or -1 when the zygote failed (then no outer exists)."""
+        import socket
+
         try:
             _, got, _, _ = socket.recv_fds(self._reply, 1, 1)
         except OSError:
@@ -136,6 +152,8 @@ def spawn_later(helper: str, fds: list[int]) -> Pending | None:
     its pidfd only when it is torn down). None when there is no working zygote."""
     if not _enabled():
         return None
+    import socket
+
     zygote = _get_zygote(helper)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from dataclasses import dataclass, field
 
 from . import cgroups
 from . import seccomp as seccomp_policy
@@ -12,19 +11,19 @@ from ._plan import Plan
 from .result import PRECEDENCE, Result, Verdict
 
 
-@dataclass
 class Watched:
     """What the supervisor saw of one box while it ran."""
 
-    stdout: bytearray = field(default_factory=bytearray)
-    stderr: bytearray = field(default_factory=bytearray)
-    stdout_total: int = 0
-    stderr_total: int = 0
-    killed_for: str | None = None  # "cpu", "wall", "output", "peer"
-    killed_at: float | None = None
-    cpu_base: int = 0  # the box's CPU counter when the payload was released
-    start: float = 0.0  # monotonic time the payload was released (init's "start")
-    report: bytearray = field(default_factory=bytearray)
+    def __init__(self) -> None:
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.stdout_total = 0
+        self.stderr_total = 0
+        self.killed_for: str | None = None  # "cpu", "wall", "output", "peer"
+        self.killed_at: float | None = None
+        self.cpu_base = 0  # the box's CPU counter when the payload was released
+        self.start = 0.0  # monotonic time the payload was released (init's "start")
+        self.report = bytearray()
 
 
 def _signal_name(number: int) -> str:

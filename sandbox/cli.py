@@ -1,24 +1,31 @@
 """`sandbox run` and `sandbox doctor`. Exit status: 0 OK, 1 the program failed, 2 internal error
-or bad usage (one line on stderr, never a traceback)."""
+or bad usage (one line on stderr, never a traceback).
+
+A judge in another language calls `sandbox run` once per test, so its cost is the
+interpreter's start plus one run: the common forms of `run` are parsed by hand (argparse and
+json cost more to import than a run takes), anything else goes through argparse, and the run
+is one-shot (no zygote, no warm boxes: nothing is kept for a next run in this process).
+"""
 
 from __future__ import annotations
 
-import argparse
-import json
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from types import SimpleNamespace
 
 from .errors import SandboxError
-from .limits import Limits
-from .result import Result, Verdict
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Any, NoReturn
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"sandbox: {message}\n")
-        raise SystemExit(2)
+    from .limits import Limits
+    from .result import Result
+
+    Args = argparse.Namespace | SimpleNamespace
 
 
 def _add_box_options(cmd: argparse.ArgumentParser) -> None:
@@ -44,6 +51,13 @@ def _add_box_options(cmd: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            sys.stderr.write(f"sandbox: {message}\n")
+            raise SystemExit(2)
+
     parser = _Parser(prog="sandbox", description="Run untrusted code under strict limits.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one command in a fresh box")
@@ -60,7 +74,88 @@ def _parser() -> argparse.ArgumentParser:
                           metavar="-- FIRST [ARG...] -- SECOND [ARG...]")
     doctor = sub.add_parser("doctor", help="what this host supports")
     doctor.add_argument("--json", action="store_true")
+    serve = sub.add_parser(
+        "serve", help="answer runs on a Unix socket (JSON lines) with warm boxes",
+        description="One JSON request per line, one JSON answer per line (see "
+                    "sandbox/serve.py); for callers in other languages that make many runs.")
+    serve.add_argument("--socket", metavar="PATH", required=True)
+    serve.add_argument("--mode", metavar="OCTAL", default="600",
+                       help="the socket's permissions (default 600: its owner only)")
+    serve.add_argument("--bind", metavar="DIR", action="append", default=[],
+                       help="extra read-only host directory in every box")
     return parser
+
+
+def _serve(args: Args) -> int:
+    import signal
+
+    from . import serve
+
+    mode = int(args.mode, 8) if args.mode.isdigit() and set(args.mode) <= set("01234567") else -1
+    if not 0 <= mode <= 0o777:
+        raise SandboxError(f"--mode: expected octal permissions such as 600, got {args.mode!r}")
+    binds = serve.checked_binds(args.bind)
+    listener = serve.listen(args.socket, mode)
+    # SIGTERM ends the server as Ctrl-C does: the socket is removed, warm boxes torn down.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        sys.stderr.write(f"sandbox: serving on {args.socket}\n")
+        serve.serve(listener, binds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(args.socket)
+    return 0
+
+
+# `run`'s options for the hand parser: (attribute, takes a value, repeatable). It must give
+# exactly what argparse gives, or step aside: anything it does not know exactly (help,
+# abbreviations, a value that looks like an option, a missing value) goes to argparse.
+_RUN_OPTIONS: dict[str, tuple[str, bool, bool]] = {
+    **{f"--{name.replace('_', '-')}": (name, True, False) for name in (
+        "cpu_time", "wall_time", "memory", "pids", "output", "file_size", "disk",
+        "open_files", "stack", "output_overflow", "stdin")},
+    **{f"--{name.replace('_', '-')}": (name, True, True) for name in (
+        "copy_in", "copy_out", "env", "bind", "allow_syscall")},
+    "--no-seccomp": ("no_seccomp", False, False),
+    "--json": ("json", False, False),
+}
+
+
+def _quick_run_args(argv: Sequence[str]) -> SimpleNamespace | None:
+    """`sandbox run ...` parsed as argparse would, or None to let argparse do it."""
+    if not argv or argv[0] != "run":
+        return None
+    values: dict[str, Any] = {name: ([] if many else (False if not takes else None))
+                              for name, takes, many in _RUN_OPTIONS.values()}
+    index = 1
+    while index < len(argv):
+        token = argv[index]
+        if token == "--" or not token.startswith("-"):
+            break  # the command (argparse.REMAINDER keeps a leading "--")
+        option, eq, value = token.partition("=")
+        spec = _RUN_OPTIONS.get(option)
+        if spec is None:
+            return None
+        name, takes, many = spec
+        if not takes:
+            if eq:
+                return None
+            values[name] = True
+        else:
+            if not eq:
+                index += 1
+                if index >= len(argv) or argv[index].startswith("-"):
+                    return None
+                value = argv[index]
+            if many:
+                values[name].append(value)
+            else:
+                values[name] = value
+        index += 1
+    return SimpleNamespace(command="run", argv=list(argv[index:]), **values)
 
 
 def _split_pair(value: str, what: str) -> tuple[str, str]:
@@ -70,14 +165,16 @@ def _split_pair(value: str, what: str) -> tuple[str, str]:
     return left, right
 
 
-def _limits(args: argparse.Namespace) -> Limits:
+def _limits(args: Args) -> Limits:
+    from .limits import Limits
+
     names = ("cpu_time", "wall_time", "memory", "pids", "output", "file_size", "disk",
              "open_files", "stack", "output_overflow")
     given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     return Limits.coerce(given)
 
 
-def _box_kwargs(args: argparse.Namespace) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def _box_kwargs(args: Args) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The keyword arguments of sandbox.run shared by `run` and `interact`, and copy-outs."""
     files: dict[str, str] = {}
     for spec in args.copy_in:
@@ -114,12 +211,14 @@ def _write_outs(result: Result, outs: list[tuple[str, str]]) -> None:
 
 
 def _exit_status(results: Sequence[Result]) -> int:
+    from .result import Verdict
+
     if any(r.verdict is Verdict.INTERNAL_ERROR for r in results):
         return 2
     return 0 if all(r.verdict is Verdict.OK for r in results) else 1
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: Args) -> int:
     argv = list(args.argv)
     if argv and argv[0] == "--":
         argv = argv[1:]
@@ -137,7 +236,7 @@ def _run(args: argparse.Namespace) -> int:
     return _exit_status([result])
 
 
-def _interact(args: argparse.Namespace) -> int:
+def _interact(args: Args) -> int:
     argv = list(args.argv)
     if argv and argv[0] == "--":
         argv = argv[1:]
@@ -154,7 +253,7 @@ def _interact(args: argparse.Namespace) -> int:
     for result in results:
         _write_outs(result, outs)
     if args.json:
-        print(json.dumps({"first": results[0].to_json(), "second": results[1].to_json()}))
+        print(_dumps({"first": results[0].to_json(), "second": results[1].to_json()}))
     else:
         for label, result in zip(("first", "second"), results, strict=True):
             sys.stderr.buffer.write(result.stderr)
@@ -164,7 +263,7 @@ def _interact(args: argparse.Namespace) -> int:
 
 def _print_result(result: Result, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(result.to_json()))
+        print(_dumps(result.to_json()))
         return
     sys.stdout.buffer.write(result.stdout)
     sys.stdout.flush()
@@ -180,20 +279,58 @@ def _summary(result: Result) -> str:
     return summary
 
 
+def _dumps(value: object) -> str:
+    """json.dumps(value) for the Result's JSON (dicts, str, int, float, bool, None): the same
+    text, without importing json (and re, which it compiles patterns with)."""
+    from _json import encode_basestring_ascii as text
+
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_dumps(k) if isinstance(k, str) else _dumps(str(k))}: "
+                               f"{_dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        return str(text(value))
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) or (isinstance(value, float) and value == value
+                                  and value not in (float("inf"), float("-inf"))):
+        return repr(value)
+    import json
+
+    return json.dumps(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    # One run per process: boxes prepared for a next run would only be torn down at exit.
-    # (Restored afterwards: main() may be called in a process that goes on running boxes.)
-    previous = os.environ.get("SANDBOX_POOL")
-    os.environ.setdefault("SANDBOX_POOL", "0")
+    # One run per process: a zygote or boxes prepared for a next run would only be torn
+    # down at exit. (Scoped to this call: main() may run in a process that goes on.)
+    from ._spawn import one_shot
+
+    args = sys.argv[1:] if argv is None else argv
+    with one_shot():
+        status = _main(args)
+    if argv is None and args[:1] in (["run"], ["interact"]):
+        _exit_now(status)
+    return status
+
+
+def _exit_now(status: int) -> None:
+    """As the `sandbox run` command: leave without the interpreter's teardown (a millisecond
+    or two of freeing modules). Everything of the run is released already: the box, its
+    cgroup and helper are gone when run() returns (one-shot: no warm box, no zygote, no
+    atexit work), and the kernel drops our slot locks."""
     try:
-        return _main(argv)
-    finally:
-        if previous is None:
-            os.environ.pop("SANDBOX_POOL", None)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return  # a closed or broken stdout: Python's own exit reports it
+    os._exit(status)
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+def _main(argv: Sequence[str]) -> int:
+    args: Args | None = _quick_run_args(argv)
+    if args is None:
+        args = _parser().parse_args(argv)
     try:
         if args.command == "doctor":
             from .doctor import main as doctor_main
@@ -201,6 +338,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return doctor_main(as_json=args.json)
         if args.command == "interact":
             return _interact(args)
+        if args.command == "serve":
+            return _serve(args)
         return _run(args)
     except SandboxError as exc:
         sys.stderr.write(f"sandbox: {exc}\n")

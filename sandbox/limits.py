@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-from typing import Any
 
+from ._record import FrozenRecord
 from .errors import SandboxError
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+TYPE_CHECKING = False  # (typing and re stay unimported: the one-shot CLI pays for each module)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_DIGITS = frozenset("0123456789")
+
+
+def _size_number(text: str) -> float | None:
+    """The bytes in "64M", "1.5 GiB", "512kb": digits[.digits], optional spaces, an optional
+    binary unit k/m/g/t (any case), then an optional "i" and "b"; None if it is not that."""
+    text = text.strip()
+    lower = text.lower()
+    end = len(lower)
+    for suffix in ("b", "i"):  # "ib", "b", "i" or nothing, in that order from the end
+        if end and lower[end - 1] == suffix:
+            end -= 1
+    unit = ""
+    if end and lower[end - 1] in "kmgt":
+        unit = lower[end - 1]
+        end -= 1
+    number = lower[:end].rstrip()
+    whole, dot, fraction = number.partition(".")
+    if not whole or not set(whole) <= _DIGITS or (dot and (
+            not fraction or not set(fraction) <= _DIGITS)):
+        return None
+    return float(number) * _SIZE_UNITS[unit]
 
 
 def parse_size(value: object, name: str = "size") -> int:
@@ -23,10 +46,10 @@ def parse_size(value: object, name: str = "size") -> int:
     elif isinstance(value, float):
         number = value
     elif isinstance(value, str):
-        match = _SIZE_RE.match(value)
-        if not match:
+        parsed = _size_number(value)
+        if parsed is None:
             raise SandboxError(f"{name}: expected a size such as 64M, got {value!r}")
-        number = float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+        number = parsed
     else:
         raise SandboxError(f"{name}: expected a size such as 64M, got {value!r}")
     # Whole bytes: "0.5" or 0.4 would truncate to 0, which is not a positive size.
@@ -73,8 +96,7 @@ def parse_count(value: object, name: str = "count") -> int:
 OUTPUT_OVERFLOW = ("kill", "truncate")
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(FrozenRecord):
     """What one run may use. Times in seconds, sizes in bytes (strings like "64M" accepted).
 
     `cpu_time` is summed over every process and thread of the box; `wall_time` defaults to
@@ -87,26 +109,36 @@ class Limits:
     past the cap never decides a verdict. A program that floods forever is then TLE.
     """
 
-    cpu_time: float = 2.0
-    wall_time: float | None = None
-    memory: int = 256 << 20
-    pids: int = 64
-    output: int = 16 << 20
-    file_size: int = 64 << 20
-    disk: int = 64 << 20
-    open_files: int = 256
-    stack: int = 64 << 20
-    output_overflow: str = "kill"
+    cpu_time: float
+    wall_time: float | None
+    memory: int
+    pids: int
+    output: int
+    file_size: int
+    disk: int
+    open_files: int
+    stack: int
+    output_overflow: str
 
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(self, "cpu_time", parse_seconds(self.cpu_time, "cpu_time"))
-        if self.wall_time is not None:
-            set_(self, "wall_time", parse_seconds(self.wall_time, "wall_time"))
-        for size_name in ("memory", "output", "file_size", "disk", "stack"):
-            set_(self, size_name, parse_size(getattr(self, size_name), size_name))
-        set_(self, "pids", parse_count(self.pids, "pids"))
-        set_(self, "open_files", parse_count(self.open_files, "open_files"))
+    _fields = ("cpu_time", "wall_time", "memory", "pids", "output", "file_size", "disk",
+               "open_files", "stack", "output_overflow")
+    _defaults: ClassVar[dict[str, Any]] = {
+        "cpu_time": 2.0, "wall_time": None, "memory": 256 << 20, "pids": 64,
+        "output": 16 << 20, "file_size": 64 << 20, "disk": 64 << 20, "open_files": 256,
+        "stack": 64 << 20, "output_overflow": "kill"}
+
+    def __init__(self, cpu_time: float | str = 2.0, wall_time: float | str | None = None,
+                 memory: int | str = 256 << 20, pids: int | str = 64,
+                 output: int | str = 16 << 20, file_size: int | str = 64 << 20,
+                 disk: int | str = 64 << 20, open_files: int | str = 256,
+                 stack: int | str = 64 << 20, output_overflow: str = "kill") -> None:
+        self._init(
+            cpu_time=parse_seconds(cpu_time, "cpu_time"),
+            wall_time=None if wall_time is None else parse_seconds(wall_time, "wall_time"),
+            memory=parse_size(memory, "memory"), pids=parse_count(pids, "pids"),
+            output=parse_size(output, "output"), file_size=parse_size(file_size, "file_size"),
+            disk=parse_size(disk, "disk"), open_files=parse_count(open_files, "open_files"),
+            stack=parse_size(stack, "stack"), output_overflow=output_overflow)
         if self.memory < 1 << 20:
             raise SandboxError(f"memory: at least 1M, got {self.memory} bytes")
         if self.open_files < 4:
@@ -131,11 +163,14 @@ class Limits:
             return value
         if not isinstance(value, Mapping):
             raise SandboxError(f"limits: expected Limits or a mapping, got {type(value).__name__}")
-        known = {f.name for f in fields(cls)}
+        known = set(cls._fields)
         unknown = sorted(set(value) - known)
         if unknown:
             raise SandboxError(f"limits: unknown limit {unknown[0]!r} (known: {', '.join(sorted(known))})")
         return cls(**{k: v for k, v in value.items() if v is not None})
 
     def with_(self, **changes: Any) -> Limits:
-        return replace(self, **changes)
+        unknown = sorted(set(changes) - set(self._fields))
+        if unknown:
+            raise TypeError(f"Limits: unknown field {unknown[0]!r}")
+        return Limits(**{**{name: getattr(self, name) for name in self._fields}, **changes})

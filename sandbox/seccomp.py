@@ -16,15 +16,19 @@ bad input (SandboxError).
 
 from __future__ import annotations
 
+import contextlib
 import errno as errno_codes
 import functools
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
+from ._record import FrozenRecord
 from .errors import HostUnsupportedError, SandboxError
+
+TYPE_CHECKING = False  # (typing imports re: the one-shot CLI pays for every module)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 # Each rule says why it is there. Arg conditions are (index, mask, value): the rule matches
 # when (arg & mask) == value. 32-bit arguments are masked to 32 bits, since the kernel ignores
@@ -124,14 +128,17 @@ ERRNO_ARG_RULES: tuple[tuple[str, int, tuple[tuple[int, str, int], ...], str], .
 POLICY_NAMES = ("default",)
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(FrozenRecord):
     """A named seccomp policy plus per-run relaxations (`allow`)."""
 
-    name: str = "default"
-    allow: frozenset[str] = field(default_factory=frozenset)
+    name: str
+    allow: frozenset[str]
+    _fields = ("name", "allow")
+    _defaults: ClassVar[dict[str, Any]] = {"name": "default", "allow": frozenset}
+    _factories = frozenset({"allow"})
 
-    def __post_init__(self) -> None:
+    def __init__(self, name: str = "default", allow: frozenset[str] | None = None) -> None:
+        self._init(name=name, allow=frozenset() if allow is None else allow)
         if self.name not in POLICY_NAMES:
             raise SandboxError(f"seccomp: unknown policy {self.name!r} (known: default, none)")
         if isinstance(self.allow, (str, bytes)) or not isinstance(self.allow, frozenset):
@@ -220,9 +227,81 @@ _compile_lock = threading.Lock()
 
 @functools.lru_cache(maxsize=64)
 def compile_policy(policy: Policy) -> bytes:
-    """The BPF program for `policy`, as bytes of struct sock_filter; compiled once."""
+    """The BPF program for `policy`, as bytes of struct sock_filter; compiled once per
+    process, and kept on disk for the next processes (a one-shot CLI run would otherwise
+    import pyseccomp and compile the filter every time: several times the run's own cost)."""
     with _compile_lock:
+        return _cached_compile(policy)
+
+
+_CACHE_MAGIC = b"pysandbox-seccomp 1\n"
+
+
+def _cache_key(policy: Policy) -> str | None:
+    """What the program depends on: this module's source (the rules and how they are
+    compiled), the relaxations, libseccomp's version and the machine. None: no libseccomp
+    to ask (compiling will say why)."""
+    from . import _cache
+
+    version = _libseccomp_version()
+    if version is None:
+        return None
+    with open(__file__, "rb") as handle:
+        source = handle.read()
+    material = b"\0".join([source, policy.name.encode(), ",".join(sorted(policy.allow)).encode(),
+                           version.encode(), os.uname().machine.encode()])
+    return _cache.sha256_hex(material)
+
+
+def _libseccomp_version() -> str | None:
+    import ctypes
+
+    class Version(ctypes.Structure):
+        _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
+
+    try:
+        lib = ctypes.CDLL("libseccomp.so.2")
+    except OSError:
+        return None
+    lib.seccomp_version.restype = ctypes.POINTER(Version)
+    got = lib.seccomp_version().contents
+    return f"{got.major}.{got.minor}.{got.micro}"
+
+
+def _cached_compile(policy: Policy) -> bytes:
+    from . import _cache
+
+    key = _cache_key(policy)
+    if key is None:
         return _compile(policy)
+    try:
+        directory = _cache.cache_dir()
+    except (OSError, HostUnsupportedError):
+        return _compile(policy)  # no trustworthy cache: compile every time
+    name = f"seccomp-{key[:32]}.bpf"
+    program = _decode(_cache.read(directory, name), key)
+    if program is None:
+        program = _compile(policy)
+        digest = _cache.sha256_hex(program).encode()
+        # (Read-only or full: the next process compiles again.)
+        with contextlib.suppress(OSError):
+            _cache.write(directory, name, _CACHE_MAGIC + key.encode() + b"\n" + digest + b"\n"
+                         + program)
+    return program
+
+
+def _decode(data: bytes | None, key: str) -> bytes | None:
+    """The program in a cache entry, if the entry is whole and made for `key` (a truncated
+    or corrupted file, or one copied from another key's name, is compiled afresh)."""
+    if data is None or not data.startswith(_CACHE_MAGIC):
+        return None
+    header_key, _, rest = data[len(_CACHE_MAGIC):].partition(b"\n")
+    digest, _, program = rest.partition(b"\n")
+    if header_key != key.encode() or not program or len(program) % 8:
+        return None
+    from . import _cache
+
+    return program if _cache.sha256_hex(program).encode() == digest else None
 
 
 def _compile(policy: Policy) -> bytes:

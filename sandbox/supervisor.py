@@ -12,20 +12,44 @@ import contextlib
 import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
 
-from . import _pool, cgroups
+from . import cgroups
 from . import seccomp as seccomp_policy
 from ._box import Box
 from ._interrupts import deferred
 from ._native import helper_path
 from ._plan import Plan, make_plan
+from ._record import FrozenRecord
 from ._slots import state_dir
+from ._spawn import pool_depth
 from ._watch import watch
 from .errors import SandboxError
 from .limits import Limits
 from .result import Result
+
+TYPE_CHECKING = False  # (typing imports re: the one-shot CLI pays for every module)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
+
+def _pool() -> ModuleType | None:
+    """The warm-box pool, imported only when it is on: a one-shot run (the CLI) loads none
+    of its machinery (threads, queues, atexit)."""
+    if not pool_depth():
+        return None
+    from . import _pool as pool
+
+    return pool
+
+
+def _release(box: Box, plan: Plan) -> None:
+    pool = _pool()
+    if pool is None:
+        box.close()
+        return
+    pool.release(box)
+    pool.after_run(plan, _new_box)
 
 
 def run(
@@ -59,27 +83,44 @@ def run(
                 return box.finish()
             finally:
                 released = True
-                _pool.release(box)
-                _pool.after_run(plan, _new_box)
+                _release(box, plan)
     finally:
         if box is not None and not released:
             with deferred():
-                _pool.release(box)
+                pool = _pool()
+                if pool is None:
+                    box.close()
+                else:
+                    pool.release(box)
 
 
-@dataclass(frozen=True)
-class Side:
+class Side(FrozenRecord):
     """One side of an interactive run: what `run` takes, minus stdin (the other side)."""
 
     cmd: Sequence[str]
-    limits: Limits | Mapping[str, Any] | None = None
-    files: Mapping[str, bytes | str | os.PathLike[str]] | None = None
-    executables: Iterable[str] = ()
-    copy_out: Iterable[str] = ()
-    env: Mapping[str, str] | None = None
-    binds: Iterable[str] = ()
-    seccomp: seccomp_policy.Policy | str | None = "default"
-    allow_syscalls: Iterable[str] = ()
+    limits: Limits | Mapping[str, Any] | None
+    files: Mapping[str, bytes | str | os.PathLike[str]] | None
+    executables: Iterable[str]
+    copy_out: Iterable[str]
+    env: Mapping[str, str] | None
+    binds: Iterable[str]
+    seccomp: seccomp_policy.Policy | str | None
+    allow_syscalls: Iterable[str]
+    _fields = ("cmd", "limits", "files", "executables", "copy_out", "env", "binds",
+               "seccomp", "allow_syscalls")
+    _defaults: ClassVar[dict[str, Any]] = {
+        "limits": None, "files": None, "executables": (), "copy_out": (), "env": None,
+        "binds": (), "seccomp": "default", "allow_syscalls": ()}
+
+    def __init__(self, cmd: Sequence[str], limits: Limits | Mapping[str, Any] | None = None,
+                 files: Mapping[str, bytes | str | os.PathLike[str]] | None = None,
+                 executables: Iterable[str] = (), copy_out: Iterable[str] = (),
+                 env: Mapping[str, str] | None = None, binds: Iterable[str] = (),
+                 seccomp: seccomp_policy.Policy | str | None = "default",
+                 allow_syscalls: Iterable[str] = ()) -> None:
+        self._init(cmd=cmd, limits=limits, files=files, executables=executables,
+                   copy_out=copy_out, env=env, binds=binds, seccomp=seccomp,
+                   allow_syscalls=allow_syscalls)
 
 
 def run_interactive(first: Side, second: Side, *, grace: float = 0.5) -> tuple[Result, Result]:
@@ -114,10 +155,15 @@ def run_interactive(first: Side, second: Side, *, grace: float = 0.5) -> tuple[R
             for fd in pipes:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+            pool = _pool()
             for box in boxes:
-                _pool.release(box)
-            for plan in plans:
-                _pool.after_run(plan, _new_box)
+                if pool is None:
+                    box.close()
+                else:
+                    pool.release(box)
+            if pool is not None:
+                for plan in plans:
+                    pool.after_run(plan, _new_box)
 
 
 def _side_plan(side: Side, name: str) -> Plan:
@@ -130,7 +176,8 @@ def _side_plan(side: Side, name: str) -> Plan:
 
 def _acquire(plan: Plan) -> Box:
     """A prepared box for the plan's shape when one is waiting, else a cold one."""
-    return _pool.take(plan) or _new_box(plan)
+    pool = _pool()
+    return (pool.take(plan) if pool is not None else None) or _new_box(plan)
 
 
 def _new_box(plan: Plan) -> Box:

@@ -6,32 +6,15 @@ source's hash, so an upgrade never runs a stale helper.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import os
-import shutil
-import subprocess
 import threading
-from importlib import resources
 
+from .._cache import cache_dir, sha256_hex
 from ..errors import HostUnsupportedError
 
 _lock = threading.Lock()
 _path: str | None = None
-
-
-def cache_dir() -> str:
-    base = os.environ.get("SANDBOX_CACHE_DIR")
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "pysandbox")
-    os.makedirs(base, mode=0o700, exist_ok=True)
-    st = os.lstat(base)
-    # The helper runs as root: a cache dir someone else controls would be a root exploit.
-    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
-        raise HostUnsupportedError(f"helper cache {base} must be ours and not group/world-writable")
-    return base
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boxinit.c")
 
 
 def helper_path() -> str:
@@ -44,20 +27,44 @@ def helper_path() -> str:
 
 
 def _build() -> str:
-    source = resources.files(__package__).joinpath("boxinit.c").read_bytes()
-    digest = hashlib.sha256(source).hexdigest()[:16]
+    with open(SOURCE, "rb") as handle:
+        source = handle.read()
+    digest = sha256_hex(source)[:16]
     directory = cache_dir()
     target = os.path.join(directory, f"boxinit-{digest}")
-    if os.path.exists(target):
+    if _trusted(target):
         return target
+    return _compile(source, directory, target)
+
+
+def _trusted(target: str) -> bool:
+    """Whether a built helper is in place, a regular file of ours no one else can write (it
+    runs as root). Another kind of entry there is refused, not replaced."""
+    import stat
+
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise HostUnsupportedError(f"sandbox helper {target} is not a file only we can write")
+    return True
+
+
+def _compile(source: bytes, directory: str, target: str) -> str:
+    import contextlib
+    import fcntl
+    import shutil
+    import subprocess
+
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not compiler:
         raise HostUnsupportedError("no C compiler (cc) to build the sandbox helper; install gcc")
     with open(os.path.join(directory, ".build.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(target):
+        if _trusted(target):
             return target
-        src = os.path.join(directory, f"boxinit-{digest}.c")
+        src = f"{target}.c"
         tmp = f"{target}.tmp{os.getpid()}"
         with open(src, "wb") as handle:
             handle.write(source)

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 
 from ..errors import HostUnsupportedError, SandboxError
-from .base import BOX_NAME_RE, Backend, BoxCgroup, JoinSpec, Usage, creator_alive
-from .v1 import CONTROLLERS as V1_CONTROLLERS
-from .v1 import V1Backend
-from .v1 import find_mounts as find_v1_mounts
-from .v2 import V2Backend
-from .v2 import find_mount as find_v2_mount
-from .v2 import why_not as v2_why
+from .base import Backend, BoxCgroup, JoinSpec, Usage, box_name_creator, creator_alive
 
 __all__ = ["Backend", "BoxCgroup", "JoinSpec", "Usage", "backend", "clean_stale"]
 
@@ -32,6 +25,13 @@ def backend() -> Backend:
 
 
 def _choose() -> Backend:
+    # (Imported here: a process loads the one backend it uses.)
+    from .v1 import V1Backend
+    from .v1 import find_mounts as find_v1_mounts
+    from .v2 import V2Backend
+    from .v2 import find_mount as find_v2_mount
+    from .v2 import why_not as v2_why
+
     forced = os.environ.get("SANDBOX_CGROUP_VERSION", "")
     if forced not in ("", "1", "2"):
         raise SandboxError(f"SANDBOX_CGROUP_VERSION must be 1 or 2, got {forced!r}")
@@ -50,6 +50,8 @@ def _choose() -> Backend:
 
 
 def _v1_why() -> str:
+    from .v1 import CONTROLLERS as V1_CONTROLLERS
+
     found: set[str] = set()
     with open("/proc/self/mountinfo", encoding="utf-8") as handle:
         for line in handle:
@@ -66,19 +68,21 @@ def clean_stale(chosen: Backend) -> int:
     what is left in them. Only our own box cgroups are ever touched."""
     removed = 0
     for directory in chosen.box_dirs():
-        match = BOX_NAME_RE.match(os.path.basename(directory))
-        if not match:
+        creator = box_name_creator(os.path.basename(directory))
+        if creator is None:
             continue
         try:
             created = os.stat(directory).st_mtime
         except FileNotFoundError:
             continue
-        if creator_alive(int(match.group(1)), created):
+        if creator_alive(creator, created):
             continue
         try:
             chosen.destroy(directory)
         except OSError as exc:
             # A leftover must never stop new runs; it is retried by the next process.
+            import warnings
+
             warnings.warn(f"sandbox: cannot remove stale cgroup {directory}: {exc}",
                           RuntimeWarning, stacklevel=2)
         else:

@@ -4,35 +4,55 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from .._record import FrozenRecord
 
 # Every cgroup we make is named box-<creator pid>-<sequence>: a later process can tell
 # whether the creator is still alive and clean up after one that crashed.
-BOX_NAME_RE = re.compile(r"^box-(\d+)-\d+$")
+
+
+def box_name_creator(name: str) -> int | None:
+    """The creator pid in a box cgroup's name "box-<pid>-<sequence>", None for another
+    name. (By hand: a pattern would cost every one-shot run an import of re.)"""
+    prefix, _, rest = name.partition("-")
+    pid, sep, sequence = rest.partition("-")
+    if prefix != "box" or not sep or not (pid.isascii() and pid.isdigit()) or not (
+            sequence.isascii() and sequence.isdigit()):
+        return None
+    return int(pid)
+
 PARENT_NAME = os.environ.get("SANDBOX_CGROUP_PARENT", "pysandbox")
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(FrozenRecord):
     cpu_ns: int
     memory_peak: int
     oom_kills: int
     memory_limit_hit: bool
+    _fields = ("cpu_ns", "memory_peak", "oom_kills", "memory_limit_hit")
+
+    def __init__(self, cpu_ns: int, memory_peak: int, oom_kills: int,
+                 memory_limit_hit: bool) -> None:
+        self._init(cpu_ns=cpu_ns, memory_peak=memory_peak, oom_kills=oom_kills,
+                   memory_limit_hit=memory_limit_hit)
 
 
-@dataclass(frozen=True)
-class JoinSpec:
+class JoinSpec(FrozenRecord):
     """How the native helper enters the box cgroup before cloning the box."""
 
-    v1_tasks: tuple[str, ...] = ()  # write "0" to each (cheap self-move of one thread)
-    v2_dir: str | None = None  # clone3(CLONE_INTO_CGROUP) into this directory
-    cpu_file: str = ""  # the CPU counter init reads at payload start and end
-    cpu_usec: bool = False  # v2 cpu.stat counts microseconds, v1 cpuacct.usage nanoseconds
+    v1_tasks: tuple[str, ...]  # write "0" to each (cheap self-move of one thread)
+    v2_dir: str | None  # clone3(CLONE_INTO_CGROUP) into this directory
+    cpu_file: str  # the CPU counter init reads at payload start and end
+    cpu_usec: bool  # v2 cpu.stat counts microseconds, v1 cpuacct.usage nanoseconds
+    _fields = ("v1_tasks", "v2_dir", "cpu_file", "cpu_usec")
+
+    def __init__(self, v1_tasks: tuple[str, ...] = (), v2_dir: str | None = None,
+                 cpu_file: str = "", cpu_usec: bool = False) -> None:
+        self._init(v1_tasks=v1_tasks, v2_dir=v2_dir, cpu_file=cpu_file, cpu_usec=cpu_usec)
 
 
 class BoxCgroup(ABC):
@@ -120,6 +140,19 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+_btime: list[int] = []
+
+
+def _boot_time() -> int:
+    """The boot time in epoch seconds (read once: every process start scans every stale box
+    cgroup, and /proc/stat is generated anew at each read)."""
+    if not _btime:
+        with open("/proc/stat", "rb") as handle:
+            _btime.append(next(int(line.split()[1]) for line in handle
+                               if line.startswith(b"btime ")))
+    return _btime[0]
+
+
 def creator_alive(pid: int, created: float) -> bool:
     """Whether the process that made a cgroup at time `created` (epoch seconds) still runs:
     pid `pid` exists and started before then (a reused pid belongs to a younger process)."""
@@ -128,8 +161,7 @@ def creator_alive(pid: int, created: float) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             fields = handle.read().rsplit(b")", 1)[1].split()
-        with open("/proc/stat", "rb") as handle:
-            btime = next(int(line.split()[1]) for line in handle if line.startswith(b"btime "))
+        btime = _boot_time()
     except (OSError, StopIteration, IndexError, ValueError):
         return True  # when in doubt, leave it alone
     started = btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
