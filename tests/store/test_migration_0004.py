@@ -5,17 +5,13 @@ from __future__ import annotations
 from sqlalchemy import create_engine, inspect, text
 
 import store
+from tests.store.old_rows import insert_problem
 
 
 def _seed_0003(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as c:
-        c.execute(text(
-            "INSERT INTO problems (id, slug, title, statement, time_limit, memory_limit,"
-            " output_limit, checker, stop_on_failure, created_at, updated_at) VALUES"
-            " (1, 'aplusb', 'A+B', '', 1.0, 268435456, 16777216, '{\"type\": \"tokens\"}',"
-            " true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-        ))  # fmt: skip
+        insert_problem(c)
         c.execute(text(
             "INSERT INTO test_cases (id, problem_id, \"index\", input, output, points)"
             " VALUES (1, 1, 1, :i, :o, 1.0)"

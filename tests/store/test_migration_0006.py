@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, inspect, select, text
 
 import store
+from tests.store.old_rows import insert_problem
 
 
 def test_existing_rows_get_the_defaults_and_downgrade_keeps_them(db_url: str) -> None:
@@ -16,12 +17,7 @@ def test_existing_rows_get_the_defaults_and_downgrade_keeps_them(db_url: str) ->
             "INSERT INTO users (id, name, is_admin, created_at) VALUES"
             " (1, 'ann', false, CURRENT_TIMESTAMP)"
         ))  # fmt: skip
-        c.execute(text(
-            "INSERT INTO problems (id, slug, title, statement, time_limit, memory_limit,"
-            " output_limit, checker, stop_on_failure, created_at, updated_at) VALUES"
-            " (1, 'aplusb', 'A+B', '', 1.0, 268435456, 16777216, '{\"type\": \"tokens\"}',"
-            " true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-        ))  # fmt: skip
+        insert_problem(c)
     engine.dispose()
 
     store.upgrade(db_url)

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, inspect, select, text
 import store
 from store import problem_sets
 from store.models import ProblemSet
+from tests.store.old_rows import insert_problem
 
 SET_TABLES = {"problem_sets", "problem_set_problems", "problem_set_members"}
 
@@ -18,12 +19,7 @@ def test_sets_come_and_go_and_submissions_stay(db_url: str) -> None:
     store.upgrade(db_url, "0006")
     engine = create_engine(db_url)
     with engine.begin() as c:
-        c.execute(text(
-            "INSERT INTO problems (id, slug, title, statement, time_limit, memory_limit,"
-            " output_limit, checker, stop_on_failure, created_at, updated_at) VALUES"
-            " (1, 'aplusb', 'A+B', '', 1.0, 268435456, 16777216, '{\"type\": \"tokens\"}',"
-            " true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-        ))  # fmt: skip
+        insert_problem(c)
         c.execute(text("INSERT INTO users (id, name, is_admin, created_at) VALUES"
                        " (1, 'ann', false, CURRENT_TIMESTAMP)"))  # fmt: skip
         c.execute(text(

@@ -6,18 +6,14 @@ from __future__ import annotations
 from sqlalchemy import create_engine, inspect, select, text
 
 import store
+from tests.store.old_rows import insert_problem
 
 
 def test_existing_batches_have_no_callback_and_downgrade_keeps_them(db_url: str) -> None:
     store.upgrade(db_url, "0009")
     engine = create_engine(db_url)
     with engine.begin() as c:
-        c.execute(text(
-            "INSERT INTO problems (id, slug, title, statement, time_limit, memory_limit,"
-            " output_limit, checker, stop_on_failure, created_at, updated_at) VALUES"
-            " (1, 'aplusb', 'A+B', '', 1.0, 268435456, 16777216, '{\"type\": \"tokens\"}',"
-            " true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-        ))  # fmt: skip
+        insert_problem(c)
         c.execute(text(
             "INSERT INTO batches (id, problem_id, kind, created_at) VALUES"
             " (1, 1, 'upload', CURRENT_TIMESTAMP)"
