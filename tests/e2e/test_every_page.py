@@ -18,7 +18,7 @@ import httpx
 from tests.e2e.conftest import stack_module
 
 AB = "a, b = map(int, input().split())\nprint(a + b)\n"
-PAGES = ("/", "/problems/aplusb", "/submissions", "/status", "/admin", "/admin/users",
+PAGES = ("/", "/problems/aplusb", "/sets", "/submissions", "/status", "/admin", "/admin/users",
          "/admin/users/carol", "/admin/problems/aplusb/edit", "/admin/problems/new",
          "/admin/batches", "/admin/tokens", "/login")  # fmt: skip
 
@@ -109,3 +109,30 @@ def test_custom_input_run_and_copying_a_sample(
     # The run was a run, not a submission: nothing new on the student's list.
     with httpx.Client(base_url=e2e_stack.url) as c:
         assert c.get("/problems/echo-len").status_code == 200
+
+
+def test_interaction_samples_as_a_dialogue_and_numbered_code(
+    e2e_stack: Any, signed_in: Callable[[str, str], Any], artifacts: Path
+) -> None:
+    statement = ("Guess the number.\n\n## Sample Interaction 1\n\n```\n< 1 100\n> 50\n< lower\n"
+                 "> 25\n< correct\n```\n")  # fmt: skip
+    with e2e_stack.client("admin") as api:
+        r = api.post("/api/problems", json={
+            "slug": "talk-sample", "title": "Talk", "statement": statement,
+            "tests": [{"input": "1\n", "output": "1\n"}]})  # fmt: skip
+        assert r.status_code in (200, 201), r.text
+    page = signed_in("carol", "/problems/talk-sample")
+    page.wait_for_selector("ol.dialogue")
+    said = page.eval_on_selector_all(
+        "ol.dialogue li", "ls => ls.map(l => [l.className, l.querySelector('code').textContent])")
+    assert said == [["reads", "1 100"], ["writes", "50"], ["reads", "lower"], ["writes", "25"],
+                    ["reads", "correct"]]  # fmt: skip
+    page.fill("#source", "a = 1\nb = 2\nprint(a + b)\n")
+    page.dispatch_event("#source", "input")
+    assert page.inner_text(".code-frame .gutter").split() == ["1", "2", "3", "4"]
+    # Tab in the code box writes four spaces instead of leaving it.
+    page.focus("#source")
+    page.keyboard.press("End")
+    page.keyboard.press("Tab")
+    assert "    " in page.input_value("#source")
+    page.screenshot(path=str(artifacts / "dialogue-and-code.png"), full_page=True)

@@ -2,7 +2,29 @@
 // like any run; the page's CSRF token goes in X-CSRF-Token, as the API asks of a browser).
 (function () {
   "use strict";
-  // Every code block of the statement gets a copy button too (its own sample sections).
+  // An interaction sample (ICPC .interaction: every line starts with ">" or "<") is shown as
+  // the dialogue it is: what the program writes on one side, what it reads on the other.
+  document.querySelectorAll(".statement pre").forEach((pre) => {
+    const lines = pre.textContent.replace(/\n$/, "").split("\n");
+    if (!lines.length || !lines.every((l) => l.startsWith(">") || l.startsWith("<"))) return;
+    const talk = document.createElement("ol");
+    talk.className = "dialogue";
+    talk.setAttribute("aria-label", "sample interaction");
+    for (const line of lines) {
+      const li = document.createElement("li");
+      const mine = line.startsWith(">");
+      li.className = mine ? "writes" : "reads";
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = mine ? "your program" : "judge";
+      const said = document.createElement("code");
+      said.textContent = line.slice(1).trimStart();
+      li.append(who, said);
+      talk.append(li);
+    }
+    pre.replaceWith(talk);
+  });
+  // Every other code block of the statement gets a copy button (its own sample sections).
   document.querySelectorAll(".statement pre").forEach((pre) => {
     const holder = document.createElement("div");
     holder.className = "sample";

@@ -28,3 +28,29 @@
     box.setRangeText("    ", start, end, "end");
   });
 })();
+
+// Line numbers beside the code box, kept in step with its lines and its scrolling.
+(function () {
+  "use strict";
+  const box = document.getElementById("source");
+  if (!box) return;
+  const frame = document.createElement("div");
+  frame.className = "code-frame";
+  const gutter = document.createElement("pre");
+  gutter.className = "gutter";
+  gutter.setAttribute("aria-hidden", "true");
+  box.parentNode.insertBefore(frame, box);
+  frame.append(gutter, box);
+  let shown = 0;
+  function number() {
+    const lines = box.value.split("\n").length;
+    if (lines !== shown) {
+      shown = lines;
+      gutter.textContent = Array.from({ length: lines }, (_, i) => i + 1).join("\n");
+    }
+    gutter.scrollTop = box.scrollTop;
+  }
+  box.addEventListener("input", number);
+  box.addEventListener("scroll", () => { gutter.scrollTop = box.scrollTop; });
+  number();
+})();
