@@ -332,9 +332,7 @@ def sweep(
                 )
                 .limit(1000)
             ).all()
-        present = live() if waiting else None
-        if present is not None:
-            orphans = [i for i in waiting if i not in present]
+        orphans = wakeups.lost(list(waiting), live)
     with sessions.begin() as s:
         failed = s.execute(
             update(Judge0Submission)
