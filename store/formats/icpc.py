@@ -39,6 +39,8 @@ _STEP_LIMITS = {
 }  # fmt: skip
 DOMJUDGE_COMPILE_MEMORY_MIB = 2048
 DOMJUDGE_COMPILE_FILE_SIZE_MIB = 2560
+#: A statement that has its own sample sections: the importer appends none, the page shows none.
+OWN_SAMPLES = re.compile(r"(?im)^#+\s*sample")
 _FLOAT_FLAGS = ("float_relative_tolerance", "float_absolute_tolerance", "float_tolerance")
 
 
@@ -352,7 +354,7 @@ def _statement(root: Path) -> tuple[str, str | None, bytes | None]:
 
 def _with_samples(statement: str, data: icpc_data.Data, interactive: bool) -> str:
     """Append the samples as problemtools shows them, unless the statement has its own."""
-    if re.search(r"(?im)^#+\s*sample", statement):
+    if OWN_SAMPLES.search(statement):
         return statement
     blocks: list[str] = []
     if data.interactions:

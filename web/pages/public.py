@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -13,6 +11,7 @@ from starlette.datastructures import UploadFile
 
 from store import Problem, ProblemFile, Submission, TestCase, utcnow
 from store import problem_sets as sets
+from store.formats.icpc import OWN_SAMPLES
 from store.vocab import FINISHED
 from web import grading, highlight, submission_zip, visibility
 from web.api import sets as api_sets
@@ -78,7 +77,6 @@ def problem_page(
 
 
 MAX_SAMPLES, MAX_SAMPLE_BYTES = 10, 64 << 10
-_OWN_SAMPLES = re.compile(r"(?im)^#+\s*sample")  # the importers' rule (store.formats.icpc)
 
 
 def _samples(session: DB, problem: Problem) -> list[tuple[str, str]]:
@@ -86,7 +84,7 @@ def _samples(session: DB, problem: Problem) -> list[tuple[str, str]]:
     flag (visibility shows their details too); a long one is left to the statement."""
     if problem.interactor is not None:
         return []  # an interactive test's input is the interactor's, not the program's
-    if _OWN_SAMPLES.search(problem.statement or ""):
+    if OWN_SAMPLES.search(problem.statement or ""):
         return []  # the statement shows them (an imported package's, say): not twice
     rows = session.execute(
         select(TestCase.input, TestCase.output)
