@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 from collections.abc import Iterator
 from types import FrameType
 
 
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread receives signals in Python
-        return
     previous = signal.getsignal(signal.SIGINT)
     if not callable(previous):
         yield
@@ -28,7 +24,16 @@ def deferred() -> Iterator[None]:
     def remember(_signum: int, frame: FrameType | None) -> None:
         pending.append(frame)
 
-    signal.signal(signal.SIGINT, remember)
+    try:
+        signal.signal(signal.SIGINT, remember)
+        installed = True
+    except ValueError:
+        # Not the main thread: only it receives signals in Python. (Python's refusal tells,
+        # not threading.main_thread(): importing threading costs a one-shot CLI run.)
+        installed = False
+    if not installed:
+        yield
+        return
     try:
         yield
     finally:

@@ -6,10 +6,10 @@ kept by this process once taken (a lock costs a syscall; a fresh file per run co
 
 from __future__ import annotations
 
+import _thread  # (threading's Lock is this; threading itself costs a one-shot run)
 import contextlib
 import fcntl
 import os
-import threading
 from collections.abc import Iterator
 
 from .errors import HostUnsupportedError
@@ -17,7 +17,7 @@ from .errors import HostUnsupportedError
 UID_BASE = int(os.environ.get("SANDBOX_UID_BASE", "1900000000"))
 MAX_SLOTS = 4096
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _free: list[int] = []
 _held: dict[int, int] = {}  # slot -> lock fd
 
@@ -66,7 +66,7 @@ def _after_fork_in_child() -> None:
     # Our copies of the parent's lock fds share its locks: a child must take slots of its
     # own, or it would run boxes under the uids of the parent's.
     global _lock
-    _lock = threading.Lock()
+    _lock = _thread.allocate_lock()
     for fd in _held.values():
         with contextlib.suppress(OSError):
             os.close(fd)

@@ -9,9 +9,9 @@ does `one_shot()` for the runs of one thread (`sandbox doctor`'s smoke run).
 
 from __future__ import annotations
 
+import _thread  # (threading's Lock is this; threading itself costs a one-shot run)
 import contextlib
 import os
-import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 
@@ -19,7 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _zygote: tuple[int, int, socket.socket] | None = None  # (owner pid, zygote pid, socket)
 #: Set by `one_shot`: this thread's runs keep nothing for later runs (here: no zygote; the
 #: pool reads it too, and prepares no warm boxes).

@@ -1,15 +1,14 @@
-"""ctypes wrappers for the few syscalls Python's os module lacks (3.11 has no os.unshare)."""
+"""Wrappers for the few syscalls Python's os module lacks (3.11 has no os.unshare)."""
 
 from __future__ import annotations
 
-import ctypes
 import os
+
+from ._ffi import c_long, function, get_errno, library
 
 # The C library already loaded into this process (ctypes.util.find_library would run
 # ldconfig in a subprocess: milliseconds on every one-shot run).
-_libc = ctypes.CDLL(None, use_errno=True)
-_syscall = _libc.syscall
-_syscall.restype = ctypes.c_long
+_syscall = function(library(None), "syscall", c_long)
 
 # x86_64 and the generic table share these numbers (they were added after the split).
 SYS_FSOPEN = 430
@@ -26,7 +25,7 @@ MOUNT_ATTR_NODEV = 0x4
 
 def _check(result: int, what: str) -> int:
     if result < 0:
-        err = ctypes.get_errno()
+        err = get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
     return result
 

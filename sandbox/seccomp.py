@@ -16,11 +16,11 @@ bad input (SandboxError).
 
 from __future__ import annotations
 
+import _thread  # (threading's Lock is this; threading itself costs a one-shot run)
 import contextlib
 import errno as errno_codes
 import functools
 import os
-import threading
 from collections.abc import Iterable, Mapping
 
 from ._record import FrozenRecord
@@ -222,7 +222,7 @@ def _rule_target(name: str) -> str | int:
     return number
 
 
-_compile_lock = threading.Lock()
+_compile_lock = _thread.allocate_lock()
 
 
 @functools.lru_cache(maxsize=64)
@@ -254,17 +254,16 @@ def _cache_key(policy: Policy) -> str | None:
 
 
 def _libseccomp_version() -> str | None:
-    import ctypes
+    from ._ffi import POINTER, Structure, c_uint, function, library
 
-    class Version(ctypes.Structure):
-        _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
+    class Version(Structure):
+        _fields_ = (("major", c_uint), ("minor", c_uint), ("micro", c_uint))
 
     try:
-        lib = ctypes.CDLL("libseccomp.so.2")
+        lib = library("libseccomp.so.2")
     except OSError:
         return None
-    lib.seccomp_version.restype = ctypes.POINTER(Version)
-    got = lib.seccomp_version().contents
+    got = function(lib, "seccomp_version", POINTER(Version))().contents
     return f"{got.major}.{got.minor}.{got.micro}"
 
 

@@ -6,13 +6,13 @@ source's hash, so an upgrade never runs a stale helper.
 
 from __future__ import annotations
 
+import _thread  # (threading's Lock is this; threading itself costs a one-shot run)
 import os
-import threading
 
 from .._cache import cache_dir, sha256_hex
 from ..errors import HostUnsupportedError
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _path: str | None = None
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boxinit.c")
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import _thread  # (threading's Lock is this; threading itself costs a one-shot run)
 import os
-import threading
 
 from ..errors import HostUnsupportedError, SandboxError
 from .base import Backend, BoxCgroup, JoinSpec, Usage, box_name_creator, creator_alive
 
 __all__ = ["Backend", "BoxCgroup", "JoinSpec", "Usage", "backend", "clean_stale"]
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _backend: Backend | None = None
 
 
@@ -25,9 +25,7 @@ def backend() -> Backend:
 
 
 def _choose() -> Backend:
-    # (Imported here: a process loads the one backend it uses.)
-    from .v1 import V1Backend
-    from .v1 import find_mounts as find_v1_mounts
+    # (Imported here: a v2 host never loads v1's module; a v1 host needs v2's to look.)
     from .v2 import V2Backend
     from .v2 import find_mount as find_v2_mount
     from .v2 import why_not as v2_why
@@ -38,6 +36,9 @@ def _choose() -> Backend:
     v2 = find_v2_mount() if forced in ("", "2") else None
     if v2 is not None:
         return V2Backend(v2)
+    from .v1 import V1Backend
+    from .v1 import find_mounts as find_v1_mounts
+
     v1 = find_v1_mounts() if forced in ("", "1") else None
     if v1 is not None:
         return V1Backend(v1)
