@@ -26,6 +26,7 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY bin ./bin
 COPY sandbox ./sandbox
 COPY store ./store
 COPY worker ./worker

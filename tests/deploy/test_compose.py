@@ -182,7 +182,11 @@ def test_every_command_is_provided_by_the_project(compose: dict[str, Any]) -> No
             assert scripts["judge"] == "web.cli:main"
             build_parser().parse_args(cmd[1:])  # SystemExit on an unknown subcommand/option
         elif prog == "sandbox":
-            assert scripts["sandbox"] == "sandbox.cli:main"
+            # A script of its own (bin/sandbox: it starts Python without `site`), which the
+            # image must have for pip to install it.
+            script_files = project["tool"]["setuptools"]["script-files"]
+            assert "bin/sandbox" in script_files and "sandbox" not in scripts
+            assert copied.get("bin") == "./bin", "the image lacks bin/"
             assert cmd[1:] in (["doctor"], ["doctor", "--json"]), cmd
         elif prog == "celery":
             assert "flower" in installed_in_image or cmd[3] != "flower"
@@ -260,7 +264,7 @@ def test_the_image_build_context(compose: dict[str, Any]) -> None:
     sources = " ".join(copied).split()
     for package in ("sandbox", "store", "worker", "web"):
         assert package in sources, f"the image lacks {package}/"
-    for needed in ("pyproject.toml", "README.md"):  # pip install -e . reads both
+    for needed in ("pyproject.toml", "README.md", "bin"):  # pip install -e . reads them
         assert needed in sources
     # What the web serves from its package directory is inside what is copied.
     for runtime in ("web/templates", "web/static", "web/samples", "store/migrations"):
