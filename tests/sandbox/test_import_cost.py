@@ -71,6 +71,10 @@ def test_one_shot_cli_run_loads_nothing_heavy(
     assert "sandbox.supervisor" in loaded  # (it did run)
     heavy = sorted(name for name in HEAVY if name in loaded)
     assert heavy == [], f"a one-shot run imported {heavy}"
+    from sandbox import cgroups
+
+    if type(cgroups.backend()).__name__ == "V2Backend":  # (v1's module is for v1 hosts)
+        assert "sandbox.cgroups.v1" not in loaded
     assert len(loaded) <= CLI_RUN_BUDGET, sorted(loaded)
 
 
