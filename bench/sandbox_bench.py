@@ -13,11 +13,13 @@ next box, so a last series runs the sandbox alone, back to back, with nothing in
 the honest number for a judge running test after test. Prints medians (ms) and ratios.
 
 The CLI series (issue 20) times whole commands, interleaved the same way: "cli" is the
-`sandbox` console script as `pip install` makes it (pip's wrapper, run by a throw-away venv
-that finds this checkout through a .pth line, so no editable-install finder runs at startup),
-"cli (this env)" is the `sandbox` command of the running environment when there is one (here
-an editable install, whose finder costs every Python start in that venv), next to bwrap and
-a plain exec of /bin/true. Before it, the package's bytecode is compiled, as pip does when
+`sandbox` command as `pip install` makes it (bin/sandbox copied unchanged into a throw-away
+venv that finds this checkout through a .pth line, so no editable-install finder runs), the
+baseline "cli (console script)" is the wrapper pip writes for a console-script entry point,
+which this project used before (the same venv: Python starts with `site`), "cli (this env)"
+is the `sandbox` command of the running environment when there is one (here an editable
+install, whose finder costs every Python start that needs it), next to bwrap and a plain
+exec of /bin/true. Before it, the package's bytecode is compiled, as pip does when
 it installs (PYTHONDONTWRITEBYTECODE would otherwise make every call compile every module),
 and the seccomp program is put in the disk cache by one run in this process. "serve client"
 is one request over a connection kept open to `sandbox serve` (warm boxes), what a caller
@@ -90,9 +92,11 @@ def _command(argv: list[str], env: dict[str, str] | None = None) -> Callable[[],
     return call
 
 
-def _installed_like_pip(directory: Path) -> Path:
-    """A throw-away venv whose `sandbox` command is pip's console-script wrapper, finding
-    this checkout through a plain .pth path line (a regular install's startup cost)."""
+def _installed_like_pip(directory: Path) -> tuple[Path, Path]:
+    """A throw-away venv finding this checkout through a plain .pth path line (a regular
+    install's startup cost), with `sandbox` as pip installs it (a script file is copied
+    unchanged unless its first line is `#!python`) and, beside it, pip's console-script
+    wrapper of sandbox.cli:main."""
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--without-pip", str(directory)], check=True)
     python = directory / "bin" / "python"
@@ -100,9 +104,11 @@ def _installed_like_pip(directory: Path) -> Path:
                           capture_output=True, text=True, check=True).stdout.strip()
     Path(site, "judge_sandbox.pth").write_text(f"{ROOT}\n")
     script = directory / "bin" / "sandbox"
-    script.write_text(f"#!{python}\n{PIP_WRAPPER}")
-    script.chmod(0o755)
-    return script
+    shutil.copy2(ROOT / "bin" / "sandbox", script)
+    wrapper = directory / "bin" / "sandbox-console-script"
+    wrapper.write_text(f"#!{python}\n{PIP_WRAPPER}")
+    wrapper.chmod(0o755)
+    return script, wrapper
 
 
 class ServeClient:
@@ -140,8 +146,9 @@ def cli_contestants(directory: Path) -> dict[str, Callable[[], None]]:
     compileall.compile_dir(str(ROOT / "sandbox"), quiet=1)  # what pip install does
     _sandbox_ok(pool=False)  # builds the helper and caches the seccomp program on disk
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = {"cli": _command([str(_installed_like_pip(directory)), "run", "--", "/bin/true"],
-                           env)}
+    script, wrapper = _installed_like_pip(directory)
+    out = {"cli": _command([str(script), "run", "--", "/bin/true"], env),
+           "cli (console script)": _command([str(wrapper), "run", "--", "/bin/true"], env)}
     here = Path(sys.executable).parent / "sandbox"
     if here.exists():
         # (PYTHONPATH: this checkout, even when the environment's install is another one.)
@@ -209,7 +216,7 @@ def show(title: str, times: dict[str, list[float]], lead: str = "sandbox",
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name, values in times.items():
         p90 = statistics.quantiles(values, n=10)[-1] if len(values) >= 10 else max(values)
-        print(f"  {name:<14} median {medians[name]:7.3f} ms   p90 {p90:7.3f} ms   "
+        print(f"  {name:<20} median {medians[name]:7.3f} ms   p90 {p90:7.3f} ms   "
               f"n={len(values)}")
     for head in (lead, f"{lead} (this env)", "serve client"):
         for other in others:
@@ -239,7 +246,7 @@ def main() -> None:
             server = ServeClient(Path(tmp))
             try:
                 funcs["serve client"] = server.call
-                cli_others = ("exec", "bwrap")
+                cli_others = ("exec", "bwrap", "cli (console script)")
                 show("CLI, one `sandbox run -- /bin/true` per call, back to back, interleaved",
                      measure(args.cli_runs, 0.0, funcs), "cli", cli_others)
                 show("CLI, with 100 ms pauses", measure(args.cli_pause_runs, 0.1, funcs),
