@@ -181,6 +181,17 @@ def write_text(path: str, value: str) -> None:
         os.close(fd)
 
 
+def subdirectories(parent: str) -> list[str]:
+    """The child cgroups of `parent` (none if it is gone). The directory entries' types say
+    which are directories: a stat of each of the dozens of control files beside them cost a
+    one-shot run a third of a millisecond."""
+    try:
+        with os.scandir(parent) as entries:
+            return [entry.path for entry in entries if entry.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
+
+
 def read_text(path: str) -> str:
     with open(path, encoding="ascii") as handle:
         return handle.read()

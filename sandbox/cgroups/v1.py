@@ -16,6 +16,7 @@ from .base import (
     read_int,
     read_text,
     rmdir_retry,
+    subdirectories,
 )
 from .base import write_text as _write
 
@@ -148,12 +149,7 @@ class V1Backend(Backend):
                 "swap_accounting": self.has_memsw}
 
     def box_dirs(self) -> list[str]:
-        out: list[str] = []
-        for parent in self.parents.values():
-            with contextlib.suppress(FileNotFoundError):
-                out.extend(os.path.join(parent, n) for n in os.listdir(parent)
-                           if os.path.isdir(os.path.join(parent, n)))
-        return out
+        return [box for parent in self.parents.values() for box in subdirectories(parent)]
 
 
 def _swap_total() -> int:

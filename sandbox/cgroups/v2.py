@@ -34,6 +34,7 @@ from .base import (
     Usage,
     keyed,
     read_text,
+    subdirectories,
     tasks_in,
     write_text,
 )
@@ -373,10 +374,7 @@ class V2Backend(Backend):
                 "cgroup_kill": self.has_kill, "oom_group": self.oom_group}
 
     def box_dirs(self) -> list[str]:
-        with contextlib.suppress(FileNotFoundError):
-            return [os.path.join(self.parent, n) for n in os.listdir(self.parent)
-                    if os.path.isdir(os.path.join(self.parent, n))]
-        return []
+        return subdirectories(self.parent)
 
     def destroy(self, directory: str) -> None:
         remove_cgroup(directory, self.has_kill)
