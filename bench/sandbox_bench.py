@@ -23,7 +23,9 @@ exec of /bin/true. Before it, the package's bytecode is compiled, as pip does wh
 it installs (PYTHONDONTWRITEBYTECODE would otherwise make every call compile every module),
 and the seccomp program is put in the disk cache by one run in this process. "serve client"
 is one request over a connection kept open to `sandbox serve` (warm boxes), what a caller
-in any language can do instead of starting a command per run.
+in any language can do instead of starting a command per run; it is timed alone, after the
+commands (the server builds its next box between requests, which in an interleaved series
+would slow down whichever command came next).
 """
 
 from __future__ import annotations
@@ -216,7 +218,7 @@ def show(title: str, times: dict[str, list[float]], lead: str = "sandbox",
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name, values in times.items():
         p90 = statistics.quantiles(values, n=10)[-1] if len(values) >= 10 else max(values)
-        print(f"  {name:<20} median {medians[name]:7.3f} ms   p90 {p90:7.3f} ms   "
+        print(f"  {name:<28} median {medians[name]:7.3f} ms   p90 {p90:7.3f} ms   "
               f"n={len(values)}")
     for head in (lead, f"{lead} (this env)", "serve client"):
         for other in others:
@@ -243,14 +245,21 @@ def main() -> None:
     if args.only != "lib":
         with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
             funcs = cli_contestants(Path(tmp) / "venv")
+            cli_others = ("exec", "bwrap", "cli (console script)")
+            show("CLI, one `sandbox run -- /bin/true` per call, back to back, interleaved",
+                 measure(args.cli_runs, 0.0, funcs), "cli", cli_others)
+            show("CLI, with 100 ms pauses", measure(args.cli_pause_runs, 0.1, funcs),
+                 "cli", cli_others)
+            # Alone: between its requests the server builds the next warm box, which would
+            # land on whichever command ran next in an interleaved series.
             server = ServeClient(Path(tmp))
             try:
-                funcs["serve client"] = server.call
-                cli_others = ("exec", "bwrap", "cli (console script)")
-                show("CLI, one `sandbox run -- /bin/true` per call, back to back, interleaved",
-                     measure(args.cli_runs, 0.0, funcs), "cli", cli_others)
-                show("CLI, with 100 ms pauses", measure(args.cli_pause_runs, 0.1, funcs),
-                     "cli", cli_others)
+                show("sandbox serve, one request per call over one connection, alone",
+                     {"serve client": measure(args.cli_runs, 0.0,
+                                              {"serve client": server.call})["serve client"],
+                      "serve client, 100 ms pauses": measure(
+                          args.cli_pause_runs, 0.1,
+                          {"serve client": server.call})["serve client"]})
             finally:
                 server.close()
 
