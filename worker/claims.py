@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -94,6 +94,15 @@ class Claim:
     submission_id: int
     attempt: int
     owner: str
+    #: The lease :func:`claim` took, until a renewal moves it (None: not known here).
+    lease_until: datetime | None = field(default=None, compare=False)
+
+    def covers(self, seconds: float) -> bool:
+        """Whether the lease taken with the claim still runs ``seconds`` from now, so a
+        step that needs that long may start without renewing it."""
+        return self.lease_until is not None and self.lease_until >= utcnow() + timedelta(
+            seconds=seconds
+        )
 
 
 class Ended(NamedTuple):
@@ -119,11 +128,12 @@ def claim(
     (a duplicate delivery), or out of attempts (the sweeper ends those as IE).
     """
     now = now or utcnow()
+    lease_until = now + timedelta(seconds=lease_seconds)
     params = {
         "b_id": submission_id,
         "b_now": now,
         "b_max_attempts": max_attempts,
-        "b_lease": now + timedelta(seconds=lease_seconds),
+        "b_lease": lease_until,
         "b_owner": owner,
     }
     with sessions.begin() as s:
@@ -133,7 +143,7 @@ def claim(
         # A new attempt starts from a clean slate; results of an earlier, interrupted attempt
         # (or of the grading a rejudge replaces) would otherwise mix with the new ones.
         s.execute(_FORGET_RESULTS, {"b_id": submission_id})
-    return Claim(submission_id, attempt, owner)
+    return Claim(submission_id, attempt, owner, lease_until)
 
 
 @functools.lru_cache(maxsize=32)

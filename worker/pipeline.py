@@ -39,6 +39,11 @@ from worker.scoring import TestInfo, TestOutcome, earned, summarize
 log = logging.getLogger(__name__)
 RESULT_FLUSH_SECONDS = 0.2  # per-test rows reach the database at least this often
 RETRY_COUNTDOWN_CAP = 30.0  # the longest a re-queued submission's wake-up is delayed
+#: Beyond JUDGE_LEASE_SECONDS, what a claim's lease covers: loading the job (seconds to spare)
+#: and a compile of any language that keeps the default compile wall time (Python's syntax
+#: check, C, C++), so the usual grading starts compiling without renewing it first (a write
+#: per submission). A longer compile (Java, a package's compile_time) still renews.
+CLAIM_COVERS = languages.COMPILE_WALL + 5.0
 
 #: enqueue(submission_id, queue, countdown_seconds): send the wake-up message again.
 Enqueue = Callable[[int, str, float], None]
@@ -153,7 +158,7 @@ def grade(
             sessions,
             submission_id,
             owner=owner,
-            lease_seconds=settings.lease_seconds,
+            lease_seconds=settings.lease_seconds + CLAIM_COVERS,
             max_attempts=settings.max_attempts,
         )
     if c is None:
@@ -332,7 +337,9 @@ class _Grading:
             # Another worker may have the toolchain: an internal error, so it is retried.
             raise InternalError(str(e)) from e
 
-        claims.renew(self.sessions, self.claim, self._compile_lease(lang), status=Status.COMPILING)
+        compile_lease = self._compile_lease(lang)
+        if not self.claim.covers(compile_lease):  # a taken-back claim (resume) always renews
+            claims.renew(self.sessions, self.claim, compile_lease, status=Status.COMPILING)
         sources = {name: text.encode() for name, text in (job.files or {}).items()}
         built, compiler_output = compile_source(
             self.run_, lang, job.source, sources, limits=self._compile_limits()
