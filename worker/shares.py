@@ -96,32 +96,33 @@ def _release(
 def _release_statement(scope: Scope) -> Update:
     """The releasing UPDATE for one user (``b_user``), the user of a submission
     (``b_submission``) or every user, built once: building it per finish cost a grading
-    about half a millisecond (bench/worker_overhead.py)."""
-    mine = [Submission.queue == QUEUE, Submission.status.in_(_UNFINISHED)]
+    about half a millisecond (bench/worker_overhead.py). On the table's columns, not the
+    entity's: an ORM statement is copied and keyed again by the session at every run."""
+    table = cast(Table, Submission.__table__)
+    col = table.c
+    mine = [col.queue == QUEUE, col.status.in_(_UNFINISHED)]
     if scope == "user":
-        mine.append(Submission.user_id == bindparam("b_user", type_=Integer()))
+        mine.append(col.user_id == bindparam("b_user", type_=Integer()))
     elif scope == "after":
         user = (
-            select(Submission.user_id)
+            select(col.user_id)
             .where(
-                Submission.id == bindparam("b_submission", type_=Integer()),
-                Submission.queue == QUEUE,
+                col.id == bindparam("b_submission", type_=Integer()),
+                col.queue == QUEUE,
             )
             .scalar_subquery()
         )
-        mine.append(Submission.user_id == user)
+        mine.append(col.user_id == user)
     else:
-        mine.append(Submission.user_id.is_not(None))
+        mine.append(col.user_id.is_not(None))
     # Rank each user's unfinished submissions by age: those ranked within the share may be
     # in the broker. Ranks count the ones grading too, so a user whose share is busy grading
     # has nothing released until one of them ends.
     ranked = (
         select(
-            Submission.id.label("id"),
-            Submission.enqueued_at.label("enqueued_at"),
-            func.row_number()
-            .over(partition_by=Submission.user_id, order_by=Submission.id)
-            .label("rank"),
+            col.id.label("id"),
+            col.enqueued_at.label("enqueued_at"),
+            func.row_number().over(partition_by=col.user_id, order_by=col.id).label("rank"),
         )
         .where(*mine)
         .subquery()
@@ -129,14 +130,13 @@ def _release_statement(scope: Scope) -> Update:
     due = select(ranked.c.id).where(
         ranked.c.rank <= bindparam("b_limit", type_=Integer()), ranked.c.enqueued_at.is_(None)
     )
-    # On the table, not the entity: the ORM's bulk-update bookkeeping has nothing to do here.
     return (
-        update(cast(Table, Submission.__table__))
+        update(table)
         .where(
-            Submission.id.in_(due),
-            Submission.status == Status.QUEUED,
-            Submission.enqueued_at.is_(None),
+            col.id.in_(due),
+            col.status == Status.QUEUED,
+            col.enqueued_at.is_(None),
         )
         .values(enqueued_at=bindparam("b_now", type_=UTCDateTime()))
-        .returning(Submission.id)
+        .returning(col.id)
     )
