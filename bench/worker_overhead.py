@@ -2,7 +2,7 @@
 with the sandbox taken out of the picture.
 
     python3 bench/worker_overhead.py [--tests 10] [--submissions 200] [--repeat 5]
-        [--compare TREE] [--profile]
+        [--compare TREE] [--database-url URL] [--profile]
 
 A benchmark, not a test: ``sandbox.run`` is replaced by a fake that answers at once (the
 syntax check passes; a test run prints the sum of the numbers on its stdin, so every test is
@@ -28,8 +28,9 @@ Each submission is created and committed outside the timing, then graded with
 ``--compare TREE`` runs each round twice, alternately, in child processes: once importing
 ``worker`` and ``store`` from this checkout and once from TREE (another checkout, e.g. the
 commit before a change: ``git archive HEAD~1 | tar -x -C /tmp/before``), so both see the same
-machine noise; it prints both columns. ``--profile`` adds one cProfile'd round and prints the
-functions with the most own time.
+machine noise; it prints both columns. ``--database-url`` grades on that database instead
+(PostgreSQL: an empty database; it is migrated, and reused by later rounds and runs).
+``--profile`` adds one cProfile'd round and prints the functions with the most own time.
 """
 
 from __future__ import annotations
@@ -101,8 +102,9 @@ def _timed(table: dict[str, list[float]], name: str, fn: Callable[..., Any]) -> 
     return wrapper
 
 
-def measure(tests: int, submissions: int, profile: bool) -> dict[str, Any]:
-    """One round in this process: ``submissions`` gradings on a fresh database."""
+def measure(tests: int, submissions: int, profile: bool, url: str = "") -> dict[str, Any]:
+    """One round in this process: ``submissions`` gradings on a fresh SQLite file, or on
+    the database at ``url`` (made and migrated if need be; one problem per test count)."""
     workdir = Path(tempfile.mkdtemp(prefix="worker-overhead-"))
     # Metrics count in the process and send at most once a second: to nowhere, here.
     os.environ["JUDGE_REDIS_URL"] = f"unix://{workdir / 'no-redis.sock'}"
@@ -123,25 +125,34 @@ def measure(tests: int, submissions: int, profile: bool) -> dict[str, Any]:
         requeue_after=600, retry_delay=1, visibility_timeout=3600,
     )  # fmt: skip
     calls: dict[str, list[float]] = defaultdict(list)
-    for name in ("claim", "renew", "record_results", "finish"):
-        if hasattr(claims, name):
-            setattr(claims, name, _timed(calls, name, getattr(claims, name)))
-    pipeline._load = _timed(calls, "load", pipeline._load)  # type: ignore[assignment]
-    pipeline._release_next = _timed(calls, "release_next", pipeline._release_next)  # type: ignore[assignment]
-    pipeline.compile_source = _timed(calls, "compile", pipeline.compile_source)  # type: ignore[assignment]
+    # The pipeline calls these by module attribute (or global name) at every use.
+    timed = [(claims, n, n) for n in ("claim", "renew", "record_results", "finish")] + [
+        (pipeline, "_load", "load"),
+        (pipeline, "_release_next", "release_next"),
+        (pipeline, "compile_source", "compile"),
+    ]
+    for module, attr, name in timed:
+        setattr(module, attr, _timed(calls, name, getattr(module, attr)))
 
-    engine = store.init_db(f"sqlite:///{workdir / 'judge.db'}")
+    engine = store.init_db(url or f"sqlite:///{workdir / 'judge.db'}")
     sessions = store.session_factory(engine)
+    slug = f"aplusb{tests}"
     with sessions() as s:
-        store.import_problem(s, _problem(tests))
-        user = User(name="student")
-        s.add(user)
+        from sqlalchemy import select
+
+        if s.scalar(select(store.Problem.id).where(store.Problem.slug == slug)) is None:
+            store.import_problem(s, {**_problem(tests), "slug": slug})
+        user_id = s.scalar(select(User.id).where(User.name == "student"))
+        if user_id is None:
+            user = User(name="student")
+            s.add(user)
+            s.flush()
+            user_id = user.id
         s.commit()
-        user_id = user.id
 
     def one(prof: cProfile.Profile | None = None) -> tuple[float, dict[str, float]]:
         with sessions() as s:
-            sid = create_submission(s, "aplusb", "python3", SOURCE, user=user_id).id
+            sid = create_submission(s, slug, "python3", SOURCE, user=user_id).id
             s.commit()
         calls.clear()
         if prof is not None:
@@ -177,8 +188,10 @@ def measure(tests: int, submissions: int, profile: bool) -> dict[str, Any]:
 
             from store import Status, Submission, TestResult
 
-            done = s.scalar(select(func.count()).where(Submission.status == Status.DONE))
-            rows = s.scalar(select(func.count()).select_from(TestResult))
+            ours = select(Submission.id).join(store.Problem).where(store.Problem.slug == slug)
+            finished = Submission.id.in_(ours), Submission.status == Status.DONE
+            done = s.scalar(select(func.count()).where(*finished))
+            rows = s.scalar(select(func.count()).where(TestResult.submission_id.in_(ours)))
         if rows != (done or 0) * tests:
             raise SystemExit(f"{done} graded submissions but {rows} test results")
         top = ""
@@ -205,7 +218,8 @@ def _child(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "WORKER_OVERHEAD_TREE": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
     env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")])
     argv = [sys.executable, __file__, "--one-round", f"--tests={args.tests}",
-            f"--submissions={args.submissions}"] + (["--profile"] if args.profile else [])  # fmt: skip
+            f"--submissions={args.submissions}", f"--database-url={args.database_url}",
+            *(["--profile"] if args.profile else [])]  # fmt: skip
     out = subprocess.run(argv, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
     result: dict[str, Any] = json.loads(out)
     if result["imported"] != str(tree):
@@ -242,10 +256,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="rounds (medians over them)")
     parser.add_argument("--compare", type=Path, help="another checkout to run alternately")
     parser.add_argument("--profile", action="store_true", help="add a cProfile'd round")
+    parser.add_argument("--database-url", default="", help="instead of a fresh SQLite file")
     parser.add_argument("--one-round", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_round:
-        print(json.dumps(measure(args.tests, args.submissions, args.profile)))
+        print(json.dumps(measure(args.tests, args.submissions, args.profile, args.database_url)))
         return 0
 
     trees = [TREE] + ([args.compare.resolve()] if args.compare else [])
@@ -253,7 +268,8 @@ def main() -> int:
     for i in range(args.repeat):
         for tree in trees if i % 2 == 0 else trees[::-1]:
             rounds[tree].append(_child(tree, args))
-    print(f"pipeline.grade, {args.tests} tests, fake sandbox, SQLite; medians of "
+    backend = args.database_url.split(":", 1)[0] if args.database_url else "SQLite (a fresh file)"
+    print(f"pipeline.grade, {args.tests} tests, fake sandbox, {backend}; medians of "
           f"{args.repeat} rounds x {args.submissions} submissions")  # fmt: skip
     for tree in trees:
         print("\n".join(report(str(tree), rounds[tree], args.tests)))
