@@ -39,11 +39,13 @@ from worker.scoring import TestInfo, TestOutcome, earned, summarize
 log = logging.getLogger(__name__)
 RESULT_FLUSH_SECONDS = 0.2  # per-test rows reach the database at least this often
 RETRY_COUNTDOWN_CAP = 30.0  # the longest a re-queued submission's wake-up is delayed
-#: Beyond JUDGE_LEASE_SECONDS, what a claim's lease covers: loading the job (seconds to spare)
-#: and a compile of any language that keeps the default compile wall time (Python's syntax
-#: check, C, C++), so the usual grading starts compiling without renewing it first (a write
-#: per submission). A longer compile (Java, a package's compile_time) still renews.
-CLAIM_COVERS = languages.COMPILE_WALL + 5.0
+#: Beyond JUDGE_LEASE_SECONDS, what a claim's lease covers: loading the job (a second to
+#: spare) and a compile of any language that keeps the default compile wall time (Python's
+#: syntax check, C, C++), so the usual grading starts compiling without renewing it first (a
+#: write per submission). A longer compile (Java, a package's compile_time) or a slower load
+#: still renews. The cost: a worker that dies in the milliseconds between its claim and its
+#: compile is taken over this much later; one dying during the compile, at most a second later.
+CLAIM_COVERS = languages.COMPILE_WALL + 1.0
 
 #: enqueue(submission_id, queue, countdown_seconds): send the wake-up message again.
 Enqueue = Callable[[int, str, float], None]
