@@ -744,7 +744,7 @@ def timer_breakdown(
         ("checker", p["checker"]),
         ("database: claim", p["db.claim"]),
         ("database: load the job", p["db.load"]),
-        ("database: renew lease (x2)", p["db.renew"]),
+        ("database: renew lease (before the tests, a long compile)", p["db.renew"]),
         ("database: write test results", p["db.record_results"]),
         ("database: finish (verdict, last results)", p["db.finish"]),
         ("metrics to Redis (per run, per verdict)", p["metrics.run"] + p["metrics.graded"]),

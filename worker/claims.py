@@ -16,18 +16,73 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, delete, or_, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    String,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import webhooks
 from store.models import Submission, TestResult
-from store.types import utcnow
+from store.types import UTCDateTime, utcnow
 from store.vocab import IN_PROGRESS, Status, Verdict
+
+# Every statement here is built once, on the tables, with bound parameters: building an ORM
+# UPDATE per call (and running it through the ORM's bulk-update bookkeeping) was two thirds of
+# a lease renewal's 380 us; the prepared Core one takes 120 us (bench/worker_overhead.py).
+_SUBMISSIONS: Table = Submission.__table__  # type: ignore[assignment]
+_RESULTS: Table = TestResult.__table__  # type: ignore[assignment]
+_SUB = _SUBMISSIONS.c
+_ID: BindParameter[int] = bindparam("b_id", type_=Integer())
+_NOW: BindParameter[datetime] = bindparam("b_now", type_=UTCDateTime())
+
+_CLAIM = (
+    update(_SUBMISSIONS)
+    .where(
+        _SUB.id == _ID,
+        _SUB.attempts < bindparam("b_max_attempts", type_=Integer()),
+        or_(
+            _SUB.status == Status.QUEUED,
+            and_(_SUB.status.in_(IN_PROGRESS), _SUB.lease_until < _NOW),
+        ),
+    )
+    .values(
+        status=Status.COMPILING,
+        attempts=_SUB.attempts + 1,
+        lease_until=bindparam("b_lease", type_=UTCDateTime()),
+        lease_owner=bindparam("b_owner", type_=String()),
+        started_at=_NOW,
+        finished_at=None,
+        verdict=None,
+        score=None,
+        time=None,
+        memory=None,
+        compile_output=None,
+    )
+    .returning(_SUB.attempts)
+)
+_FORGET_RESULTS = delete(_RESULTS).where(_RESULTS.c.submission_id == _ID)
+# This attempt still holds the submission under a lease that has not expired at ``b_now``.
+_MINE = and_(
+    _SUB.id == _ID,
+    _SUB.attempts == bindparam("b_attempt", type_=Integer()),
+    _SUB.lease_owner == bindparam("b_owner", type_=String()),
+    _SUB.status.in_(IN_PROGRESS),
+    _SUB.lease_until > _NOW,  # NULL (released, finished) never matches either
+)
 
 
 class LeaseLost(Exception):
@@ -39,6 +94,23 @@ class Claim:
     submission_id: int
     attempt: int
     owner: str
+    #: The lease :func:`claim` took, until a renewal moves it (None: not known here).
+    lease_until: datetime | None = field(default=None, compare=False)
+
+    def covers(self, seconds: float) -> bool:
+        """Whether the lease taken with the claim still runs ``seconds`` from now, so a
+        step that needs that long may start without renewing it."""
+        return self.lease_until is not None and self.lease_until >= utcnow() + timedelta(
+            seconds=seconds
+        )
+
+
+class Ended(NamedTuple):
+    """A finished grading's submission, read by the write that finished it: whose next
+    submission may be due (worker.shares)."""
+
+    queue: str
+    user_id: int | None
 
 
 def claim(
@@ -56,58 +128,47 @@ def claim(
     (a duplicate delivery), or out of attempts (the sweeper ends those as IE).
     """
     now = now or utcnow()
-    stmt = (
-        update(Submission)
-        .where(
-            Submission.id == submission_id,
-            Submission.attempts < max_attempts,
-            or_(
-                Submission.status == Status.QUEUED,
-                and_(Submission.status.in_(IN_PROGRESS), Submission.lease_until < now),
-            ),
-        )
-        .values(
-            status=Status.COMPILING,
-            attempts=Submission.attempts + 1,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            lease_owner=owner,
-            started_at=now,
-            finished_at=None,
-            verdict=None,
-            score=None,
-            time=None,
-            memory=None,
-            compile_output=None,
-        )
-        .returning(Submission.attempts)
-        .execution_options(synchronize_session=False)
-    )
+    lease_until = now + timedelta(seconds=lease_seconds)
+    params = {
+        "b_id": submission_id,
+        "b_now": now,
+        "b_max_attempts": max_attempts,
+        "b_lease": lease_until,
+        "b_owner": owner,
+    }
     with sessions.begin() as s:
-        attempt = s.execute(stmt).scalar_one_or_none()
+        attempt = s.execute(_CLAIM, params).scalar_one_or_none()
         if attempt is None:
             return None
         # A new attempt starts from a clean slate; results of an earlier, interrupted attempt
         # (or of the grading a rejudge replaces) would otherwise mix with the new ones.
-        s.execute(delete(TestResult).where(TestResult.submission_id == submission_id))
-    return Claim(submission_id, attempt, owner)
+        s.execute(_FORGET_RESULTS, {"b_id": submission_id})
+    return Claim(submission_id, attempt, owner, lease_until)
 
 
-def _mine(c: Claim, now: datetime) -> ColumnElement[bool]:
-    """This attempt still holds the submission under a lease that has not expired at ``now``."""
-    return and_(
-        Submission.id == c.submission_id,
-        Submission.attempts == c.attempt,
-        Submission.lease_owner == c.owner,
-        Submission.status.in_(IN_PROGRESS),
-        Submission.lease_until > now,  # NULL (released, finished) never matches either
-    )
+@functools.lru_cache(maxsize=32)
+def _guarded(columns: tuple[str, ...], returning: bool = False) -> Update:
+    """The UPDATE of ``columns`` (each bound as ``v_<column>``) that only this attempt's
+    live lease may make (:data:`_MINE`)."""
+    values = {c: bindparam(f"v_{c}", type_=_SUB[c].type) for c in columns}
+    stmt = update(_SUBMISSIONS).where(_MINE).values(values)
+    return stmt.returning(_SUB.queue, _SUB.user_id) if returning else stmt
+
+
+def _guarded_params(c: Claim, values: Mapping[str, Any]) -> dict[str, Any]:
+    # ``now`` is read here, at write time, not when the step began: a process stopped between
+    # the two must be judged by when it writes.
+    return {
+        "b_id": c.submission_id,
+        "b_attempt": c.attempt,
+        "b_owner": c.owner,
+        "b_now": utcnow(),
+        **{f"v_{k}": v for k, v in values.items()},
+    }
 
 
 def _guarded_update(s: Session, c: Claim, values: Mapping[str, Any]) -> bool:
-    # ``now`` is read here, at write time, not when the step began: a process stopped between
-    # the two must be judged by when it writes.
-    stmt = update(Submission).where(_mine(c, utcnow())).values(**values)
-    result = s.execute(stmt.execution_options(synchronize_session=False))
+    result = s.execute(_guarded(tuple(sorted(values))), _guarded_params(c, values))
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
@@ -126,7 +187,7 @@ def resume(
         if not _guarded_update(s, held, values):
             return None
         # Results of the interrupted run would mix with the new ones (the run starts over).
-        s.execute(delete(TestResult).where(TestResult.submission_id == held.submission_id))
+        s.execute(_FORGET_RESULTS, {"b_id": held.submission_id})
     return Claim(held.submission_id, held.attempt, owner)
 
 
@@ -166,7 +227,7 @@ def _upsert_statement(dialect: str, columns: tuple[str, ...]) -> Any:
     """One INSERT .. ON CONFLICT DO UPDATE per (dialect, columns), with bound parameters:
     building it for every row cost a grading of ten tests ~6 ms (profiled)."""
     mod = sqlite if dialect == "sqlite" else postgresql
-    ins = mod.insert(TestResult)
+    ins = mod.insert(_RESULTS)
     return ins.on_conflict_do_update(
         index_elements=list(_KEY), set_={k: ins.excluded[k] for k in columns if k not in _KEY}
     )
@@ -198,9 +259,10 @@ def finish(
     c: Claim,
     values: Mapping[str, Any],
     rows: Iterable[dict[str, Any]] = (),
-) -> None:
+) -> Ended:
     """Close the grading as done with its verdict, writing the last per-test `rows` in the
-    same transaction; LeaseLost if someone else owns it now."""
+    same transaction; LeaseLost if someone else owns it now. Returns the submission's queue
+    and user, read by the same UPDATE (RETURNING), for whoever releases the user's next."""
     final = {
         "status": Status.DONE,
         "finished_at": utcnow(),
@@ -209,11 +271,14 @@ def finish(
         **values,
     }
     with sessions.begin() as s:
-        if not _guarded_update(s, c, final):
+        stmt = _guarded(tuple(sorted(final)), returning=True)
+        row = s.execute(stmt, _guarded_params(c, final)).first()
+        if row is None:
             raise LeaseLost(f"submission {c.submission_id} attempt {c.attempt}")
         _upsert_results(s, c, rows)
         # The outbox: the webhook is written with the verdict, or neither is.
         webhooks.queue_for_submission(s, c.submission_id)
+    return Ended(row.queue, row.user_id)
 
 
 def fail(sessions: sessionmaker[Session], c: Claim, message: str) -> bool:

@@ -27,10 +27,14 @@ class UnknownLanguage(ValueError):
     """No such language id, or its toolchain is missing on this host."""
 
 
+#: The compile wall-time limit of a language that names none (Python's syntax check, C, C++).
+COMPILE_WALL = 20.0
+
+
 def _limits(**overrides: Any) -> Mapping[str, Any]:
     base: dict[str, Any] = {
         "cpu_time": 10.0,
-        "wall_time": 20.0,
+        "wall_time": COMPILE_WALL,
         "memory": 512 * _MiB,
         "pids": 32,
         "output": 1 * _MiB,  # compiler chatter beyond this is noise

@@ -25,10 +25,10 @@ import os
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import Integer, Table, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.models import Submission
@@ -166,18 +166,18 @@ def flush() -> None:
     _send()
 
 
+# Built once, on the table: building this read per grading took half of its 150 us.
+_SUBMISSIONS = cast(Table, Submission.__table__).c
+_GRADED = select(
+    _SUBMISSIONS.queue, _SUBMISSIONS.verdict, _SUBMISSIONS.created_at, _SUBMISSIONS.finished_at
+).where(_SUBMISSIONS.id == bindparam("b_id", type_=Integer()))
+
+
 def graded(sessions: sessionmaker[Session], submission_id: int) -> None:
     """Count the verdict a grading just wrote (reads the row: the pipeline stays unaware)."""
     try:
         with sessions() as s:
-            row = s.execute(
-                select(
-                    Submission.queue,
-                    Submission.verdict,
-                    Submission.created_at,
-                    Submission.finished_at,
-                ).where(Submission.id == submission_id)
-            ).first()
+            row = s.execute(_GRADED, {"b_id": submission_id}).first()
     except Exception:  # a database hiccup here must not fail the task that graded
         log.warning("metrics: could not read submission %s", submission_id, exc_info=True)
         return

@@ -13,10 +13,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy import Integer, Table, bindparam, select
+from sqlalchemy.orm import Session, sessionmaker
 
 import sandbox
 from store.models import Problem, Submission, TestCase
@@ -39,6 +39,13 @@ from worker.scoring import TestInfo, TestOutcome, earned, summarize
 log = logging.getLogger(__name__)
 RESULT_FLUSH_SECONDS = 0.2  # per-test rows reach the database at least this often
 RETRY_COUNTDOWN_CAP = 30.0  # the longest a re-queued submission's wake-up is delayed
+#: Beyond JUDGE_LEASE_SECONDS, what a claim's lease covers: loading the job (a second to
+#: spare) and a compile of any language that keeps the default compile wall time (Python's
+#: syntax check, C, C++), so the usual grading starts compiling without renewing it first (a
+#: write per submission). A longer compile (Java, a package's compile_time) or a slower load
+#: still renews. The cost: a worker that dies in the milliseconds between its claim and its
+#: compile is taken over this much later; one dying during the compile, at most a second later.
+CLAIM_COVERS = languages.COMPILE_WALL + 1.0
 
 #: enqueue(submission_id, queue, countdown_seconds): send the wake-up message again.
 Enqueue = Callable[[int, str, float], None]
@@ -71,32 +78,47 @@ class Job:
 
 def _load(sessions: sessionmaker[Session], submission_id: int) -> Job:
     with sessions() as s:
-        tests = selectinload(Submission.problem).selectinload(Problem.tests)
-        sub = s.get(
-            Submission,
-            submission_id,
-            # The tests' data is deferred (never read by listings); grading needs all of it.
-            options=[tests.undefer(TestCase.input).undefer(TestCase.output)],
-        )
+        sub = s.execute(_JOB, {"b_id": submission_id}).first()
         if sub is None:
             raise InternalError(f"submission {submission_id} vanished while claimed")
-        p = sub.problem
-        return Job(
-            submission_id=sub.id,
-            queue=sub.queue,
-            language=sub.language,
-            source=sub.source,
-            time_limit=p.time_limit,
-            memory_limit=p.memory_limit,
-            output_limit=p.output_limit,
-            checker=dict(p.checker),
-            interactor=dict(p.interactor) if p.interactor else None,
-            stop_on_failure=p.stop_on_failure,
-            tests=tuple((TestInfo(t.index, t.group, t.points), t.input, t.output) for t in p.tests),
-            files=dict(sub.files) if sub.files else None,
-            limits=dict(p.limits) if p.limits else None,
-            scoring=dict(p.scoring) if p.scoring else None,
-        )
+        tests = s.execute(_JOB_TESTS, {"b_problem": sub.problem_id}).all()
+    return Job(
+        submission_id=submission_id,
+        queue=sub.queue,
+        language=sub.language,
+        source=sub.source,
+        time_limit=sub.time_limit,
+        memory_limit=sub.memory_limit,
+        output_limit=sub.output_limit,
+        checker=dict(sub.checker),
+        interactor=dict(sub.interactor) if sub.interactor else None,
+        stop_on_failure=sub.stop_on_failure,
+        # Unpacked: a row's ``.index`` is the tuple method.
+        tests=tuple((TestInfo(i, g, p), inp, out) for i, g, p, inp, out in tests),
+        files=dict(sub.files) if sub.files else None,
+        limits=dict(sub.limits) if sub.limits else None,
+        scoring=dict(sub.scoring) if sub.scoring else None,
+    )
+
+
+# The job's two reads, built once on the tables: loading it as ORM objects (the submission,
+# its problem, the problem's tests) cost a grading about a millisecond (bench/worker_overhead.py).
+_S, _P, _T = (cast(Table, m.__table__).c for m in (Submission, Problem, TestCase))
+_JOB = (
+    select(
+        _S.queue, _S.language, _S.source, _S.files, _S.problem_id,
+        _P.time_limit, _P.memory_limit, _P.output_limit, _P.checker, _P.interactor,
+        _P.stop_on_failure, _P.limits, _P.scoring,
+    )
+    .join_from(cast(Table, Submission.__table__), cast(Table, Problem.__table__),
+               _P.id == _S.problem_id)
+    .where(_S.id == bindparam("b_id", type_=Integer()))
+)  # fmt: skip
+_JOB_TESTS = (
+    select(_T.index, _T.group, _T.points, _T.input, _T.output)
+    .where(_T.problem_id == bindparam("b_problem", type_=Integer()))
+    .order_by(_T.index)
+)
 
 
 class Unreleased(Exception):
@@ -138,34 +160,44 @@ def grade(
             sessions,
             submission_id,
             owner=owner,
-            lease_seconds=settings.lease_seconds,
+            lease_seconds=settings.lease_seconds + CLAIM_COVERS,
             max_attempts=settings.max_attempts,
         )
     if c is None:
         log.info("submission %s: nothing to claim", submission_id)
         return "skipped"
     try:
-        outcome = _grade_claimed(sessions, c, settings, enqueue, run, interact)
+        outcome, ended = _grade_claimed(sessions, c, settings, enqueue, run, interact)
     except Unreleased:
         raise
     except Exception as e:
         raise Unreleased(c, e) from e
     if outcome in ("done", "failed"):
-        _release_next(sessions, submission_id, enqueue)
+        _release_next(sessions, submission_id, enqueue, ended)
     return outcome
 
 
-def _release_next(sessions: sessionmaker[Session], submission_id: int, enqueue: Enqueue) -> None:
-    """The submitter's next held submission (worker.shares) is due now that this one ended."""
+def _release_next(
+    sessions: sessionmaker[Session],
+    submission_id: int,
+    enqueue: Enqueue,
+    ended: claims.Ended | None = None,
+) -> None:
+    """The submitter's next held submission (worker.shares) is due now that this one ended.
+    ``ended``: its queue and user as the finishing write returned them, else they are read."""
     try:
-        with sessions() as s:
-            queue, user_id = s.execute(
-                select(Submission.queue, Submission.user_id).where(Submission.id == submission_id)
-            ).one()
-        if not shares.holds(queue, user_id):
+        if ended is None:
+            with sessions() as s:
+                row = s.execute(
+                    select(Submission.queue, Submission.user_id).where(
+                        Submission.id == submission_id
+                    )
+                ).one()
+            ended = claims.Ended(row.queue, row.user_id)
+        if ended.user_id is None or not shares.holds(ended.queue, ended.user_id):
             return  # batch work and library callers hold nothing back: no write for them
         with sessions.begin() as s:
-            released = shares.release_after(s, submission_id)
+            released = shares.release_user(s, ended.user_id)
         for sid in released:
             enqueue(sid, shares.QUEUE, 0.0)
     except Exception:
@@ -180,15 +212,15 @@ def _grade_claimed(
     enqueue: Enqueue,
     run: Runner,
     interact: interaction.Interact,
-) -> str:
-    """Everything after the claim; exceptions escape only from releasing or closing it."""
+) -> tuple[str, claims.Ended | None]:
+    """Everything after the claim, and the finished submission's queue and user when the
+    grading wrote its verdict; exceptions escape only from releasing or closing it."""
     submission_id = c.submission_id
     queue = "interactive"
     try:
         job = _load(sessions, submission_id)
         queue = job.queue
-        _Grading(sessions, c, job, settings, run, interact).run()
-        return "done"
+        return "done", _Grading(sessions, c, job, settings, run, interact).run()
     except claims.LeaseLost:
         # A stale attempt (stopped past its lease, or handed on): its writes were refused,
         # so it leaves no trace; whoever holds the submission now grades it.
@@ -197,11 +229,11 @@ def _grade_claimed(
             submission_id,
             c.attempt,
         )
-        return "lost"
+        return "lost", None
     except ProblemFault as e:
         log.error("submission %s cannot be graded: %s", submission_id, e)
         claims.fail(sessions, c, str(e))
-        return "failed"
+        return "failed", None
     except Exception as e:
         # Sandbox failures, a database hiccup, a bug: never the submitter's fault, so never
         # their verdict. Try again elsewhere, up to the cap.
@@ -211,7 +243,7 @@ def _grade_claimed(
             claims.fail(
                 sessions, c, f"internal error, gave up after {c.attempt} attempts: {message}"
             )
-            return "failed"
+            return "failed", None
         if claims.release(sessions, c, message):
             # Released: the row is queued again. Should this send fail (broker down), the
             # sweeper re-sends it (JUDGE_RESEND_AFTER), so it is not an Unreleased claim.
@@ -221,7 +253,7 @@ def _grade_claimed(
                 log.exception(
                     "submission %s: re-queued, but the wake-up was not sent", submission_id
                 )
-        return "retry"
+        return "retry", None
 
 
 def _retry_countdown(settings: Settings, attempt: int) -> float:
@@ -299,7 +331,7 @@ class _Grading:
         self.interactor: Program | None = None
         self.checker_program: Program | None = None  # a custom checker, compiled
 
-    def run(self) -> None:
+    def run(self) -> claims.Ended:
         job = self.job
         try:
             lang = languages.get(job.language)
@@ -307,13 +339,15 @@ class _Grading:
             # Another worker may have the toolchain: an internal error, so it is retried.
             raise InternalError(str(e)) from e
 
-        claims.renew(self.sessions, self.claim, self._compile_lease(lang), status=Status.COMPILING)
+        compile_lease = self._compile_lease(lang)
+        if not self.claim.covers(compile_lease):  # a taken-back claim (resume) always renews
+            claims.renew(self.sessions, self.claim, compile_lease, status=Status.COMPILING)
         sources = {name: text.encode() for name, text in (job.files or {}).items()}
         built, compiler_output = compile_source(
             self.run_, lang, job.source, sources, limits=self._compile_limits()
         )
         if isinstance(built, CompileFailure):
-            claims.finish(
+            return claims.finish(
                 self.sessions,
                 self.claim,
                 {
@@ -323,7 +357,6 @@ class _Grading:
                     "compile_output": built.output,
                 },
             )
-            return
         check = self._checker()
         if job.interactor is not None:
             # The interactor judges instead of the checker (DESIGN 3.4).
@@ -369,7 +402,7 @@ class _Grading:
         s = summarize(infos, outcomes) if tree is None else scoring.summarize_tree(
             tree, infos, outcomes
         )
-        claims.finish(
+        return claims.finish(
             self.sessions,
             self.claim,
             {

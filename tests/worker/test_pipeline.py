@@ -228,3 +228,28 @@ def test_custom_checker_compiles_once_per_process(
         assert _get(sessions, sid).score == 40
     # solution compile + checker compile + 2 tests x (run + check), then no checker compile.
     assert per_grading == [6, 5]
+
+
+@pytest.mark.parametrize(("limits", "compile_wall"), [(None, 20.0), ({"compile_time": 30}, 65.0)])
+def test_each_step_starts_under_a_lease_that_outlasts_its_limit(
+    sessions: sessionmaker[Session], limits: dict[str, Any] | None, compile_wall: float
+) -> None:
+    """The compile starts under a lease reaching past its wall limit plus the lease slack:
+    the claim's own for a compile of the default length (no renewal), a renewed one for a
+    longer compile (a package's compile_time: 2 x 30 + 5 s); the tests under their own."""
+    sid = _submission(sessions, {**APLUSB, "limits": limits})
+    seen: list[tuple[Status, float]] = []
+
+    def watching(cmd: list[str], *args: Any, **kwargs: Any) -> sandbox.Result:
+        with sessions() as s:
+            sub = s.get(Submission, sid)
+            assert sub is not None and sub.lease_until is not None
+            seen.append((sub.status, (sub.lease_until - store.utcnow()).total_seconds()))
+        return sandbox_runner(cmd, *args, **kwargs)
+
+    assert _grade(sessions, sid, watching, Recorder()) == "done"
+    (compiling, compile_left), (running, test_left) = seen[0], seen[1]
+    assert compiling is Status.COMPILING and running is Status.RUNNING
+    assert compile_left >= compile_wall + SETTINGS.lease_seconds - 1.0
+    test_wall = APLUSB["time_limit"] * 1.5 + 1  # RunLimits.wall_time
+    assert test_left >= test_wall + SETTINGS.lease_seconds - 1.0

@@ -131,6 +131,32 @@ def test_the_sweeper_releases_what_no_finish_did_and_never_resends_a_held_row(
     assert again.released == 0 and len(swept) == 2
 
 
+def test_a_grading_that_ends_releases_its_users_next(
+    sessions: sessionmaker[Session], sent: list[tuple[int, str]]
+) -> None:
+    """Through the pipeline: the finishing write hands back the queue and user, and the
+    user's next held submission gets its wake-up (another user's and batch work do not)."""
+    from worker import pipeline
+    from worker.execution import sandbox_runner
+
+    flooder, other = _users(sessions, "flooder", "other")
+    with sessions() as s:
+        mine = [submit(s, "p", "python3", "print(1)", user=flooder) for _ in range(3)]
+        theirs = submit(s, "p", "python3", "print(1)", user=other)
+        batch = submit(s, "p", "python3", "print(1)", user=flooder, queue="batch")
+    assert _held(sessions) == {mine[2]}
+    woken: list[tuple[int, str, float]] = []
+
+    def grade(sid: int) -> str:
+        return pipeline.grade(sessions, sid, settings=SETTINGS, owner="t",
+                              enqueue=lambda *a: woken.append(a), run=sandbox_runner)  # fmt: skip
+
+    assert [grade(theirs), grade(batch)] == ["done", "done"]
+    assert woken == [] and _held(sessions) == {mine[2]}
+    assert grade(mine[0]) == "done"
+    assert woken == [(mine[2], "interactive", 0.0)] and _held(sessions) == set()
+
+
 def test_share_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUDGE_USER_SHARE", "3")
     assert shares.share() == 3
