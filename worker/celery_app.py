@@ -116,6 +116,8 @@ def _start_sweeper(sender: Any = None, **_: Any) -> None:
     from worker import db, metrics
     from worker.sweeper import SweeperThread
 
+    # Pool processes are forked from this one when one dies, while these threads write.
+    db.guard_forks()
     _sweeper = SweeperThread(db.sessions(), enqueue, settings, judge0_send=send_judge0)
     _sweeper.start()
     log.info("sweeper started: every %.1f s", settings.sweep_interval)
