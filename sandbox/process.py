@@ -38,7 +38,8 @@ class Process:
         self.stderr = box.err_r
 
     def pids(self) -> list[int]:
-        """Host pids of the box's processes (the program and the box's own helpers)."""
+        """Host pids of the box's processes (the program and the box's own helpers); they
+        join the box's cgroup as it starts up, so ask after the program has answered."""
         cgroup = self._box.cgroup
         return cgroup.procs() if cgroup is not None else []
 

@@ -127,6 +127,8 @@ def test_the_box_dies_with_its_owner_even_by_sigkill() -> None:
     code = (
         "import os, signal, sandbox\n"
         "p = sandbox.spawn(['/bin/cat'], {'memory': '32M', 'pids': 2})\n"
+        "os.write(p.stdin, b'up')\n"
+        "assert os.read(p.stdout, 2) == b'up'\n"  # (its processes have joined the cgroup)
         "print(' '.join(map(str, p.pids())), flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
