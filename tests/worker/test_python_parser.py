@@ -395,6 +395,7 @@ def test_through_a_real_worker(make_judge: Callable[..., Judge]) -> None:
     j = make_judge()
     j.add_problem(APLUSB)
     w = j.start_worker(concurrency=1)
+    (pool_process,) = w.children()
     try:
         assert _parsers_under(w.proc.pid) == []  # started lazily, by the first check
         ok = j.run("aplusb", "python3", APLUSB_SOURCES["python3"])
@@ -413,6 +414,9 @@ def test_through_a_real_worker(make_judge: Callable[..., Judge]) -> None:
     finally:
         w.stop()
     assert _gone(parsers), "the parser outlived its worker"
+    left = [d for d in cgroups.backend().box_dirs()
+            if os.path.basename(d).startswith(f"box-{pool_process}-")]
+    assert left == [], "the parser's box was not torn down at the pool process's exit"
     w2 = j.start_worker(concurrency=1)
     pool = w2.children()
     assert j.run("aplusb", "python3", "print(\n").verdict == Verdict.CE
