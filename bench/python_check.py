@@ -19,8 +19,9 @@ Per side it prints medians of:
 - CPU, accounted: the same rounds again in a child process with SANDBOX_ZYGOTE=0, where every
   box's outer is the child's own child and is reaped by it, so RUSAGE_SELF + RUSAGE_CHILDREN
   hold the worker side and every process of every box (outer, init, keeper, the check); the
-  parser's box is added by its cgroup's CPU counter (it is not reaped during the run). Exact,
-  but the box side pays an exec per outer that the zygote (the default) turns into a fork.
+  parser's box is added by its cgroup's CPU counter (it is not reaped during the run). Free of
+  the neighbours, but the box side pays an exec per outer that the zygote (the default) turns
+  into a fork, and kernel work done in other threads (kworkers tearing cgroups down) is missed.
 """
 
 from __future__ import annotations
