@@ -180,6 +180,9 @@ class _State:
         self.lock = threading.Lock()
         self.parser: Parser | None = None
         self.retry_at = 0.0
+        # This process's checks: answered by a parser, or sent to the box by one (or by its
+        # failure); parsers started.
+        self.counts = {"answered": 0, "to_box": 0, "started": 0}
 
 
 _state = _State()
@@ -214,6 +217,7 @@ def _check_locked(
             return None
         try:
             parser = _state.parser = Parser(compile_argv)
+            _state.counts["started"] += 1
         except (sandbox.SandboxError, OSError) as e:
             log.warning("python parser did not start (%s); box checks for %.0f s",
                         e, _SPAWN_BACKOFF)
@@ -223,6 +227,7 @@ def _check_locked(
     cpu_before = parser.proc.cpu_time()
     answer = parser.ask(request, cpu_limit, int(limits.get("output", 1 << 20)))
     parser.checks += 1
+    _state.counts["to_box"] += 1  # until it is answered below
     if answer is None:
         peak = parser.proc.memory_peak()
         _retire(f"{parser.why} (memory peak {peak >> 20} MiB of {MEMORY >> 20})")
@@ -237,6 +242,8 @@ def _check_locked(
         _retire("its life is over", quiet=True)
     if used > cpu_limit / 2:
         return None  # near the limit: the box decides whether it is a TLE
+    _state.counts["to_box"] -= 1
+    _state.counts["answered"] += 1
     return status == b"0", output
 
 
@@ -255,6 +262,12 @@ def shutdown() -> None:
     """End this process's parser (at exit; tests)."""
     with _state.lock:
         _retire("shutdown", quiet=True)
+
+
+def counts() -> dict[str, int]:
+    """This process's checks so far: answered, to_box (by a parser's answer or failure),
+    and parsers started."""
+    return dict(_state.counts)
 
 
 def current_pids() -> list[int]:

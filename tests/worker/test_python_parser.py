@@ -167,7 +167,11 @@ def test_parser_answers_exactly_as_the_box_twice_over() -> None:
         for name, files in SERVED.items():
             said = _served(files)
             assert said is not None, f"{name}: not served"
+            answered = python_parser.counts()["answered"]
             assert _compile(files, parser=True) == box[name], f"{name} (round {round_})"
+            assert python_parser.counts()["answered"] == answered + 1, (
+                f"{name}: compile_source did not take the parser's answer"
+            )
             pids = pids or python_parser.current_pids()
             if name.startswith("large"):
                 # Its peak memory may retire the parser after the answer (a fresh heap).
@@ -181,7 +185,9 @@ def test_sources_near_a_limit_or_laid_out_oddly_go_to_the_box() -> None:
     for name, files in DEFERRED.items():
         box = _compile(files, parser=False)
         assert _served(files) is None, name
+        answered = python_parser.counts()["answered"]
         assert _compile(files, parser=True) == box, name
+        assert python_parser.counts()["answered"] == answered, name
     assert _compile(DEFERRED["recursion at the box's edge"], parser=False) == ("Program", "")
     assert "RecursionError" in _compile(DEFERRED["recursion past it"], parser=False)[1]
     assert _compile(DEFERRED["a message over the output cap"], parser=False)[1].endswith(
