@@ -13,13 +13,17 @@ import os
 import select
 import time
 
-from . import _netns, cgroups, files, rootfs
+from . import _reuse, cgroups, files, rootfs
 from ._plan import Plan, config_bytes, run_bytes
 from ._slots import host_uid, keeper_uid, slot
-from ._spawn import Pending, parent_pid, spawn, spawn_later
+from ._spawn import ONE_SHOT, Pending, parent_pid, spawn, spawn_later
 from ._syscalls import detached_tmpfs
 from ._verdict import Watched, judge
 from .result import Result
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import _netns
 
 _sequence = itertools.count()
 
@@ -161,9 +165,7 @@ class Box:
         cfg_r, cfg_w = (self._keep(fd) for fd in os.pipe())
         # The control pipe: a byte, or EOF if we vanish, makes the outer SIGKILL the box.
         ctl_r, self.ctl_w = (self._keep(fd) for fd in os.pipe())
-        net = _netns.take()
-        if net is not None:
-            self._stack.callback(lambda: _netns.give_back(net, self._gone))
+        net = self._lend_net()
         config = config_bytes(self.plan, uid, keeper_uid(number), self.cgroup.join,
                               self._newroot, parent_pid(), prepared,
                               netfd=7 if net is not None else -1)
@@ -179,6 +181,19 @@ class Box:
             self.pidfd = self._keep(pidfd)
         for fd in (cfg_r, rep_w, ctl_r):
             self._drop(fd)
+
+    def _lend_net(self) -> _netns.Netns | None:
+        """A network namespace lent to this box until it is gone (None: the outer makes
+        one). Not in a one-shot process: it has no next run to lend it to, and would pay
+        for the checks (and their imports) for nothing."""
+        if ONE_SHOT.get() or not _reuse.enabled():
+            return None
+        from . import _netns
+
+        net = _netns.take()
+        if net is not None:
+            self._stack.callback(lambda: _netns.give_back(net, self._gone))
+        return net
 
     def start(self, stdin: int | None = None, stdout: int | None = None) -> None:
         """Spawn the box, or hand the run to a prepared one. `stdin`/`stdout` override the

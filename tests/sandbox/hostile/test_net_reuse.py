@@ -186,3 +186,36 @@ def test_the_check_sees_a_socket_left_in_a_namespace(reuse_on: None) -> None:
     finally:
         _netns.give_back(ns, box_gone=True)
     assert ns.fd == -1
+
+
+def test_a_forked_child_never_lends_its_parents_namespaces(hostile: Hostile,
+                                                           reuse_on: None) -> None:
+    # A Celery prefork child inherits the idle list: lent by both processes, one namespace
+    # would serve two boxes at once. The child must make its own.
+    parents = {cookie(run(hostile, "cookie")) for _ in range(4)}
+    _pool.settle()
+    assert _netns._idle
+    idle = {f"net:[{os.fstat(ns.fd).st_ino}]" for ns in _netns._idle}
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            seen = [cookie(run(hostile, "cookie")) for _ in range(3)]
+            # Nor does it keep the parent's alive: its copies of their fds are closed.
+            held = {os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                    if os.path.exists(f"/proc/self/fd/{fd}")}
+            seen += [0] if held & idle else []
+            os.write(write_end, (" ".join(map(str, seen)) + "\n").encode())
+            _pool.drain()
+            _netns.drop_idle()
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read_end) as handle:
+        child = {int(word) for word in handle.read().split()}
+    assert status == 0 and len(child) >= 1 and 0 not in child, child
+    assert not child & parents, (child, parents)
+    # The parent's idle namespaces survived the child and are still lent.
+    again = {cookie(run(hostile, "cookie")) for _ in range(4)}
+    assert again & parents, (again, parents)
