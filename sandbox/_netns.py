@@ -18,13 +18,16 @@ used" counts every socket of the namespace, any kind, orphans included; "tw" its
 entries; "inuse" the bound and listening ones per protocol); unix (abstract names: the one
 socket kind a box can use for real), netlink (a bound port id; the kernel sockets' drop
 counts), ip6_flowlabel (a shared flow label lingers after its socket is closed), igmp,
-igmp6 and dev_mcast (multicast groups a socket joins on `lo`, down or not). Not read: the
-tcp/tcp6/udp tables, which walk the machine-wide hash tables (~0.5 ms each here) and list
-nothing the socket counts miss; raw, packet and ping sockets, which need privileges the box
-lacks and would be counted anyway; routes, addresses, neighbours, netfilter and sysctls,
-which need CAP_NET_ADMIN over the namespace (tests show the box has none). A check costs
-~0.1 ms of CPU here, a new namespace ~0.3 ms plus its teardown in kernel workers. The probe also asks for the namespace's TCP Fast Open key,
-which some kernels create on a program's first TCP_FASTOPEN and show to later sockets.
+igmp6 and dev_mcast (multicast groups a socket joins on `lo`, down or not), and the
+namespace's TCP Fast Open key (some kernels make it on a program's first TCP_FASTOPEN, and
+show it to later sockets). Not read: the tcp/tcp6/udp tables, which walk the machine-wide
+hash tables (~0.5 ms each here) and list nothing the socket counts miss; raw, packet and
+ping sockets, which need privileges the box lacks and would be counted anyway; routes,
+addresses, neighbours, netfilter and sysctls, which need CAP_NET_ADMIN over the namespace
+(tests show the box has none). The files are opened inside the namespace when it is made
+and kept open (an open /proc/net or /proc/sys/net file stays bound to the namespace it was
+opened in), so a check is a pread of each, from any thread: ~0.1 ms of CPU here, where a
+new namespace costs ~0.3 ms and its teardown in kernel workers as much again.
 
 Idle namespaces are held by fd (at most MAX_IDLE); a box's outer joins one with setns()
 before cloning its init. SANDBOX_REUSE=0 (`_reuse.enabled`) gives every box its own, made
@@ -36,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import socket
 import threading
 from collections.abc import Iterator
 
@@ -45,12 +47,18 @@ from ._ffi import c_long, function, get_errno, library
 
 CLONE_NEWNET = 0x40000000
 MAX_IDLE = 8
-TCP_FASTOPEN_KEY = 33
-FILES = ("dev", "snmp", "snmp6", "netstat", "dev_snmp6/lo", "xfrm_stat", "sockstat", "sockstat6",
-         "unix", "netlink", "ip6_flowlabel", "igmp", "igmp6", "dev_mcast")
+# Namespaces that keep their FILES open (a check then costs half: no lookup through a
+# /proc/<tid>/net that changed namespace since); past this many, the check opens them each
+# time, so that a busy pool never holds hundreds of fds.
+MAX_HOLDING = 16
+FILES = (*(f"/proc/thread-self/net/{name}" for name in (
+    "dev", "snmp", "snmp6", "netstat", "dev_snmp6/lo", "xfrm_stat", "sockstat", "sockstat6",
+    "unix", "netlink", "ip6_flowlabel", "igmp", "igmp6", "dev_mcast")),
+    # Zeros until the kernel makes the namespace's key; reading it makes none.
+    "/proc/sys/net/ipv4/tcp_fastopen_key")
 # sockstat fields counted over the whole machine, not per namespace: they change whatever
 # the run did, and say nothing about this namespace.
-_GLOBAL_FIELDS = {"orphan", "alloc", "mem"}
+_GLOBAL_FIELDS = {b"orphan", b"alloc", b"mem"}
 
 _libc = library(None)
 _setns = function(_libc, "setns", c_long)
@@ -60,21 +68,30 @@ _lock = threading.Lock()
 _idle: list[Netns] = []
 _lent: set[Netns] = set()  # in a box now (closed in a forked child, as the idle ones)
 _owner = os.getpid()
+_holding = 0  # namespaces with their files open
 stats = {"made": 0, "reused": 0, "dirty": 0}  # (tests and the benchmark read these)
 
 
 class Netns:
     """A network namespace held by an fd, with what its files read when it was new."""
 
-    def __init__(self, fd: int, fresh: tuple[bytes, ...]) -> None:
+    def __init__(self, fd: int, files: list[int]) -> None:
         self.fd = fd
-        self.fresh = fresh
+        self.files = files  # FILES opened inside it (-1: absent), or [] to open each time
+        self.fresh: tuple[bytes, ...] = ()
         self.owner = os.getpid()
 
     def close(self) -> None:
-        if self.fd >= 0 and self.owner == os.getpid():
-            os.close(self.fd)
+        global _holding
+        if self.owner == os.getpid():
+            for fd in (self.fd, *self.files):
+                if fd >= 0:
+                    os.close(fd)
+            if self.files:
+                with _lock:
+                    _holding -= 1
         self.fd = -1
+        self.files = []
 
 
 def _call(func: object, *args: int) -> None:
@@ -108,46 +125,93 @@ def _inside(fd: int | None) -> Iterator[None]:
 
 def _mask(raw: bytes) -> bytes:
     words = raw.split()
-    return b" ".join(b"-" if i and words[i - 1].decode() in _GLOBAL_FIELDS else word
-                     for i, word in enumerate(words))
+    return b" ".join([b"-" if before in _GLOBAL_FIELDS else word
+                      for before, word in zip([b"", *words], words, strict=False)])
 
 
-def _snapshot() -> tuple[bytes, ...]:
-    """What this thread's namespace shows (call inside `_inside`)."""
-    found: list[bytes] = []
-    for name in FILES:
-        try:
-            fd = os.open(f"/proc/thread-self/net/{name}", os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            found.append(b"(none)")  # (e.g. no IPv6): the same every time
-            continue
-        try:
-            chunks = []
-            while chunk := os.read(fd, 65536):
-                chunks.append(chunk)
-        finally:
-            os.close(fd)
-        raw = b"".join(chunks)
-        found.append(_mask(raw) if name.startswith("sockstat") else raw)
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        found.append(probe.getsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_KEY, 64))
-    return tuple(found)
+def _open_files() -> list[int]:
+    """FILES of this thread's namespace, opened (call inside `_inside`): an open /proc/net
+    file stays bound to the namespace it was opened in."""
+    fds: list[int] = []
+    try:
+        for name in FILES:
+            try:
+                fds.append(os.open(name, os.O_RDONLY | os.O_CLOEXEC))
+            except FileNotFoundError:
+                fds.append(-1)  # (e.g. no IPv6): the same every time
+    except BaseException:
+        for fd in fds:
+            if fd >= 0:
+                os.close(fd)
+        raise
+    return fds
+
+
+def _quiet_multicast() -> None:
+    """MLDv1 for this thread's (new) namespace. Under MLDv2 a socket that leaves an IPv6
+    group (as every one does when its program exits) queues reports for kernel workers to
+    send, now and up to a second later, over `lo` down or not: they would bump counters
+    after the check, in the next run's view. MLDv1 reports only on an interface that is up,
+    and `lo` never is. (IGMP's late reports go nowhere and count nothing.)"""
+    try:
+        fd = os.open("/proc/sys/net/ipv6/conf/all/force_mld_version", os.O_WRONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return  # no IPv6
+    try:
+        os.write(fd, b"1")
+    finally:
+        os.close(fd)
+
+
+def _snapshot(ns: Netns) -> tuple[bytes, ...]:
+    """What `ns` shows: its files, whole (a read from offset 0 renders one anew, up to the
+    size asked)."""
+    if ns.files:
+        fds = ns.files
+    else:
+        with _inside(ns.fd):
+            fds = _open_files()
+    try:
+        found = [os.pread(fd, 1 << 16, 0) if fd >= 0 else b"(none)" for fd in fds]
+    finally:
+        if fds is not ns.files:
+            for fd in fds:
+                if fd >= 0:
+                    os.close(fd)
+    return tuple(_mask(raw) if "sockstat" in name else raw
+                 for name, raw in zip(FILES, found, strict=True))
 
 
 def _make() -> Netns:
-    with _inside(None):
-        raw = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        # Above 9: the outer's fds are placed by dup2 into 0-7, which must clobber no source.
-        fd = fcntl.fcntl(raw, fcntl.F_DUPFD_CLOEXEC, 10)
-        os.close(raw)
-        try:
-            fresh = _snapshot()
-        except BaseException:
-            os.close(fd)
-            raise
+    global _holding
+    with _lock:
+        hold = _holding < MAX_HOLDING
+        _holding += hold
+    try:
+        with _inside(None):
+            raw = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            # Above 9: the outer's fds go by dup2 to 0-7, which must clobber no source.
+            fd = fcntl.fcntl(raw, fcntl.F_DUPFD_CLOEXEC, 10)
+            os.close(raw)
+            try:
+                _quiet_multicast()
+                files = _open_files() if hold else []
+            except BaseException:
+                os.close(fd)
+                raise
+    except BaseException:
+        with _lock:
+            _holding -= hold
+        raise
+    ns = Netns(fd, files)
+    try:
+        ns.fresh = _snapshot(ns)
+    except BaseException:
+        ns.close()
+        raise
     with _lock:
         stats["made"] += 1
-    return Netns(fd, fresh)
+    return ns
 
 
 def take() -> Netns | None:
@@ -173,8 +237,7 @@ def take() -> Netns | None:
 def clean(ns: Netns) -> bool:
     """Whether `ns` reads as it did new. Only meaningful once no process is left in it."""
     try:
-        with _inside(ns.fd):
-            return _snapshot() == ns.fresh
+        return _snapshot(ns) == ns.fresh
     except OSError:
         return False
 
@@ -211,12 +274,15 @@ def drop_idle() -> None:
 def _after_fork_in_child() -> None:
     # The parent's namespaces are the parent's to lend: our copies of their fds go, and a
     # namespace lent to one of the parent's boxes is never given back here (Netns.owner).
-    global _lock, _owner
+    global _lock, _owner, _holding
     _lock = threading.Lock()
     for ns in [*_idle, *_lent]:
-        with contextlib.suppress(OSError):
-            os.close(ns.fd)
+        for fd in (ns.fd, *ns.files):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         ns.fd = -1
+        ns.files = []
+    _holding = 0
     _idle.clear()
     _lent.clear()
     _owner = os.getpid()

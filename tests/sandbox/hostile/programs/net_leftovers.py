@@ -134,6 +134,30 @@ def encode(bits: str) -> None:
     print("encoded")
 
 
+def join(count: int) -> None:
+    """Join multicast groups and exit: leaving them (at exit) is what queues late reports
+    under MLDv2, after the box is gone."""
+    six = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    four = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for number in range(count):
+        group = socket.inet_pton(socket.AF_INET6, f"ff05::1:{number + 1:x}")
+        six.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, group + struct.pack("i", 1))
+        four.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack(
+            "4s4si", socket.inet_aton(f"239.1.2.{number + 1}"), bytes(4), 1))
+    print("joined", flush=True)
+    os._exit(0)
+
+
+def watch(seconds: float) -> None:
+    """Whether the counters move while this run does nothing (an earlier run's late work)."""
+    def read() -> str:
+        return "".join(open(f"/proc/net/{name}").read()
+                       for name in ("dev", "snmp", "snmp6", "netstat", "dev_snmp6/lo"))
+    first = read()
+    time.sleep(seconds)
+    print("counters moved" if read() != first else "counters still")
+
+
 def counters() -> None:
     """What the namespace's counters and socket lists read (the sockets' inode numbers and
     kernel addresses differ between namespaces; what a run could leave does not)."""
@@ -222,7 +246,8 @@ def main() -> None:
     {"listen": lambda: listen(int(args[0])), "quiet_listen": lambda: quiet_listen(int(args[0])),
      "bind": lambda: bind(int(args[0])), "abstract": lambda: abstract(args[0]),
      "find_abstract": lambda: find_abstract(args[0]), "encode": lambda: encode(args[0]),
-     "counters": counters, "admin": admin, "cookie": lambda: None}[step]()
+     "counters": counters, "admin": admin, "cookie": lambda: None,
+     "join": lambda: join(int(args[0])), "watch": lambda: watch(float(args[0]))}[step]()
 
 
 main()
