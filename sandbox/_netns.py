@@ -56,6 +56,22 @@ FILES = (*(f"/proc/thread-self/net/{name}" for name in (
     "unix", "netlink", "ip6_flowlabel", "igmp", "igmp6", "dev_mcast")),
     # Zeros until the kernel makes the namespace's key; reading it makes none.
     "/proc/sys/net/ipv4/tcp_fastopen_key")
+# Every entry of /proc/net we have reasoned about (above). A kernel with more (a protocol
+# module such as sctp, with state of its own per namespace) gets no reuse: we cannot say
+# what a run could leave there. One loaded later shows up in the namespaces already made
+# (modules register their entries in every one), whose check then fails.
+KNOWN = frozenset((
+    "anycast6", "arp", "arp_tables_matches", "arp_tables_names", "arp_tables_targets",
+    "connector", "dev", "dev_mcast", "dev_snmp6", "fib_trie", "fib_triestat", "icmp", "icmp6",
+    "if_inet6", "igmp", "igmp6", "ip6_flowlabel", "ip6_tables_matches", "ip6_tables_names",
+    "ip6_tables_targets", "ip6t_hashlimit", "ip_tables_matches", "ip_tables_names",
+    "ip_tables_targets", "ipconfig", "ipt_hashlimit", "ipv6_route", "mcfilter", "mcfilter6",
+    "netfilter", "netlink", "netstat", "nf_conntrack", "nf_conntrack_expect", "packet", "pnp",
+    "protocols", "psched", "ptype", "raw", "raw6", "route", "rt6_stats", "rt_acct", "rt_cache",
+    "snmp", "snmp6", "sockstat", "sockstat6", "softnet_stat", "stat", "tcp", "tcp6", "udp",
+    "udp6", "udplite", "udplite6", "unix", "xfrm_stat", "xt_recent",
+    # Multicast routing (CONFIG_IP_MROUTE): MRT_INIT needs a raw socket and CAP_NET_ADMIN.
+    "ip_mr_cache", "ip_mr_vif", "ip6_mr_cache", "ip6_mr_vif"))
 # sockstat fields counted over the whole machine, not per namespace: they change whatever
 # the run did, and say nothing about this namespace.
 _GLOBAL_FIELDS = {b"orphan", b"alloc", b"mem"}
@@ -69,6 +85,7 @@ _idle: list[Netns] = []
 _lent: set[Netns] = set()  # in a box now (closed in a forked child, as the idle ones)
 _owner = os.getpid()
 _holding = 0  # namespaces with their files open
+_unknown: list[str] = []  # entries of /proc/net not in KNOWN, once seen: no reuse
 stats = {"made": 0, "reused": 0, "dirty": 0}  # (tests and the benchmark read these)
 
 
@@ -131,10 +148,10 @@ def _mask(raw: bytes) -> bytes:
 
 def _open_files() -> list[int]:
     """FILES of this thread's namespace, opened (call inside `_inside`): an open /proc/net
-    file stays bound to the namespace it was opened in."""
+    file stays bound to the namespace it was opened in; last, its /proc/net directory."""
     fds: list[int] = []
     try:
-        for name in FILES:
+        for name in (*FILES, "/proc/thread-self/net"):
             try:
                 fds.append(os.open(name, os.O_RDONLY | os.O_CLOEXEC))
             except FileNotFoundError:
@@ -172,14 +189,15 @@ def _snapshot(ns: Netns) -> tuple[bytes, ...]:
         with _inside(ns.fd):
             fds = _open_files()
     try:
-        found = [os.pread(fd, 1 << 16, 0) if fd >= 0 else b"(none)" for fd in fds]
+        found = [os.pread(fd, 1 << 16, 0) if fd >= 0 else b"(none)" for fd in fds[:-1]]
+        found.append(" ".join(sorted(os.listdir(fds[-1]))).encode())
     finally:
         if fds is not ns.files:
             for fd in fds:
                 if fd >= 0:
                     os.close(fd)
     return tuple(_mask(raw) if "sockstat" in name else raw
-                 for name, raw in zip(FILES, found, strict=True))
+                 for name, raw in zip((*FILES, "listing"), found, strict=True))
 
 
 def _make() -> Netns:
@@ -206,6 +224,10 @@ def _make() -> Netns:
     ns = Netns(fd, files)
     try:
         ns.fresh = _snapshot(ns)
+        unknown = set(ns.fresh[-1].decode().split()) - KNOWN
+        if unknown:
+            _unknown[:] = sorted(unknown)
+            raise OSError(f"no reuse: /proc/net has {', '.join(_unknown)}")
     except BaseException:
         ns.close()
         raise
@@ -217,7 +239,7 @@ def _make() -> Netns:
 def take() -> Netns | None:
     """A namespace for one box, none other's until `give_back`; None: the box makes its own
     (reuse off, or the host could not make one)."""
-    if not _reuse.enabled():
+    if not _reuse.enabled() or _unknown:
         return None
     with _lock:
         if _idle and _owner == os.getpid():

@@ -264,3 +264,19 @@ def test_a_forked_child_never_lends_its_parents_namespaces(hostile: Hostile,
     # The parent's idle namespaces survived the child and are still lent.
     again = {cookie(run(hostile, "cookie")) for _ in range(4)}
     assert again & parents, (again, parents)
+
+
+def test_a_kernel_with_unknown_network_state_gets_no_reuse(
+        hostile: Hostile, reuse_on: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A protocol module we have not reasoned about (here: pretend xfrm_stat is one) keeps
+    # state per namespace that no check reads: every box then makes its own.
+    fresh_start()
+    monkeypatch.setattr(_netns, "KNOWN", _netns.KNOWN - {"xfrm_stat"})
+    monkeypatch.setattr(_netns, "_unknown", [])
+    assert _netns.take() is None
+    assert _netns._unknown == ["xfrm_stat"]
+    before = dict(_netns.stats)
+    cookies = [cookie(run(hostile, "cookie")) for _ in range(4)]
+    assert len(set(cookies)) == 4, cookies
+    _pool.drain()
+    assert _netns.stats == before
