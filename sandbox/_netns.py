@@ -148,10 +148,11 @@ def _mask(raw: bytes) -> bytes:
 
 def _open_files() -> list[int]:
     """FILES of this thread's namespace, opened (call inside `_inside`): an open /proc/net
-    file stays bound to the namespace it was opened in; last, its /proc/net directory."""
+    file stays bound to the namespace it was opened in (not so a directory, which needs the
+    thread that opened it alive)."""
     fds: list[int] = []
     try:
-        for name in (*FILES, "/proc/thread-self/net"):
+        for name in FILES:
             try:
                 fds.append(os.open(name, os.O_RDONLY | os.O_CLOEXEC))
             except FileNotFoundError:
@@ -189,8 +190,9 @@ def _snapshot(ns: Netns) -> tuple[bytes, ...]:
         with _inside(ns.fd):
             fds = _open_files()
     try:
-        found = [os.pread(fd, 1 << 16, 0) if fd >= 0 else b"(none)" for fd in fds[:-1]]
-        found.append(" ".join(sorted(os.listdir(fds[-1]))).encode())
+        found = [os.pread(fd, 1 << 16, 0) if fd >= 0 else b"(none)" for fd in fds]
+        # Our own namespace's entries: a module adds its entries to every namespace.
+        found.append(" ".join(sorted(os.listdir("/proc/thread-self/net"))).encode())
     finally:
         if fds is not ns.files:
             for fd in fds:
