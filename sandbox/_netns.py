@@ -71,7 +71,10 @@ KNOWN = frozenset((
     "snmp", "snmp6", "sockstat", "sockstat6", "softnet_stat", "stat", "tcp", "tcp6", "udp",
     "udp6", "udplite", "udplite6", "unix", "xfrm_stat", "xt_recent",
     # Multicast routing (CONFIG_IP_MROUTE): MRT_INIT needs a raw socket and CAP_NET_ADMIN.
-    "ip_mr_cache", "ip_mr_vif", "ip6_mr_cache", "ip6_mr_vif"))
+    "ip_mr_cache", "ip_mr_vif", "ip6_mr_cache", "ip6_mr_vif",
+    # Wireless extensions (Debian's kernels): statistics of wireless devices, and only `lo`
+    # is ours (making or moving in a device needs CAP_NET_ADMIN).
+    "wireless"))
 # sockstat fields counted over the whole machine, not per namespace: they change whatever
 # the run did, and say nothing about this namespace.
 _GLOBAL_FIELDS = {b"orphan", b"alloc", b"mem"}
