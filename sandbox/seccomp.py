@@ -5,11 +5,14 @@ thread and tells the box's init, which names the syscall and kills the box; a pr
 forge or hide that (the kernel refuses a second listener in one filter chain, so a program's
 own filter cannot take the call over and let it "continue"). `errno` rules make the call
 fail, for calls that runtimes probe and then fall back from (libuv tries io_uring, glibc
-tries clone3): the program keeps working. Every other syscall is allowed; namespaces,
-cgroups and the unprivileged uid do the rest.
+tries clone3): the program keeps working. socket() and socketpair() take an allowlist of
+families and protocols (SOCKET_ALLOW; anything else fails with the kernel's own errno), so
+that a box cannot make the kernel load a protocol module. Every other syscall is allowed;
+namespaces, cgroups and the unprivileged uid do the rest.
 
 A policy is a name ("default") plus per-run relaxations: `allow=("ptrace",)` drops every rule
-on those syscalls, arg rules included (allowing "socket" also allows AF_VSOCK). Names are
+on those syscalls, arg rules included (allowing "socket" also allows AF_VSOCK and every
+family and protocol). Names are
 checked against libseccomp's table and our own table of newer syscalls; an unknown name is
 bad input (SandboxError).
 """
@@ -125,6 +128,37 @@ ERRNO_ARG_RULES: tuple[tuple[str, int, tuple[tuple[int, str, int], ...], str], .
      "core dumps reach the host"),
 )
 
+# Socket families and protocols a box may create. A family or protocol the kernel lacks is
+# one it loads on demand: socket() asks for the module "net-pf-F" or "net-pf-F-proto-P[-type-T]"
+# (and AF_NETLINK for "net-pf-16-proto-P"), loaded as host root at the box's will. Stock
+# Debian and Ubuntu kernels ship SCTP, DCCP, RDS, TIPC, CAN, AF_ALG... as such modules, a
+# long line of kernel exploits, and a loaded module stays for every later box. Any other
+# family fails with EAFNOSUPPORT and any other protocol of an allowed family with
+# EPROTONOSUPPORT: the kernel's own answers when it has no such family or protocol, which
+# runtimes that probe (Go's MPTCP, Java's IPv6) already take as "not here" and fall back.
+# The type is not checked: every module alias names a protocol, and protocol 0 with any
+# type matches none. (family: allowed protocols, or None for any.)
+AF_UNIX, AF_INET, AF_INET6, AF_NETLINK = 1, 2, 10, 16
+IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6 = 1, 6, 17, 58
+NETLINK_ROUTE = 0
+SOCKET_ALLOW: dict[str, dict[int, tuple[int, ...] | None]] = {
+    "socket": {
+        # unix_create loads nothing and refuses protocols other than 0 and PF_UNIX itself.
+        AF_UNIX: None,
+        # 0 (the type's default), TCP, UDP, and ICMP for unprivileged ping sockets (IPv4 and
+        # IPv6 each its own). Raw sockets need CAP_NET_RAW, which the box lacks.
+        AF_INET: (0, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP),
+        AF_INET6: (0, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6),
+        # glibc's getifaddrs and getaddrinfo(AI_ADDRCONFIG), libuv's interface list. Its
+        # requests that load modules ("rtnl-link-*" on RTM_NEWLINK) need CAP_NET_ADMIN over
+        # the namespace. NETLINK_SOCK_DIAG and NETLINK_GENERIC load modules on request.
+        AF_NETLINK: (NETLINK_ROUTE,),
+    },
+    # Only unix socket pairs exist (the others fail with EOPNOTSUPP, but after creating both
+    # sockets: module loading included).
+    "socketpair": {AF_UNIX: None},
+}
+
 POLICY_NAMES = ("default",)
 
 
@@ -220,6 +254,41 @@ def _rule_target(name: str) -> str | int:
     if number is None:  # a typo in the rules above, not bad user input
         raise HostUnsupportedError(f"seccomp: the policy names unknown syscall {name!r}")
     return number
+
+
+def _outside(allowed: Iterable[int]) -> list[tuple[int, int]]:
+    """(mask, value) pairs that, between them, match every 32-bit value but `allowed`, each
+    value once. libseccomp has no "not in", takes one comparison per argument per rule, and
+    its only comparison of the low 32 bits alone is a masked one (<, > look at all 64 bits,
+    which the kernel does not: an int argument is its low half)."""
+    out: list[tuple[int, int]] = []
+
+    def walk(bit: int, prefix: int, members: list[int]) -> None:
+        above = (M32 << (bit + 1)) & M32
+        for value in (prefix, prefix | 1 << bit):
+            inside = [m for m in members if m & (1 << bit) == value & (1 << bit)]
+            if not inside:
+                out.append((above | 1 << bit, value))
+            elif bit:
+                walk(bit - 1, value, inside)
+
+    walk(31, 0, sorted({v & M32 for v in allowed}))
+    return out
+
+
+def socket_rules() -> list[tuple[str, int, tuple[tuple[int, int, int], ...]]]:
+    """SOCKET_ALLOW as errno rules: (syscall, errno, [(arg, mask, value)])."""
+    rules: list[tuple[str, int, tuple[tuple[int, int, int], ...]]] = []
+    for name, families in SOCKET_ALLOW.items():
+        # AF_VSOCK is a kill rule of its own (KILL_ARG_RULES): not matched twice.
+        for mask, value in _outside({*families, AF_VSOCK}):
+            rules.append((name, errno_codes.EAFNOSUPPORT, ((0, mask, value),)))
+        for family, protocols in families.items():
+            if protocols is not None:
+                rules.extend((name, errno_codes.EPROTONOSUPPORT,
+                              ((0, M32, family), (2, mask, value)))
+                             for mask, value in _outside(protocols))
+    return rules
 
 
 _compile_lock = _thread.allocate_lock()
@@ -330,6 +399,11 @@ def _compile(policy: Policy) -> bytes:
         args = [lib.Arg(index, lib.MASKED_EQ, M32, value) if op == "eq32"
                 else lib.Arg(index, lib.NE, value) for index, op, value in errno_conditions]
         filt.add_rule(lib.ERRNO(code), _rule_target(name), *args)
+    for name, code, conditions in socket_rules():
+        if name not in allow:
+            filt.add_rule(lib.ERRNO(code), _rule_target(name),
+                          *(lib.Arg(index, lib.MASKED_EQ, mask, value)
+                            for index, mask, value in conditions))
     read_fd, write_fd = os.pipe()
     try:
         with os.fdopen(write_fd, "wb", closefd=True) as out:
@@ -350,6 +424,7 @@ def describe(policy: Policy | None = None) -> Mapping[str, object]:
     return {
         "name": policy.name,
         "kill": sorted(set(KILL_RULES) - policy.allow),
-        "errno": sorted((set(ERRNO_RULES) | {r[0] for r in ERRNO_ARG_RULES}) - policy.allow),
+        "errno": sorted((set(ERRNO_RULES) | {r[0] for r in ERRNO_ARG_RULES} | set(SOCKET_ALLOW))
+                        - policy.allow),
         "allowed": sorted(policy.allow),
     }
