@@ -118,12 +118,13 @@ def release(cgroup: BoxCgroup) -> None:
             import atexit
 
             atexit.register(drain)
+    for old in evicted:
+        _remove(old)
     if keep:
         stats["kept"] += 1
     else:
-        evicted.append(cgroup)
-    for old in evicted:
-        _remove(old)
+        stats["removed"] += 1
+        cgroup.remove()  # (its errors are the teardown's, as without reuse)
 
 
 def _remove(cgroup: BoxCgroup) -> None:
