@@ -81,7 +81,7 @@ def _reissue(backend: Backend, memory: int, pids: int) -> BoxCgroup | None:
                 stats["unsettled"] += 1
                 keep.append((cgroup, released, reclaimed))
                 continue
-            if not (cgroup.quiet() and cgroup.rearm(memory, pids)):
+            if not cgroup.rearm(memory, pids):  # (quiet: checked at release)
                 raise OSError("cgroup refused to be reset")
         except OSError:
             _remove(cgroup)

@@ -66,6 +66,7 @@ class V1Box(BoxCgroup):
         # reset the OOM-kill count; the failure count is kept as a delta alike).
         self._oom_base = 0
         self._failcnt_base = 0
+        self._reuse_fds: tuple[int, ...] = ()
 
     @property
     def join(self) -> JoinSpec:
@@ -108,45 +109,61 @@ class V1Box(BoxCgroup):
             rmdir_retry(directory)
 
     def forget(self) -> None:
-        fds, self._usage_fds = (self._cpu_fd, *self._usage_fds), ()
-        self._cpu_fd = -1
+        fds = (self._cpu_fd, *self._usage_fds, *self._reuse_fds)
+        self._cpu_fd, self._usage_fds, self._reuse_fds = -1, (), ()
         for fd in fds:
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
 
-    # ----- reuse -----
+    # ----- reuse: the files it reads are opened once, at the first release (a cgroup that
+    # is reused serves hundreds of runs; one that never is pays nothing) -----
+
+    def _reuse_files(self) -> tuple[int, ...]:
+        if not self._reuse_fds:
+            mem, cpu = self.dirs["memory"], self.dirs["cpuacct"]
+            fds = [os.open(path, os.O_RDONLY | os.O_CLOEXEC) for path in (
+                os.path.join(self.dirs["pids"], "pids.current"),
+                os.path.join(mem, "memory.usage_in_bytes"))]
+            # Written to reset them: the peak, the CPU counter.
+            fds += [os.open(os.path.join(mem, "memory.max_usage_in_bytes"),
+                            os.O_WRONLY | os.O_CLOEXEC),
+                    os.open(os.path.join(cpu, "cpuacct.usage"), os.O_WRONLY | os.O_CLOEXEC)]
+            self._reuse_fds = tuple(fds)
+        return self._reuse_fds
 
     def quiet(self) -> bool:
-        # Threads (tasks) and processes of every hierarchy, and pids still charged: a task
-        # being reaped has left the lists but may still hold its pid.
-        for directory in self.dirs.values():
-            if tasks_in(directory, "tasks") or tasks_in(directory) or subdirectories(directory):
-                return False
-        return read_text(os.path.join(self.dirs["pids"], "pids.current")).strip() == "0"
+        # Threads ("tasks") of every hierarchy, and no pid still charged: a task being reaped
+        # has left the lists but may still hold its pid.
+        # (Opened anew each time: v1 keeps the task list an open file read first for a
+        # second, and a kept file would show tasks long gone.)
+        pids_fd = self._reuse_files()[0]
+        if os.pread(pids_fd, 16, 0) != b"0\n" or any(
+                tasks_in(d, "tasks") for d in self.dirs.values()):
+            return False
+        # A directory's link count is 2 plus its subdirectories (child cgroups).
+        return all(os.stat(d).st_nlink == 2 for d in self.dirs.values())
 
     def charged(self) -> int:
-        return int(read_text(os.path.join(self.dirs["memory"], "memory.usage_in_bytes")))
+        return read_int(self._reuse_files()[-3])
 
     def reclaim(self) -> None:
         # With no task inside, force_empty reclaims what can be (page cache, slab caches).
         _write(os.path.join(self.dirs["memory"], "memory.force_empty"), "0")
 
     def rearm(self, memory: int, pids: int) -> bool:
-        mem = self.dirs["memory"]
-        before = self.charged()
+        *_, usage_fd, peak_w, cpu_w = self._reuse_files()
+        before = read_int(usage_fd)
         # The peak restarts from what is charged now (little: see reuse.SETTLED), and the CPU
         # counter from zero: the supervisor compares it to the limit before init reports its
         # base, as with a fresh cgroup.
-        _write(os.path.join(mem, "memory.max_usage_in_bytes"), "0")
-        if self._has_memsw:
-            _write(os.path.join(mem, "memory.memsw.max_usage_in_bytes"), "0")
-        _write(os.path.join(self.dirs["cpuacct"], "cpuacct.usage"), "0")
-        oom_fd, _peak_fd, failcnt_fd = self._usage_fds
+        os.write(peak_w, b"0")
+        os.write(cpu_w, b"0")
+        oom_fd, peak_fd, failcnt_fd = self._usage_fds
+        if read_int(self._cpu_fd) != 0 or read_int(peak_fd) > before:
+            return False  # a reset the kernel did not apply (with no task, nothing can grow)
         self._oom_base = keyed(os.pread(oom_fd, 4096, 0).decode("ascii")).get("oom_kill", 0)
         self._failcnt_base = read_int(failcnt_fd)
-        if read_int(self._cpu_fd) != 0 or read_int(_peak_fd) > before:
-            return False  # a reset the kernel did not apply (with no task, nothing can grow)
         self.set_limits(memory, pids)
         return True
 
