@@ -29,9 +29,11 @@ import os
 import time
 
 from .._reuse import enabled
+from .._spawn import ONE_SHOT
 from .base import Backend, BoxCgroup
 
 MAX_IDLE = 8  # idle cgroups kept per process; a cgroup released beyond it is removed
+MAX_UNSETTLED = 2.0  # seconds an idle cgroup may take to settle before it is removed
 RELEASE_MAX = 2 << 20  # bytes still charged at release above which the cgroup is removed
 SETTLED = 32 << 10  # bytes still charged at reissue up to which it counts as empty
 
@@ -43,7 +45,9 @@ stats = {"reused": 0, "kept": 0, "removed": 0, "unsettled": 0}  # for tests and 
 
 
 def _usable(backend: Backend | None) -> bool:
-    return backend is not None and enabled() and backend.reuse_supported()
+    # A one-shot run (the CLI, `sandbox doctor`) leaves the process as it found it.
+    return (backend is not None and enabled() and not ONE_SHOT.get()
+            and backend.reuse_supported())
 
 
 def claim(backend: Backend, name: str, memory: int, pids: int) -> BoxCgroup:
@@ -79,6 +83,8 @@ def _reissue(backend: Backend, memory: int, pids: int) -> BoxCgroup | None:
                 charged = cgroup.charged()
             if charged > SETTLED:
                 stats["unsettled"] += 1
+                if time.monotonic() - released > MAX_UNSETTLED:
+                    raise OSError("still charged long after its run")  # pinned: remove
                 keep.append((cgroup, released, reclaimed))
                 continue
             if not cgroup.rearm(memory, pids):  # (quiet: checked at release)

@@ -277,6 +277,51 @@ def test_a_cgroup_released_with_a_task_inside_is_not_kept() -> None:
         base.rmdir_retry(directory)
 
 
+def test_a_cgroup_whose_memory_stays_charged_is_never_handed_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if not reusing():
+        pytest.skip("no cgroup reuse on this host")
+    chosen = cgroups.backend()
+    tag = f"box-{os.getpid()}-{time.monotonic_ns()}"
+    cgroup = chosen.create(tag, 64 * MiB, 16)
+    shm = Path("/dev/shm", f"cgreuse-test-{os.getpid()}")
+    # A process of it leaves a file in the host's /dev/shm: its pages stay charged to the
+    # cgroup after the process is gone, and cannot be reclaimed (no swap).
+    join = f"""
+import os
+for d in {cgroup.directories()!r}:
+    with open(os.path.join(d, 'cgroup.procs'), 'w') as f: f.write(str(os.getpid()))
+with open({str(shm)!r}, 'wb') as f: f.write(b'x' * (1 << 20))
+"""
+    try:
+        subprocess.run([sys.executable, "-c", join], check=True, timeout=60)
+        assert cgroup.quiet() and cgroup.charged() >= MiB
+        reuse.drain()
+        reuse.release(cgroup)  # kept: no task, under RELEASE_MAX
+        assert set(cgroup.directories()) <= reuse.idle_dirs()
+        monkeypatch.setattr(reuse, "MAX_UNSETTLED", 0.3)
+        other = reuse.claim(chosen, tag + "1", 64 * MiB, 16)
+        other.remove()
+        assert other.procs_dir() != cgroup.procs_dir()  # reclaimed once, still charged
+        assert set(cgroup.directories()) <= reuse.idle_dirs()  # (it may yet settle)
+        time.sleep(0.4)
+        other = reuse.claim(chosen, tag + "2", 64 * MiB, 16)
+        other.remove()
+        assert other.procs_dir() != cgroup.procs_dir()
+        assert not any(os.path.isdir(d) for d in cgroup.directories())  # removed
+    finally:
+        shm.unlink(missing_ok=True)
+        reuse.drain()
+
+
+def test_one_shot_runs_keep_no_cgroup(used: list[str]) -> None:
+    from sandbox._spawn import one_shot
+
+    with one_shot():
+        assert py("pass").ok
+    assert reuse.idle_dirs() == set()
+
+
 def test_another_process_starting_leaves_our_idle_cgroups_alone(
         used: list[str], cold: None, host_env: dict[str, str]) -> None:
     assert py("pass").ok
