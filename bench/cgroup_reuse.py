@@ -18,6 +18,7 @@ a few unmeasured runs warm the next block up. Per setting, it prints:
   cgroup not settled yet: its kernel objects are freed an RCU grace period later).
 
 --pause S sleeps S seconds between runs (outside the timing), as a judge between tests.
+First, the cgroup part alone (--cycles N; no boxes): create + remove against claim + release.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sandbox
-from sandbox import _pool
+from sandbox import _pool, cgroups
 from sandbox._spawn import zygote_pid
 from sandbox.cgroups import reuse
 
@@ -99,14 +100,48 @@ def block(setting: str, runs: int, pause: float) -> tuple[list[float], float, fl
             (kernel1 - kernel0) / 1e9 / runs, reuse.stats["reused"] - reused_before)
 
 
+def cycles(count: int) -> None:
+    """The cgroup part alone, without boxes: create + remove against reissue + release of a
+    quiet cgroup (thread CPU is this thread's; kernel threads are measured after a pause, so
+    that the offlining of removed cgroups lands in its own part)."""
+    chosen = cgroups.backend()
+    tag = f"box-{os.getpid()}-bench"
+    os.environ["SANDBOX_REUSE"] = "1"
+    reuse.drain()
+    reuse.release(chosen.create(tag, 64 << 20, 16))
+
+    def fresh(i: int) -> None:
+        chosen.create(f"{tag}{i}", 64 << 20, 16).remove()
+
+    def reused(i: int) -> None:
+        reuse.release(reuse.claim(chosen, f"{tag}{i}", 64 << 20, 16))
+
+    for name, step in (("fresh  create+remove ", fresh), ("reused claim+release", reused)):
+        time.sleep(0.5)
+        kernel0, cpu0, wall0 = kernel_threads_ns(), time.thread_time_ns(), time.perf_counter()
+        for i in range(count):
+            step(i)
+        wall, cpu = time.perf_counter() - wall0, time.thread_time_ns() - cpu0
+        time.sleep(0.5)
+        kernel = kernel_threads_ns() - kernel0
+        print(f"{name}: wall {wall / count * 1e6:.0f} us, this thread's cpu "
+              f"{cpu / count / 1e3:.0f} us, kernel threads {kernel / count / 1e3:.0f} us"
+              " per cycle")
+    reuse.drain()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="runs per block")
     parser.add_argument("--blocks", type=int, default=6, help="blocks per setting")
     parser.add_argument("--pause", type=float, default=0.0, help="seconds between runs")
+    parser.add_argument("--cycles", type=int, default=500,
+                        help="cgroup-only cycles per setting (0: skip that part)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("needs root, like the sandbox")
+    if args.cycles:
+        cycles(args.cycles)
     walls: dict[str, list[float]] = {"0": [], "1": []}
     cpu: dict[str, list[list[float]]] = {"0": [[], [], []], "1": [[], [], []]}
     reused: dict[str, int] = {"0": 0, "1": 0}
