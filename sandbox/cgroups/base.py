@@ -103,6 +103,11 @@ class BoxCgroup(ABC):
         """Bytes of memory still charged to it."""
         raise OSError("not reusable")
 
+    def cached(self) -> int:
+        """Bytes of page cache and shmem still charged to it (what its kernel objects are
+        not)."""
+        return self.charged()
+
     def reclaim(self) -> None:
         """Reclaim what is charged to it (no task may be in it)."""
         raise OSError("not reusable")

@@ -6,9 +6,10 @@ when, and only when, it is provably as good as a fresh one:
 
 - release (the box's teardown, every process of it reaped): no task left in any hierarchy,
   no pid charged, no child cgroup, every counter readable, and little memory still charged.
-  A run that left more than RELEASE_MAX charged (page cache of files it was the first to
-  read) is removed as before: reclaiming would evict those pages from the host's cache, and
-  the next runs would read them again and be charged for them, which a fresh box is not.
+  A run that left more than RELEASE_MAX of page cache charged (files it was the first to
+  read) has its cgroup removed as before: reclaiming would evict those pages from the
+  host's cache, and the next runs would read them again and be charged for them, which
+  after a fresh cgroup they are not.
 - reissue (the next box's claim): memory still charged must be down to SETTLED (a run's
   kernel objects are freed after an RCU grace period, 20-50 ms after its end here; what page
   cache is left is reclaimed once); then the peak is reset, the counters that cannot be reset
@@ -34,7 +35,8 @@ from .base import Backend, BoxCgroup
 
 MAX_IDLE = 8  # idle cgroups kept per process; a cgroup released beyond it is removed
 MAX_UNSETTLED = 2.0  # seconds an idle cgroup may take to settle before it is removed
-RELEASE_MAX = 2 << 20  # bytes still charged at release above which the cgroup is removed
+RELEASE_MAX = 2 << 20  # page cache left at release above which the cgroup is removed
+RELEASE_MAX_TOTAL = 32 << 20  # all that is left charged (kernel objects too) likewise
 SETTLED = 32 << 10  # bytes still charged at reissue up to which it counts as empty
 
 _lock = _thread.allocate_lock()
@@ -107,7 +109,10 @@ def release(cgroup: BoxCgroup) -> None:
         cgroup.remove()
         return
     try:
-        keep = cgroup.quiet() and cgroup.charged() <= RELEASE_MAX
+        # (Kernel objects of the run are freed an RCU grace period later: they may add a
+        # few MiB now, which settle by the reissue.)
+        keep = (cgroup.quiet() and cgroup.cached() <= RELEASE_MAX
+                and cgroup.charged() <= RELEASE_MAX_TOTAL)
     except OSError:
         keep = False
     evicted: list[BoxCgroup] = []
@@ -139,11 +144,15 @@ def _remove(cgroup: BoxCgroup) -> None:
         cgroup.remove()
 
 
+def idle() -> list[BoxCgroup]:
+    """The idle cgroups, oldest first."""
+    with _lock:
+        return [entry[0] for entry in _idle] if _owner == os.getpid() else []
+
+
 def idle_dirs() -> set[str]:
     """Directories of the idle cgroups (alive by design, for tests that count leftovers)."""
-    with _lock:
-        entries = list(_idle) if _owner == os.getpid() else []
-    return {d for cgroup, _, _ in entries for d in cgroup.directories()}
+    return {d for cgroup in idle() for d in cgroup.directories()}
 
 
 def drain() -> None:

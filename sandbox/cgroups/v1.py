@@ -66,7 +66,7 @@ class V1Box(BoxCgroup):
         # reset the OOM-kill count; the failure count is kept as a delta alike).
         self._oom_base = 0
         self._failcnt_base = 0
-        self._reuse_fds: tuple[int, ...] = ()
+        self._reuse_fds: dict[str, int] = {}  # by file name
 
     @property
     def join(self) -> JoinSpec:
@@ -109,8 +109,8 @@ class V1Box(BoxCgroup):
             rmdir_retry(directory)
 
     def forget(self) -> None:
-        fds = (self._cpu_fd, *self._usage_fds, *self._reuse_fds)
-        self._cpu_fd, self._usage_fds, self._reuse_fds = -1, (), ()
+        fds = (self._cpu_fd, *self._usage_fds, *self._reuse_fds.values())
+        self._cpu_fd, self._usage_fds, self._reuse_fds = -1, (), {}
         for fd in fds:
             if fd >= 0:
                 with contextlib.suppress(OSError):
@@ -119,46 +119,51 @@ class V1Box(BoxCgroup):
     # ----- reuse: the files it reads are opened once, at the first release (a cgroup that
     # is reused serves hundreds of runs; one that never is pays nothing) -----
 
-    def _reuse_files(self) -> tuple[int, ...]:
-        if not self._reuse_fds:
-            mem, cpu = self.dirs["memory"], self.dirs["cpuacct"]
-            fds = [os.open(path, os.O_RDONLY | os.O_CLOEXEC) for path in (
-                os.path.join(self.dirs["pids"], "pids.current"),
-                os.path.join(mem, "memory.usage_in_bytes"))]
-            # Written to reset them: the peak, the CPU counter.
-            fds += [os.open(os.path.join(mem, "memory.max_usage_in_bytes"),
-                            os.O_WRONLY | os.O_CLOEXEC),
-                    os.open(os.path.join(cpu, "cpuacct.usage"), os.O_WRONLY | os.O_CLOEXEC)]
-            self._reuse_fds = tuple(fds)
-        return self._reuse_fds
+    def _reuse_file(self, name: str) -> int:
+        fd = self._reuse_fds.get(name, -1)
+        if fd < 0:
+            controller = name.partition(".")[0]
+            controller = "cpuacct" if controller == "cpuacct" else controller
+            # The peak and CPU counters are written to reset them.
+            flags = os.O_WRONLY if name in ("memory.max_usage_in_bytes",
+                                            "cpuacct.usage") else os.O_RDONLY
+            fd = os.open(os.path.join(self.dirs[controller], name), flags | os.O_CLOEXEC)
+            self._reuse_fds[name] = fd
+        return fd
 
     def quiet(self) -> bool:
         # Threads ("tasks") of every hierarchy, and no pid still charged: a task being reaped
         # has left the lists but may still hold its pid.
         # (Opened anew each time: v1 keeps the task list an open file read first for a
         # second, and a kept file would show tasks long gone.)
-        pids_fd = self._reuse_files()[0]
-        if os.pread(pids_fd, 16, 0) != b"0\n" or any(
+        if os.pread(self._reuse_file("pids.current"), 16, 0) != b"0\n" or any(
                 tasks_in(d, "tasks") for d in self.dirs.values()):
             return False
         # A directory's link count is 2 plus its subdirectories (child cgroups).
         return all(os.stat(d).st_nlink == 2 for d in self.dirs.values())
 
     def charged(self) -> int:
-        return read_int(self._reuse_files()[-3])
+        return read_int(self._reuse_file("memory.usage_in_bytes"))
+
+    def cached(self) -> int:
+        # All but kernel objects: with no task left, the page cache (and shmem) it charged.
+        try:
+            kmem = read_int(self._reuse_file("memory.kmem.usage_in_bytes"))
+        except FileNotFoundError:
+            kmem = 0
+        return max(0, self.charged() - kmem)
 
     def reclaim(self) -> None:
         # With no task inside, force_empty reclaims what can be (page cache, slab caches).
         _write(os.path.join(self.dirs["memory"], "memory.force_empty"), "0")
 
     def rearm(self, memory: int, pids: int) -> bool:
-        *_, usage_fd, peak_w, cpu_w = self._reuse_files()
-        before = read_int(usage_fd)
+        before = self.charged()
         # The peak restarts from what is charged now (little: see reuse.SETTLED), and the CPU
         # counter from zero: the supervisor compares it to the limit before init reports its
         # base, as with a fresh cgroup.
-        os.write(peak_w, b"0")
-        os.write(cpu_w, b"0")
+        os.write(self._reuse_file("memory.max_usage_in_bytes"), b"0")
+        os.write(self._reuse_file("cpuacct.usage"), b"0")
         oom_fd, peak_fd, failcnt_fd = self._usage_fds
         if read_int(self._cpu_fd) != 0 or read_int(peak_fd) > before:
             return False  # a reset the kernel did not apply (with no task, nothing can grow)

