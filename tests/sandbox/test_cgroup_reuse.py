@@ -81,24 +81,32 @@ def fresh(monkeypatch: pytest.MonkeyPatch, code: str, limits: Any, times: int = 
 
 
 def after(a_code: str, a_limits: Any, b_code: str, b_limits: Any, used: list[str],
-          **kwargs: Any) -> tuple[sandbox.Result, sandbox.Result]:
+          reclaim: bool = True, **kwargs: Any) -> tuple[sandbox.Result, sandbox.Result]:
     """Run A, let it settle, run B; B got A's cgroup exactly when this host reuses."""
     a = py(a_code, a_limits, **kwargs)
-    settle()
+    settle(reclaim)
+    if not reclaim:
+        # The page cache A read is still charged: B's claim must reclaim it (the claim
+        # checks that nothing is left, see `used`).
+        assert all(cgroup.cached() >= MiB // 2 for cgroup in reuse.idle())
     b = py(b_code, b_limits, **kwargs)
     assert len(used) == 2
     assert (used[0] == used[1]) == reusing(), (used, reuse.stats)
     return a, b
 
 
-def settle() -> None:
-    """Until A's kernel objects are freed (an RCU grace period or more after its end: longer
-    on a loaded machine); the page cache it left is reclaimed when B's box claims it."""
+def settle(reclaim: bool = True) -> None:
+    """Until A's cgroup would be handed out: its kernel objects are freed an RCU grace period
+    or more after its end (longer on a loaded machine), and the page cache it left is
+    reclaimed (as B's claim does once; without `reclaim`, left to it)."""
     deadline = time.monotonic() + 5 * SCALE
     time.sleep(SETTLE)
     while time.monotonic() < deadline and any(
-            cgroup.charged() - cgroup.cached() > reuse.SETTLED // 2 for cgroup in reuse.idle()):
-        time.sleep(0.02)
+            cgroup.charged() - (cgroup.cached() if not reclaim else 0) > reuse.SETTLED
+            for cgroup in reuse.idle()):
+        for cgroup in reuse.idle() if reclaim else ():
+            cgroup.reclaim()
+        time.sleep(0.05)
 
 
 def assert_like_fresh(b: sandbox.Result, fresh_runs: list[sandbox.Result]) -> None:
@@ -159,7 +167,8 @@ anon = bytearray(120 << 20)
 print('done')
 """
     a_limits = {"memory": "256M", "disk": "128M", "cpu_time": 10 * SCALE}
-    a, b = after(a_code, a_limits, SMALL_B, B_LIMITS, used, binds=[str(data_file.parent)])
+    a, b = after(a_code, a_limits, SMALL_B, B_LIMITS, used, reclaim=False,
+                 binds=[str(data_file.parent)])
     assert a.verdict is Verdict.OK and a.memory_peak > 200 * MiB, (a.message, a.stderr)
     assert b.ok
     assert_like_fresh(b, fresh(monkeypatch, SMALL_B, B_LIMITS,
