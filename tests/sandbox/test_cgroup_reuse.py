@@ -179,6 +179,7 @@ def test_a_run_that_loaded_much_page_cache_keeps_it_and_leaves_a_fresh_cgroup(
         used: list[str], cold: None, big_file: Path) -> None:
     # Reclaiming it would evict those pages from the host's cache: the next runs would read
     # them again and be charged for them, which they are not after a fresh cgroup.
+    skip_unless_cache_is_kept(big_file)
     code = f"""
 with open({str(big_file)!r}, 'rb') as f:
     while f.read(1 << 20): pass
@@ -439,6 +440,16 @@ def data_file(data_dir: Path) -> Path:
 @pytest.fixture
 def big_file(data_dir: Path) -> Path:
     return _uncached_file(data_dir, 64 * MiB)
+
+
+def skip_unless_cache_is_kept(path: Path) -> None:
+    with open(path, "rb") as handle:
+        handle.read(MiB)
+        cached = resident(path)
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    if not cached:
+        # (9p in the v2 guest: its pages are dropped when the file is closed.)
+        pytest.skip("the repository's file system keeps no page cache after a read")
 
 
 def resident(path: Path) -> int:
