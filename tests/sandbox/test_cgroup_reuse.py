@@ -445,7 +445,8 @@ def big_file(data_dir: Path) -> Path:
 def skip_unless_cache_is_kept(path: Path) -> None:
     with open(path, "rb") as handle:
         handle.read(MiB)
-        cached = resident(path)
+    cached = resident(path)  # (after the close)
+    with open(path, "rb") as handle:
         os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
     if not cached:
         # (9p in the v2 guest: its pages are dropped when the file is closed.)
