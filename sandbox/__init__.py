@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .limits import Limits, parse_seconds, parse_size
+    from .process import Process, spawn
     from .result import Result, Verdict
     from .seccomp import Policy
     from .supervisor import Side, run, run_interactive
@@ -22,6 +23,7 @@ __all__ = [
     "HostUnsupportedError",
     "Limits",
     "Policy",
+    "Process",
     "Result",
     "SandboxError",
     "Side",
@@ -30,6 +32,7 @@ __all__ = [
     "parse_size",
     "run",
     "run_interactive",
+    "spawn",
 ]
 
 # Public names load on first use (PEP 562): `import sandbox` stays cheap for a one-shot CLI
@@ -38,6 +41,7 @@ _LAZY = {
     "Limits": "limits", "parse_seconds": "limits", "parse_size": "limits",
     "Result": "result", "Verdict": "result", "Policy": "seccomp",
     "Side": "supervisor", "run": "supervisor", "run_interactive": "supervisor",
+    "Process": "process", "spawn": "process",
 }
 
 

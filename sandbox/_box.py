@@ -13,14 +13,18 @@ import os
 import select
 import time
 
-from . import cgroups, files, rootfs
+from . import _reuse, cgroups, files, rootfs
 from ._plan import Plan, config_bytes, run_bytes
 from ._slots import host_uid, keeper_uid, slot
-from ._spawn import Pending, parent_pid, spawn, spawn_later
+from ._spawn import ONE_SHOT, Pending, parent_pid, spawn, spawn_later
 from ._syscalls import detached_tmpfs
 from ._verdict import Watched, judge
 from .cgroups import reuse
 from .result import Result
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import _netns
 
 _sequence = itertools.count()
 
@@ -95,6 +99,7 @@ class Box:
         # A prepared box's stdin (/dev/null) and (read, write) ends of stdout/stderr pipes.
         self._spare: tuple[int, tuple[int, int], tuple[int, int]] | None = None
         self.go_bytes = b""  # the run's records, when the pool has encoded them already
+        self._gone = False  # the outer has exited: no process of the box is left anywhere
 
     def _keep(self, fd: int) -> int:
         fd = _high(fd)
@@ -161,20 +166,35 @@ class Box:
         cfg_r, cfg_w = (self._keep(fd) for fd in os.pipe())
         # The control pipe: a byte, or EOF if we vanish, makes the outer SIGKILL the box.
         ctl_r, self.ctl_w = (self._keep(fd) for fd in os.pipe())
+        net = self._lend_net()
         config = config_bytes(self.plan, uid, keeper_uid(number), self.cgroup.join,
-                              self._newroot, parent_pid(), prepared)
+                              self._newroot, parent_pid(), prepared,
+                              netfd=7 if net is not None else -1)
         if len(config) > 60000:
             fcntl.fcntl(cfg_w, fcntl.F_SETPIPE_SZ, min(len(config) + 4096, 1 << 20))
         os.write(cfg_w, config)
         self._drop(cfg_w)
         self.started = time.monotonic()
-        fds = [*first_fds, cfg_r, rep_w, mount_fd, ctl_r]
+        fds = [*first_fds, cfg_r, rep_w, mount_fd, ctl_r, *([net.fd] if net else [])]
         self._pending = spawn_later(self._helper, fds) if prepared else None
         if self._pending is None:
             self.hpid, pidfd = spawn(self._helper, fds)
             self.pidfd = self._keep(pidfd)
         for fd in (cfg_r, rep_w, ctl_r):
             self._drop(fd)
+
+    def _lend_net(self) -> _netns.Netns | None:
+        """A network namespace lent to this box until it is gone (None: the outer makes
+        one). Not in a one-shot process: it has no next run to lend it to, and would pay
+        for the checks (and their imports) for nothing."""
+        if ONE_SHOT.get() or not _reuse.enabled():
+            return None
+        from . import _netns
+
+        net = _netns.take()
+        if net is not None:
+            self._stack.callback(lambda: _netns.give_back(net, self._gone))
+        return net
 
     def start(self, stdin: int | None = None, stdout: int | None = None) -> None:
         """Spawn the box, or hand the run to a prepared one. `stdin`/`stdout` override the
@@ -334,6 +354,7 @@ class Box:
             except InterruptedError:
                 continue
             self.hpid = 0
+        self._gone = True
 
     def finish(self, grace: float = 0.0) -> Result:
         """After the watch (every pipe at EOF): measure, judge, copy out."""

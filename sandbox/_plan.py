@@ -96,7 +96,7 @@ def shape_key(plan: Plan) -> tuple[object, ...]:
 
 
 def config_bytes(plan: Plan, uid: int, keeper: int, join: cgroups.JoinSpec, newroot: str,
-                 parent: int, prepared: bool = False) -> bytes:
+                 parent: int, prepared: bool = False, netfd: int = -1) -> bytes:
     """The helper's configuration: records "KEY\\0VALUE\\0" (see boxinit.c). A cold box gets
     everything; a prepared one the box's shape, and `run_bytes` later at "go"."""
     records: list[tuple[str, str]] = [
@@ -104,6 +104,8 @@ def config_bytes(plan: Plan, uid: int, keeper: int, join: cgroups.JoinSpec, newr
         ("newroot", newroot), ("hostname", plan.hostname), ("cwd", "/box"),
     ]
     records.append(("boxfd", "5"))
+    if netfd >= 0:
+        records.append(("netfd", str(netfd)))
     if prepared:
         records.append(("prepared", "1"))
     if os.environ.get("SANDBOX_TRACE"):

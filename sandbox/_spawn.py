@@ -131,7 +131,7 @@ class Pending:
 
 
 def spawn(helper: str, fds: list[int]) -> tuple[int, int]:
-    """Start an outer with `fds` as its 0-6. Returns (pid, pidfd): pid is nonzero when the
+    """Start an outer with `fds` as its 0-6 (and 7: a network namespace to join). Returns (pid, pidfd): pid is nonzero when the
     outer is our own child (to reap); the pidfd turns readable when the outer has exited,
     and the outer exits only after every process of its box is gone."""
     if _enabled():

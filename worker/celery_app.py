@@ -154,6 +154,15 @@ def _drain_warm_boxes(**_: Any) -> None:
     _pool.drain()
 
 
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
+def _end_python_parser(**_: Any) -> None:
+    # The same os._exit: the parser's box would die with our control pipe anyway, but its
+    # cgroups would stay until some later process sweeps stale ones.
+    from worker import python_parser
+
+    python_parser.shutdown()
+
+
 class _TaskContext(logging.Filter):
     """Adds ``task_id`` and ``task`` to records logged while a task runs (JSON logs show them)."""
 

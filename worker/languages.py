@@ -73,6 +73,9 @@ class Language:
     requires: tuple[str, ...] = ()  # host paths that must exist for the language to be offered
     version_command: tuple[str, ...] = ()  # argv run on the host; first line of output
     packages: tuple[str, ...] = ()  # Debian packages of the toolchain (judge languages install)
+    # The compile step is CPython's syntax check (`python3 ... -c CHECK`), which a long-lived
+    # parser process of the worker can answer without a box per submission (worker.python_parser).
+    parser: bool = False
 
     def run_command(self, memory_limit: int) -> list[str]:
         mb = str(max(1, memory_limit // _MiB))
@@ -274,6 +277,7 @@ LANGUAGES: tuple[Language, ...] = (
             _PY_CHECK_ALL,
         ),
         run=("/usr/bin/python3", "-B", "main.py"),
+        parser=True,
         hangup_markers=(b"EOFError", b"BrokenPipeError"),
         requires=("/usr/bin/python3",),
         version_command=("/usr/bin/python3", "--version"),

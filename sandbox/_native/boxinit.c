@@ -90,6 +90,7 @@ static struct {
     const char *cgtasks[16];         /* v1: write "0" to these `tasks` files */
     int n_cgtasks;
     int boxfd;                       /* detached tmpfs mount for /box, made by Python */
+    int netfd;                       /* a network namespace to join; -1: make a new one */
     int prepared;                    /* a warm box: build everything, then wait for "go" */
     char *ops[MAX_ITEMS];            /* rootfs operations in order: "kind\001a\001b" */
     int n_ops;
@@ -101,7 +102,7 @@ static struct {
     int n_rlimits;
     unsigned char *bpf;
     size_t bpf_len;
-} cfg = { .boxfd = -1 };
+} cfg = { .boxfd = -1, .netfd = -1 };
 
 
 /* Lines held back by hold_reports() and written at once by flush_reports(): the final
@@ -237,6 +238,7 @@ static void parse_config(char *buf, size_t len) {
         else if (!strcmp(key, "trace")) cfg.trace = atoi(val);
         else if (!strcmp(key, "cgtasks") && cfg.n_cgtasks < 16) cfg.cgtasks[cfg.n_cgtasks++] = val;
         else if (!strcmp(key, "boxfd")) cfg.boxfd = atoi(val);
+        else if (!strcmp(key, "netfd")) cfg.netfd = atoi(val);
         else if (!strcmp(key, "prepared")) cfg.prepared = atoi(val);
         else if (!strcmp(key, "op") && cfg.n_ops < MAX_ITEMS) cfg.ops[cfg.n_ops++] = val;
         else if (!strcmp(key, "arg") && cfg.argc < MAX_ITEMS) cfg.argv[cfg.argc++] = val;
@@ -942,6 +944,15 @@ static int outer_main(void) {
     int initfd = -1;
     args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
                  CLONE_PIDFD;
+    if (cfg.netfd >= 0) {
+        /* A namespace the supervisor lends this box alone (made by it, or left exactly as
+         * new by an earlier box: sandbox/_netns.py). Joined here, as host root, so init and
+         * the box are born in it; our fd goes before the clone, so nothing in the box has
+         * a handle on it. */
+        if (setns(cfg.netfd, CLONE_NEWNET) < 0) fail("join network namespace");
+        close(cfg.netfd);
+        args.flags &= ~(uint64_t)CLONE_NEWNET;
+    }
     args.pidfd = (uint64_t)(uintptr_t)&initfd;
     args.exit_signal = SIGCHLD;
     int cgfd = -1;
@@ -996,8 +1007,9 @@ static int outer_main(void) {
 #define SERVE_FDS 8
 
 /* `boxinit --serve`: fd 3 is a SOCK_SEQPACKET socket to the supervisor. Each message carries
- * the fds of one run (stdin, stdout, stderr, config, report, /box mount, control, and a
- * socket for the reply: the outer's pidfd) and makes one forked outer. Forking this small static process costs a fraction of an exec, which is
+ * the fds of one run (stdin, stdout, stderr, config, report, /box mount, control, maybe a
+ * network namespace to join (fd 7), and last a socket for the reply: the outer's pidfd) and
+ * makes one forked outer. Forking this small static process costs a fraction of an exec, which is
  * the largest single cost of a run on a VM with expensive page tables. When the supervisor
  * goes away (EOF), we exit, and every outer dies of PDEATHSIG, taking its box along. */
 static int serve(void) {
@@ -1008,7 +1020,7 @@ static int serve(void) {
         char byte;
         struct iovec iov = {&byte, 1};
         union {
-            char buf[CMSG_SPACE(SERVE_FDS * sizeof(int))];
+            char buf[CMSG_SPACE((SERVE_FDS + 1) * sizeof(int))];
             struct cmsghdr align;
         } u;
         struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
@@ -1019,9 +1031,11 @@ static int serve(void) {
         struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
         if (!c || c->cmsg_type != SCM_RIGHTS) continue;
         int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        int fds[SERVE_FDS];
+        int fds[SERVE_FDS + 1];
+        if (nfds < 0 || nfds > SERVE_FDS + 1) continue;
         memcpy(fds, CMSG_DATA(c), (size_t)nfds * sizeof(int));
-        if (nfds != SERVE_FDS) {
+        int outer_fds = nfds - 1; /* 0-6, or 0-7 with a network namespace */
+        if (nfds != SERVE_FDS && nfds != SERVE_FDS + 1) {
             for (int i = 0; i < nfds; i++) close(fds[i]);
             continue;
         }
@@ -1036,22 +1050,22 @@ static int serve(void) {
         pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
         if (pid == 0) {
             signal(SIGCHLD, SIG_DFL);
-            /* Move the fds to 0-6 through high copies, so no source is overwritten. */
-            int high[7];
-            for (int i = 0; i < 7; i++) {
+            /* Move the fds to 0-6 (7) through high copies, so no source is overwritten. */
+            int high[SERVE_FDS];
+            for (int i = 0; i < outer_fds; i++) {
                 high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 20);
                 if (high[i] < 0) _exit(120);
             }
-            for (int i = 0; i < 7; i++) {
+            for (int i = 0; i < outer_fds; i++) {
                 if (dup2(high[i], i) < 0) _exit(120);
             }
-            syscall(SYS_close_range, 7U, ~0U, 0);
+            syscall(SYS_close_range, (unsigned)outer_fds, ~0U, 0);
             _exit(outer_main());
         }
         /* On failure the reply carries no fd: the supervisor reports an internal error. */
-        if (pid > 0) send_fd(fds[7], pidfd);
+        if (pid > 0) send_fd(fds[outer_fds], pidfd);
         if (pidfd >= 0) close(pidfd);
-        for (int i = 0; i < SERVE_FDS; i++) close(fds[i]);
+        for (int i = 0; i < nfds; i++) close(fds[i]);
     }
 }
 
