@@ -41,10 +41,9 @@ from .base import (
 
 NEEDED = ("memory", "pids", "cpu")
 # Reusing a box cgroup (reuse.py) on v2 needs a kernel that resets memory.peak per open file
-# (6.12+). The v2 guest our tests boot runs Debian's 6.1, which cannot: there every box gets
-# a fresh cgroup, and the tests check that fallback. Reuse on v2 turns on only when
-# test_cgroup_reuse.py has passed on a pure-v2 6.12+ kernel.
-REUSE_TESTED = False
+# (6.12+); on older ones every box gets a fresh cgroup. .ci/v2-tests.sh runs
+# test_cgroup_reuse.py on both (Debian's 6.12 and 6.1 guests). False turns v2 reuse off.
+REUSE_TESTED = True
 
 # memory.oom.group=1 would make one OOM kill end every task of the box at once (a fork tree
 # could not keep running after one of its processes was OOM-killed). But the kernel then also
