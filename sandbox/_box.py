@@ -19,6 +19,7 @@ from ._slots import host_uid, keeper_uid, slot
 from ._spawn import ONE_SHOT, Pending, parent_pid, spawn, spawn_later
 from ._syscalls import detached_tmpfs
 from ._verdict import Watched, judge
+from .cgroups import reuse
 from .result import Result
 
 TYPE_CHECKING = False
@@ -116,8 +117,8 @@ class Box:
         name = f"box-{os.getpid()}-{next(_sequence)}"
         # +2: the box's init and the seccomp keeper live in the cgroup too, and are not the
         # program's to count.
-        self.cgroup = self._backend.create(name, lim.memory, lim.pids + 2)
-        self._stack.callback(self.cgroup.remove)
+        self.cgroup = reuse.claim(self._backend, name, lim.memory, lim.pids + 2)
+        self._stack.callback(reuse.release, self.cgroup)
         return number, host_uid(number)
 
     def _make_box_dir(self, uid: int) -> int:

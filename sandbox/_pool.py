@@ -191,6 +191,10 @@ def drain() -> None:
     for box in boxes:
         with contextlib.suppress(OSError):
             box.close()
+    # Their cgroups (and those of the runs before) may wait for reuse: not past a drain.
+    from .cgroups import reuse
+
+    reuse.drain()
 
 
 def _waiting() -> list[Box]:

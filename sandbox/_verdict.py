@@ -43,7 +43,8 @@ def size_text(n: int) -> str:
 def judge(plan: Plan, watch: Watched, usage: cgroups.Usage, grace: float = 0.0) -> Result:
     lim = plan.limits
     status: int | None = None
-    start_ns = end_ns = cpu_base = 0
+    start_ns = end_ns = 0
+    cpu_base = usage.cpu_floor  # until init reports its own (setup failed before that)
     cpu_end: int | None = None
     lost_ns = 0  # init died of a SIGKILL nobody on our side sent
     errors: list[str] = []

@@ -91,7 +91,7 @@ def _check_limits(box: Box, now: float) -> float:
     if not watched.cpu_base and b"cpu_base " in watched.report:
         watched.cpu_base = max(0, int(watched.report.split(b"cpu_base ", 1)[1].split()[0]))
     assert box.cgroup is not None
-    used = box.cgroup.cpu_ns() - watched.cpu_base
+    used = box.cgroup.cpu_ns() - (watched.cpu_base or box.cgroup.cpu_floor)
     cpu_limit_ns = int(lim.cpu_time * 1e9)
     if used >= cpu_limit_ns:
         box.kill("cpu")

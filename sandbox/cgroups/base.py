@@ -33,12 +33,13 @@ class Usage(FrozenRecord):
     memory_peak: int
     oom_kills: int
     memory_limit_hit: bool
-    _fields = ("cpu_ns", "memory_peak", "oom_kills", "memory_limit_hit")
+    cpu_floor: int  # the CPU counter when the box got the cgroup (a reused one's is not 0)
+    _fields = ("cpu_ns", "memory_peak", "oom_kills", "memory_limit_hit", "cpu_floor")
 
     def __init__(self, cpu_ns: int, memory_peak: int, oom_kills: int,
-                 memory_limit_hit: bool) -> None:
+                 memory_limit_hit: bool, cpu_floor: int = 0) -> None:
         self._init(cpu_ns=cpu_ns, memory_peak=memory_peak, oom_kills=oom_kills,
-                   memory_limit_hit=memory_limit_hit)
+                   memory_limit_hit=memory_limit_hit, cpu_floor=cpu_floor)
 
 
 class JoinSpec(FrozenRecord):
@@ -56,6 +57,11 @@ class JoinSpec(FrozenRecord):
 
 
 class BoxCgroup(ABC):
+    backend: Backend | None = None  # the backend that made it (its reuse rules)
+    # The CPU counter when the current box got the cgroup: 0 for a fresh one; a reused one
+    # whose counter cannot be reset (v2) counts from here until init reports its own base.
+    cpu_floor = 0
+
     @property
     @abstractmethod
     def join(self) -> JoinSpec: ...
@@ -87,12 +93,44 @@ class BoxCgroup(ABC):
     def remove(self) -> None:
         """Remove the cgroup; every task in it must already be dead."""
 
+    # ----- reuse (see reuse.py); a backend that cannot prove a cgroup clean keeps these -----
+
+    def quiet(self) -> bool:
+        """Whether no task, no pid charge and no child cgroup is left in it."""
+        return False
+
+    def charged(self) -> int:
+        """Bytes of memory still charged to it."""
+        raise OSError("not reusable")
+
+    def cached(self) -> int:
+        """Bytes of page cache and shmem still charged to it (what its kernel objects are
+        not)."""
+        return self.charged()
+
+    def reclaim(self) -> None:
+        """Reclaim what is charged to it (no task may be in it)."""
+        raise OSError("not reusable")
+
+    def rearm(self, memory: int, pids: int) -> bool:
+        """Make an idle cgroup measure like a fresh one from now on (peak reset, counters
+        that cannot be reset taken as deltas) with these limits; False if it cannot."""
+        return False
+
+    @abstractmethod
+    def forget(self) -> None:
+        """In a forked child: close our copies of its file descriptors, nothing else."""
+
 
 class Backend(ABC):
     version: int
 
     @abstractmethod
     def create(self, name: str, memory: int, pids: int) -> BoxCgroup: ...
+
+    def reuse_supported(self) -> bool:
+        """Whether this host can prove an idle cgroup as good as a fresh one."""
+        return False
 
     @abstractmethod
     def describe(self) -> dict[str, object]:

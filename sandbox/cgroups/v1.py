@@ -17,6 +17,7 @@ from .base import (
     read_text,
     rmdir_retry,
     subdirectories,
+    tasks_in,
 )
 from .base import write_text as _write
 
@@ -50,15 +51,22 @@ def _own_path(controller: str) -> str:
 
 
 class V1Box(BoxCgroup):
-    def __init__(self, dirs: dict[str, str], memory: int, pids: int, has_memsw: bool) -> None:
+    def __init__(self, backend: V1Backend, dirs: dict[str, str], memory: int,
+                 pids: int) -> None:
+        self.backend = backend
         self.dirs = dirs
         self._limits = (memory, pids)
-        self._has_memsw = has_memsw
+        self._has_memsw = backend.has_memsw
         self._cpu_fd = os.open(os.path.join(dirs["cpuacct"], "cpuacct.usage"), os.O_RDONLY)
         # Opened once: a run reads them right after its program ends, on its critical path.
         self._usage_fds = tuple(
             os.open(os.path.join(dirs["memory"], name), os.O_RDONLY | os.O_CLOEXEC)
             for name in ("memory.oom_control", "memory.max_usage_in_bytes", "memory.failcnt"))
+        # A reused cgroup's OOM kills and limit hits before its current box (v1 cannot
+        # reset the OOM-kill count; the failure count is kept as a delta alike).
+        self._oom_base = 0
+        self._failcnt_base = 0
+        self._reuse_fds: dict[str, int] = {}  # by file name
 
     @property
     def join(self) -> JoinSpec:
@@ -71,8 +79,8 @@ class V1Box(BoxCgroup):
     def usage(self) -> Usage:
         oom_fd, peak_fd, failcnt_fd = self._usage_fds
         oom = keyed(os.pread(oom_fd, 4096, 0).decode("ascii"))
-        return Usage(self.cpu_ns(), read_int(peak_fd), oom.get("oom_kill", 0),
-                     read_int(failcnt_fd) > 0)
+        return Usage(self.cpu_ns(), read_int(peak_fd), oom.get("oom_kill", 0) - self._oom_base,
+                     read_int(failcnt_fd) > self._failcnt_base)
 
     def procs_dir(self) -> str:
         return self.dirs["memory"]
@@ -96,10 +104,73 @@ class V1Box(BoxCgroup):
         self._limits = (memory, pids)
 
     def remove(self) -> None:
-        for fd in (self._cpu_fd, *self._usage_fds):
-            os.close(fd)
+        self.forget()
         for directory in self.dirs.values():
             rmdir_retry(directory)
+
+    def forget(self) -> None:
+        fds = (self._cpu_fd, *self._usage_fds, *self._reuse_fds.values())
+        self._cpu_fd, self._usage_fds, self._reuse_fds = -1, (), {}
+        for fd in fds:
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    # ----- reuse: the files it reads are opened once, at the first release (a cgroup that
+    # is reused serves hundreds of runs; one that never is pays nothing) -----
+
+    def _reuse_file(self, name: str) -> int:
+        fd = self._reuse_fds.get(name, -1)
+        if fd < 0:
+            controller = name.partition(".")[0]
+            controller = "cpuacct" if controller == "cpuacct" else controller
+            # The peak and CPU counters are written to reset them.
+            flags = os.O_WRONLY if name in ("memory.max_usage_in_bytes",
+                                            "cpuacct.usage") else os.O_RDONLY
+            fd = os.open(os.path.join(self.dirs[controller], name), flags | os.O_CLOEXEC)
+            self._reuse_fds[name] = fd
+        return fd
+
+    def quiet(self) -> bool:
+        # Threads ("tasks") of every hierarchy, and no pid still charged: a task being reaped
+        # has left the lists but may still hold its pid.
+        # (Opened anew each time: v1 keeps the task list an open file read first for a
+        # second, and a kept file would show tasks long gone.)
+        if os.pread(self._reuse_file("pids.current"), 16, 0) != b"0\n" or any(
+                tasks_in(d, "tasks") for d in self.dirs.values()):
+            return False
+        # A directory's link count is 2 plus its subdirectories (child cgroups).
+        return all(os.stat(d).st_nlink == 2 for d in self.dirs.values())
+
+    def charged(self) -> int:
+        return read_int(self._reuse_file("memory.usage_in_bytes"))
+
+    def cached(self) -> int:
+        # All but kernel objects: with no task left, the page cache (and shmem) it charged.
+        try:
+            kmem = read_int(self._reuse_file("memory.kmem.usage_in_bytes"))
+        except FileNotFoundError:
+            kmem = 0
+        return max(0, self.charged() - kmem)
+
+    def reclaim(self) -> None:
+        # With no task inside, force_empty reclaims what can be (page cache, slab caches).
+        _write(os.path.join(self.dirs["memory"], "memory.force_empty"), "0")
+
+    def rearm(self, memory: int, pids: int) -> bool:
+        before = self.charged()
+        # The peak restarts from what is charged now (little: see reuse.SETTLED), and the CPU
+        # counter from zero: the supervisor compares it to the limit before init reports its
+        # base, as with a fresh cgroup.
+        os.write(self._reuse_file("memory.max_usage_in_bytes"), b"0")
+        os.write(self._reuse_file("cpuacct.usage"), b"0")
+        oom_fd, peak_fd, failcnt_fd = self._usage_fds
+        if read_int(self._cpu_fd) != 0 or read_int(peak_fd) > before:
+            return False  # a reset the kernel did not apply (with no task, nothing can grow)
+        self._oom_base = keyed(os.pread(oom_fd, 4096, 0).decode("ascii")).get("oom_kill", 0)
+        self._failcnt_base = read_int(failcnt_fd)
+        self.set_limits(memory, pids)
+        return True
 
 
 class V1Backend(Backend):
@@ -137,12 +208,15 @@ class V1Backend(Backend):
                 _write(os.path.join(mem, "memory.memsw.limit_in_bytes"), str(memory))
             _write(os.path.join(mem, "memory.swappiness"), "0")
             _write(os.path.join(dirs["pids"], "pids.max"), str(pids))
-            return V1Box(dirs, memory, pids, self.has_memsw)
+            return V1Box(self, dirs, memory, pids)
         except BaseException:
             for path in dirs.values():
                 with contextlib.suppress(OSError):
                     os.rmdir(path)
             raise
+
+    def reuse_supported(self) -> bool:
+        return True
 
     def describe(self) -> dict[str, object]:
         return {"version": 1, "mounts": self.mounts, "parents": self.parents,

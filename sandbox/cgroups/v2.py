@@ -40,6 +40,11 @@ from .base import (
 )
 
 NEEDED = ("memory", "pids", "cpu")
+# Reusing a box cgroup (reuse.py) on v2 needs a kernel that resets memory.peak per open file
+# (6.12+); on older ones every box gets a fresh cgroup. .ci/v2-tests.sh runs
+# test_cgroup_reuse.py on both (Debian's 6.12 and 6.1 guests). False turns v2 reuse off.
+REUSE_TESTED = True
+
 # memory.oom.group=1 would make one OOM kill end every task of the box at once (a fork tree
 # could not keep running after one of its processes was OOM-killed). But the kernel then also
 # kills the box's init, which lives in the same cgroup: init reports nothing and an MLE turns
@@ -150,8 +155,12 @@ def swap_total() -> int:
 
 class V2Box(BoxCgroup):
     def __init__(self, path: str, exact_peak: bool, has_kill: bool, memory: int,
-                 pids: int) -> None:
+                 pids: int, backend: V2Backend | None = None) -> None:
+        self.backend = backend
         self.path = path
+        # A reused cgroup's OOM kills and limit hits before its current box (memory.events
+        # cannot be reset).
+        self._events_base = (0, 0)
         self._limits = (memory, pids)
         self._has_kill = has_kill
         self._fds: list[int] = []
@@ -194,7 +203,9 @@ class V2Box(BoxCgroup):
             if events.get("oom_kill", 0) or events.get("max", 0):
                 # The box reached its limit at least once.
                 peak = max(peak, int(read_text(os.path.join(self.path, "memory.max"))))
-        return Usage(cpu, peak, events.get("oom_kill", 0), events.get("max", 0) > 0)
+        oom_base, max_base = self._events_base
+        return Usage(cpu, peak, events.get("oom_kill", 0) - oom_base,
+                     events.get("max", 0) > max_base, self.cpu_floor)
 
     def kill(self) -> None:
         kill_cgroup(self.path, self._has_kill)
@@ -214,11 +225,78 @@ class V2Box(BoxCgroup):
         self._limits = (memory, pids)
 
     def remove(self) -> None:
+        self.forget()
+        remove_cgroup(self.path, self._has_kill)
+
+    def forget(self) -> None:
         fds, self._fds = self._fds, []
         for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
-        remove_cgroup(self.path, self._has_kill)
+
+    # ----- reuse (only where the kernel resets memory.peak: see V2Backend.reuse_supported)
+
+    def quiet(self) -> bool:
+        if tasks_in(self.path) or tasks_in(self.path, "cgroup.threads") or _populated(
+                self.path) or subdirectories(self.path):
+            return False
+        return read_text(os.path.join(self.path, "pids.current")).strip() == "0"
+
+    def charged(self) -> int:
+        return int(read_text(os.path.join(self.path, "memory.current")))
+
+    def cached(self) -> int:
+        # "file" counts page cache and shmem (tmpfs) alike.
+        return keyed(read_text(os.path.join(self.path, "memory.stat"))).get("file", 0)
+
+    def reclaim(self) -> None:
+        charged = self.charged()
+        if charged:
+            # EAGAIN: not all of it could be reclaimed; the caller looks at what is left.
+            with contextlib.suppress(BlockingIOError):
+                write_text(os.path.join(self.path, "memory.reclaim"), str(charged))
+
+    def rearm(self, memory: int, pids: int) -> bool:
+        if self._peak_fd < 0:
+            return False
+        before = self.charged()
+        # Linux 6.12+: a write to memory.peak restarts the peak at the current usage for the
+        # reads through that same open file (the cgroup's own peak is not changed).
+        fd = os.open(os.path.join(self.path, "memory.peak"), os.O_RDWR | os.O_CLOEXEC)
+        try:
+            os.write(fd, b"reset\n")
+            if int(os.pread(fd, 64, 0)) > before:
+                raise OSError("memory.peak was not reset")
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fds.remove(self._peak_fd)
+        os.close(self._peak_fd)
+        self._peak_fd = fd
+        self._fds.append(fd)
+        events = keyed(os.pread(self._events_fd, 4096, 0).decode("ascii"))
+        self._events_base = (events.get("oom_kill", 0), events.get("max", 0))
+        self.cpu_floor = self.cpu_ns()
+        self.set_limits(memory, pids)
+        return True
+
+
+def _peak_resettable(parent: str) -> bool:
+    """Whether this kernel resets memory.peak per open file (6.12+; before, the file is
+    read-only): without that a reused cgroup's peak would be an earlier run's."""
+    if not os.path.exists(os.path.join(parent, "memory.reclaim")):
+        return False
+    try:
+        fd = os.open(os.path.join(parent, "memory.peak"), os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        os.write(fd, b"reset\n")  # (affects the reads through this fd only)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def kill_cgroup(path: str, has_kill: bool) -> None:
@@ -325,6 +403,7 @@ class V2Backend(Backend):
         self.exact_peak = has("memory.peak")
         self.has_kill = has("cgroup.kill")
         self.oom_group = OOM_GROUP and has("memory.oom.group")
+        self._peak_resettable: bool | None = None  # probed when reuse first asks
 
     def _enable_controllers(self, directory: str) -> None:
         available = controllers_of(directory)
@@ -361,11 +440,16 @@ class V2Backend(Backend):
             if self.oom_group:
                 write_text(os.path.join(path, "memory.oom.group"), "1")
             write_text(os.path.join(path, "pids.max"), str(pids))
-            return V2Box(path, self.exact_peak, self.has_kill, memory, pids)
+            return V2Box(path, self.exact_peak, self.has_kill, memory, pids, self)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.rmdir(path)
             raise
+
+    def reuse_supported(self) -> bool:
+        if self._peak_resettable is None:
+            self._peak_resettable = _peak_resettable(self.parent)
+        return REUSE_TESTED and self._peak_resettable
 
     def describe(self) -> dict[str, object]:
         return {"version": 2, "mount": self.mount, "own": self.own, "parent": self.parent,

@@ -29,6 +29,7 @@ import pytest
 import sandbox
 from sandbox import _pool, cgroups
 from sandbox._spawn import zygote_pid
+from sandbox.cgroups import reuse
 from sandbox.cgroups.base import pid_alive
 
 BOX_PYTHON = "/usr/bin/python3"  # not the pyenv shim: a bash script, and not in the box
@@ -247,9 +248,10 @@ def our_box_cgroups() -> set[str]:
 
 
 def _pool_cgroup_dirs() -> set[str]:
-    """Cgroup directories of the boxes the pool keeps prepared."""
+    """Cgroup directories of the boxes the pool keeps prepared, and the idle cgroups kept
+    for reuse (no task in them: checked when they were released)."""
     return {directory for box in _pool.prepared() if box.cgroup is not None
-            for directory in box.cgroup.directories()}
+            for directory in box.cgroup.directories()} | reuse.idle_dirs()
 
 
 def _zygote_pid() -> int:
