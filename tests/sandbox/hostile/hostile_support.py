@@ -188,16 +188,22 @@ def leftover_processes() -> list[str]:
 
 def our_cgroups() -> list[str]:
     """Box cgroups of this process still present in any hierarchy, but for those of the
-    warm boxes the pool keeps prepared (retired boxes are torn down first)."""
+    warm boxes the pool keeps prepared (retired boxes are torn down first), and the idle
+    ones kept for reuse while no task is in them (one with a task counts: it is a leak)."""
     from sandbox import _pool
+    from sandbox.cgroups import reuse
 
     _pool.settle()
     prepared = {os.path.basename(box.cgroup.procs_dir()) for box in _pool.prepared()
                 if box.cgroup is not None}
+    idle_dirs = reuse.idle_dirs()
+    busy = {os.path.basename(d) for d in idle_dirs if _has_task(Path(d))}
+    idle = {os.path.basename(d) for d in idle_dirs} - busy
     prefix = f"box-{os.getpid()}-"
 
     def ours(p: Path) -> bool:
-        return p.is_dir() and p.name.startswith(prefix) and p.name not in prepared
+        return (p.is_dir() and p.name.startswith(prefix) and p.name not in prepared
+                and p.name not in idle)
 
     found = []
     for parent in Path("/sys/fs/cgroup").glob("*/pysandbox"):
@@ -206,6 +212,16 @@ def our_cgroups() -> list[str]:
     if unified.is_dir():
         found += [str(p) for p in unified.iterdir() if ours(p)]
     return found
+
+
+def _has_task(cgroup: Path) -> bool:
+    for name in ("cgroup.procs", "tasks"):
+        try:
+            if (cgroup / name).read_text().strip():
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def mount_count() -> int:
