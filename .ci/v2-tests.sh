@@ -3,8 +3,9 @@
 #
 # usage: .ci/v2-tests.sh [TEST_PATH...]
 #
-# Runs tests/sandbox/test_limits_matrix.py, test_cgroups.py and test_pool.py, plus any test
-# path given as an argument, in one throw-away guest booted by run-in-v2-vm.sh (the newest
+# Runs tests/sandbox/test_limits_matrix.py, test_cgroups.py, test_pool.py, the reuse tests
+# (cgroups, network namespaces), spawn's and the socket allowlist's (the guest's kernel has
+# loadable modules), plus any test path given as an argument, in one throw-away guest booted by run-in-v2-vm.sh (the newest
 # stock Debian kernel in /boot on pure cgroup v2, QEMU; see ../shared/tools/v2vm/README.md),
 # then the cgroup tests in a second guest on the oldest kernel there, if it is another one.
 # On a host that is itself pure cgroup v2 the same tests run natively instead (V2_TESTS_VM=1
@@ -24,7 +25,9 @@ cd "$repo"
 say() { echo "v2-tests: $*" >&2; }
 skip() { echo "v2-tests: SKIP: $*"; exit 0; }
 
-tests=(tests/sandbox/test_limits_matrix.py tests/sandbox/test_cgroups.py tests/sandbox/test_pool.py)
+tests=(tests/sandbox/test_limits_matrix.py tests/sandbox/test_cgroups.py tests/sandbox/test_pool.py
+       tests/sandbox/test_cgroup_reuse.py tests/sandbox/test_process.py
+       tests/sandbox/hostile/test_net_reuse.py tests/sandbox/hostile/test_socket_families.py)
 for arg in "$@"; do
     [ -e "$arg" ] || { say "no such test path: $arg"; exit 2; }
     tests+=("$arg")
