@@ -99,6 +99,10 @@ class Box:
         # A prepared box's stdin (/dev/null) and (read, write) ends of stdout/stderr pipes.
         self._spare: tuple[int, tuple[int, int], tuple[int, int]] | None = None
         self.go_bytes = b""  # the run's records, when the pool has encoded them already
+        # Whether its cgroup may come from, and go back to, the idle ones kept for reuse. A
+        # long-lived box (`spawn`) gains nothing, and is often closed at exit, after the
+        # idle ones were removed.
+        self.reuse_cgroup = True
         self._gone = False  # the outer has exited: no process of the box is left anywhere
 
     def _keep(self, fd: int) -> int:
@@ -117,8 +121,12 @@ class Box:
         name = f"box-{os.getpid()}-{next(_sequence)}"
         # +2: the box's init and the seccomp keeper live in the cgroup too, and are not the
         # program's to count.
-        self.cgroup = reuse.claim(self._backend, name, lim.memory, lim.pids + 2)
-        self._stack.callback(reuse.release, self.cgroup)
+        if self.reuse_cgroup:
+            self.cgroup = reuse.claim(self._backend, name, lim.memory, lim.pids + 2)
+            self._stack.callback(reuse.release, self.cgroup)
+        else:
+            self.cgroup = self._backend.create(name, lim.memory, lim.pids + 2)
+            self._stack.callback(self.cgroup.remove)
         return number, host_uid(number)
 
     def _make_box_dir(self, uid: int) -> int:

@@ -87,6 +87,9 @@ SCHEMA: tuple[Var, ...] = (
     Var("JUDGE_USER_SHARE", "integer", "0", "a user's interactive submissions in the queue "
         "or grading at once; the rest wait their turn, so other users' go first", "all",
         minimum=0, shown="0 (one per CPU)"),
+    Var("JUDGE_PYTHON_PARSER", "flag", "1", "Python's syntax check by one long-lived "
+        "sandboxed parser per worker process (a source it fails, and anything unusual, is "
+        "checked in a box of its own); 0: a box per submission", "worker"),
     Var("JUDGE_MAX_RUNS_IN_PROGRESS", "integer", "1", "a user's `/api/runs` running at once "
         "(429 above)", "web", minimum=1),
     Var("JUDGE_RUN_CPU_PER_WINDOW", "number", "30", "CPU seconds a user's runs may ask for "

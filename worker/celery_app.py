@@ -146,21 +146,16 @@ def _stop_sweeper(**_: Any) -> None:
 
 
 @worker_process_shutdown.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
-def _drain_warm_boxes(**_: Any) -> None:
-    # Pool processes end with os._exit, so the sandbox's atexit hook never runs there: tear
-    # the prepared boxes down now, or their (empty) cgroups stay until the next start.
+def _end_boxes(**_: Any) -> None:
+    # Pool processes end with os._exit, so atexit hooks never run there. The parser's box
+    # would die with our control pipe anyway, and the prepared boxes' and idle cgroups'
+    # (empty) directories would stay until some later process sweeps stale ones. The parser
+    # first: the drain then also takes whatever its teardown left for reuse.
     from sandbox import _pool
-
-    _pool.drain()
-
-
-@worker_process_shutdown.connect  # type: ignore[untyped-decorator,misc,unused-ignore]
-def _end_python_parser(**_: Any) -> None:
-    # The same os._exit: the parser's box would die with our control pipe anyway, but its
-    # cgroups would stay until some later process sweeps stale ones.
     from worker import python_parser
 
     python_parser.shutdown()
+    _pool.drain()
 
 
 class _TaskContext(logging.Filter):

@@ -56,7 +56,9 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*\Z")
 
 
 def enabled() -> bool:
-    return os.environ.get("JUDGE_PYTHON_PARSER", "1") != "0"
+    from store import env
+
+    return env.flag("JUDGE_PYTHON_PARSER")
 
 
 def command(compile_argv: tuple[str, ...]) -> list[str]:

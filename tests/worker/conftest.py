@@ -44,6 +44,17 @@ Judge = kit.Judge
 _names = itertools.count()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _end_python_parser() -> Iterator[None]:
+    """Grading in this process starts its long-lived Python parser (worker.python_parser):
+    by design it lives on between tests, but not past them (the sandbox suite's session
+    guard counts what the session left)."""
+    yield
+    from worker import python_parser
+
+    python_parser.shutdown()
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     server = servers.RedisServer(tmp_path_factory.mktemp("redis"))
