@@ -128,13 +128,14 @@ def submit(c: httpx.Client, problem: str, language: str, source: str) -> dict[st
 
 def grading_container(engine: Engine, containers: list[str]) -> str | None:
     """The worker container running a submitted program: a process of a box uid (boxes run
-    as unprivileged uids of their slot) that is not a box's own init."""
+    as unprivileged uids of their slot) running the submission's main.py. (Not any box
+    process: each worker process keeps a long-lived Python parser in a box of its own.)"""
     for name in containers:
         # docker top runs the host's ps and keeps the container's rows: it needs the pid column.
         top = engine.docker("top", name, "-eo", "pid,uid,args")
         for line in top.splitlines()[1:]:
             _pid, uid, args = line.split(None, 2)
-            if int(uid) != 0 and "boxinit" not in args:
+            if int(uid) != 0 and "boxinit" not in args and "main.py" in args.split():
                 return name
     return None
 
