@@ -213,6 +213,13 @@ static void read_config(void) {
     }
 }
 
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 /* Records "KEY\0VALUE\0"; values point into `buf`, which must outlive cfg. */
 static void parse_config(char *buf, size_t len) {
     char *config_buf = buf;
@@ -254,13 +261,15 @@ static void parse_config(char *buf, size_t len) {
             cfg.bpf_len = hex / 2;
             cfg.bpf = malloc(cfg.bpf_len + 1);
             if (!cfg.bpf) fail("malloc");
+            /* Not sscanf: it takes the rest of the string's length at every call, which
+             * made decoding the ~10 KB program quadratic (0.4 ms of CPU per box). */
             for (size_t i = 0; i < cfg.bpf_len; i++) {
-                unsigned int byte;
-                if (sscanf(val + 2 * i, "%2x", &byte) != 1) {
+                int high = hex_digit(val[2 * i]), low = hex_digit(val[2 * i + 1]);
+                if (high < 0 || low < 0) {
                     errno = EINVAL;
                     fail("seccomp program");
                 }
-                cfg.bpf[i] = (unsigned char)byte;
+                cfg.bpf[i] = (unsigned char)(high << 4 | low);
             }
         } else {
             errno = EINVAL;
