@@ -16,7 +16,7 @@ import time
 from . import _reuse, cgroups, files, rootfs
 from ._plan import Plan, config_bytes, run_bytes
 from ._slots import host_uid, keeper_uid, slot
-from ._spawn import ONE_SHOT, Pending, parent_pid, spawn, spawn_later
+from ._spawn import Pending, parent_pid, spawn, spawn_later
 from ._syscalls import detached_tmpfs
 from ._verdict import Watched, judge
 from .cgroups import reuse
@@ -99,10 +99,6 @@ class Box:
         # A prepared box's stdin (/dev/null) and (read, write) ends of stdout/stderr pipes.
         self._spare: tuple[int, tuple[int, int], tuple[int, int]] | None = None
         self.go_bytes = b""  # the run's records, when the pool has encoded them already
-        # Whether its cgroup may come from, and go back to, the idle ones kept for reuse. A
-        # long-lived box (`spawn`) gains nothing, and is often closed at exit, after the
-        # idle ones were removed.
-        self.reuse_cgroup = True
         self._gone = False  # the outer has exited: no process of the box is left anywhere
 
     def _keep(self, fd: int) -> int:
@@ -121,12 +117,8 @@ class Box:
         name = f"box-{os.getpid()}-{next(_sequence)}"
         # +2: the box's init and the seccomp keeper live in the cgroup too, and are not the
         # program's to count.
-        if self.reuse_cgroup:
-            self.cgroup = reuse.claim(self._backend, name, lim.memory, lim.pids + 2)
-            self._stack.callback(reuse.release, self.cgroup)
-        else:
-            self.cgroup = self._backend.create(name, lim.memory, lim.pids + 2)
-            self._stack.callback(self.cgroup.remove)
+        self.cgroup = reuse.claim(self._backend, name, lim.memory, lim.pids + 2)
+        self._stack.callback(reuse.release, self.cgroup)
         return number, host_uid(number)
 
     def _make_box_dir(self, uid: int) -> int:
@@ -193,9 +185,8 @@ class Box:
 
     def _lend_net(self) -> _netns.Netns | None:
         """A network namespace lent to this box until it is gone (None: the outer makes
-        one). Not in a one-shot process: it has no next run to lend it to, and would pay
-        for the checks (and their imports) for nothing."""
-        if ONE_SHOT.get() or not _reuse.enabled():
+        one); see `_reuse.for_this_run`."""
+        if not _reuse.for_this_run():
             return None
         from . import _netns
 

@@ -10,6 +10,16 @@ from __future__ import annotations
 
 import os
 
+from ._spawn import ONE_SHOT
+
 
 def enabled() -> bool:
     return os.environ.get("SANDBOX_REUSE", "1") != "0"
+
+
+def for_this_run() -> bool:
+    """Whether this run's box may take parts from, and give them back to, the idle ones.
+    Not in a one-shot process (the CLI, `sandbox doctor`): it has no next run to give them
+    to, would pay for the checks (and their imports) for nothing, and must leave the
+    process as it found it."""
+    return enabled() and not ONE_SHOT.get()

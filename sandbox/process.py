@@ -107,7 +107,6 @@ def spawn(
     with deferred():
         try:
             box = _new_box(plan)
-            box.reuse_cgroup = False
             to_box = os.pipe()
             from_box = os.pipe()
             ours[:] = [to_box[1], from_box[0]]

@@ -25,12 +25,12 @@ leave them alone while we live.
 from __future__ import annotations
 
 import _thread
+import atexit
 import contextlib
 import os
 import time
 
-from .._reuse import enabled
-from .._spawn import ONE_SHOT
+from .._reuse import for_this_run
 from .base import Backend, BoxCgroup
 
 MAX_IDLE = 8  # idle cgroups kept per process; a cgroup released beyond it is removed
@@ -42,14 +42,14 @@ SETTLED = 32 << 10  # bytes still charged at reissue up to which it counts as em
 _lock = _thread.allocate_lock()
 _idle: list[tuple[BoxCgroup, float, bool]] = []  # (cgroup, released at, reclaimed yet)
 _owner = os.getpid()
-_atexit = False
+# The process is exiting: the final drain has run, and a cgroup released after it (a
+# long-lived box, like `spawn`'s, closed by a later exit hook or a finalizer) is removed.
+_closed = False
 stats = {"reused": 0, "kept": 0, "removed": 0, "unsettled": 0}  # for tests and the bench
 
 
 def _usable(backend: Backend | None) -> bool:
-    # A one-shot run (the CLI, `sandbox doctor`) leaves the process as it found it.
-    return (backend is not None and enabled() and not ONE_SHOT.get()
-            and backend.reuse_supported())
+    return backend is not None and for_this_run() and backend.reuse_supported()
 
 
 def claim(backend: Backend, name: str, memory: int, pids: int) -> BoxCgroup:
@@ -104,7 +104,6 @@ def _reissue(backend: Backend, memory: int, pids: int) -> BoxCgroup | None:
 def release(cgroup: BoxCgroup) -> None:
     """The box's teardown (every process of it reaped): keep the cgroup for a later box if
     it is clean, else remove it as before."""
-    global _atexit
     if not _usable(cgroup.backend):
         cgroup.remove()
         return
@@ -118,17 +117,11 @@ def release(cgroup: BoxCgroup) -> None:
     evicted: list[BoxCgroup] = []
     if keep:
         with _lock:
-            keep = _owner == os.getpid()
+            keep = _owner == os.getpid() and not _closed
             if keep:
                 _idle.append((cgroup, time.monotonic(), False))
                 while len(_idle) > MAX_IDLE:
                     evicted.append(_idle.pop(0)[0])
-            register = keep and not _atexit
-            _atexit = _atexit or register
-        if register:
-            import atexit
-
-            atexit.register(drain)
     for old in evicted:
         _remove(old)
     if keep:
@@ -162,6 +155,17 @@ def drain() -> None:
         _idle.clear()
     for cgroup, _, _ in entries:
         _remove(cgroup)
+
+
+def _final_drain() -> None:
+    global _closed
+    with _lock:
+        _closed = True
+    drain()
+
+
+# Registered at import, before any hook that may close a box: exit hooks run last in first.
+atexit.register(_final_drain)
 
 
 def _after_fork_in_child() -> None:

@@ -238,6 +238,25 @@ class Leftovers:
                 os.rmdir(directory)
 
 
+def in_forked_child(check: Callable[[], bool], cleanup: Callable[[], None]) -> None:
+    """Assert that `check()` holds in a forked child of this process (as a Celery prefork
+    worker is one); `cleanup` then runs in the child before it leaves by os._exit."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write_end, b"1" if check() else b"0")
+            cleanup()
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    _, status = os.waitpid(pid, 0)
+    try:
+        assert os.read(read_end, 1) == b"1" and status == 0
+    finally:
+        os.close(read_end)
+
+
 def our_box_cgroups() -> set[str]:
     """Box cgroups of this process (other processes on this host may be running boxes),
     after the pool has torn down retired boxes, but for the boxes it keeps prepared."""

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 import sandbox
-from sandbox import Verdict, _pool, cgroups
+from sandbox import Verdict, _pool, _reuse, cgroups
 from sandbox.cgroups import base, reuse
 
-from .conftest import BOX_PYTHON, REPO_ROOT
+from .conftest import BOX_PYTHON, REPO_ROOT, in_forked_child
 
 MiB = 1 << 20
 SCALE = float(os.environ.get("SANDBOX_TEST_TIME_SCALE", "1"))
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs roo
 
 
 def reusing() -> bool:
-    return reuse.enabled() and cgroups.backend().reuse_supported()
+    return _reuse.enabled() and cgroups.backend().reuse_supported()
 
 
 @pytest.fixture
@@ -362,19 +362,7 @@ def test_another_process_starting_leaves_our_idle_cgroups_alone(
 def test_a_forked_child_forgets_the_parents_idle_cgroups(used: list[str], cold: None) -> None:
     assert py("pass").ok
     idle = reuse.idle_dirs()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            ok = reuse.idle_dirs() == set() and py("pass").ok
-            os.write(write_end, b"1" if ok else b"0")
-            reuse.drain()
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    _, status = os.waitpid(pid, 0)
-    assert os.read(read_end, 1) == b"1" and status == 0
-    os.close(read_end)
+    in_forked_child(lambda: reuse.idle_dirs() == set() and py("pass").ok, reuse.drain)
     assert reuse.idle_dirs() == idle and all(os.path.isdir(d) for d in idle)
     time.sleep(SETTLE)
     assert py("pass").ok
@@ -408,6 +396,29 @@ def test_a_process_that_exits_removes_its_idle_cgroups(host_env: dict[str, str])
             if os.path.basename(d).startswith(f"box-{proc.pid}-")]
     assert left == []
 
+
+
+def test_a_box_closed_after_the_final_drain_leaves_no_cgroup(host_env: dict[str, str]) -> None:
+    # A long-lived box (spawn's; the worker's Python parser) closed by an exit hook that
+    # runs after reuse's own: its cgroup must be removed, not kept for a run that never
+    # comes. (Hooks run last in first: this one, registered before sandbox is imported,
+    # runs after reuse's final drain.)
+    script = ("import atexit, os\nos.environ['SANDBOX_POOL'] = '0'\nboxes = []\n"
+              "def late():\n    from sandbox.cgroups import reuse\n"
+              "    kept = reuse.stats['kept']\n    boxes[0].close()\n"
+              "    print(reuse.stats['kept'] - kept, len(reuse._idle), reuse._closed)\n"
+              "atexit.register(late)\nimport time, sandbox\n"
+              "for _ in range(2):\n    assert sandbox.run(['/bin/true']).ok\n"
+              "    time.sleep(0.1)\n"
+              "boxes.append(sandbox.spawn(['/bin/cat'], {'memory': '32M', 'pids': 2}))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], env=host_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and not err, err
+    assert out.split() == [b"0", b"0", b"True"], out
+    left = [d for d in cgroups.backend().box_dirs()
+            if os.path.basename(d).startswith(f"box-{proc.pid}-")]
+    assert left == []
 
 # ---------- data that A reads into the page cache ----------
 

@@ -24,7 +24,7 @@ import sandbox
 from sandbox import Verdict, _pool
 from sandbox._box import Box
 
-from .conftest import BOX_PYTHON, our_box_cgroups
+from .conftest import BOX_PYTHON, in_forked_child, our_box_cgroups
 
 MiB = 1 << 20
 # Slower machines (the emulated v2 guest of .ci/v2-tests.sh sets 20) get looser time bounds.
@@ -194,20 +194,13 @@ def test_a_forked_child_uses_boxes_of_its_own() -> None:
     warm_up()
     parents = {id(box) for box in _pool.prepared()}
     assert parents
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child (as a Celery prefork worker is): its own pool, its own runs
-        try:
-            fresh = _pool.prepared() == []  # the parent's boxes are not the child's
-            ok = all(sandbox.run(["/bin/echo", "child"]).stdout == b"child\n" for _ in range(3))
-            os.write(write_end, b"1" if ok and fresh else b"0")
-            _pool.drain()
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    _, status = os.waitpid(pid, 0)
-    assert os.read(read_end, 1) == b"1" and status == 0
-    os.close(read_end)
+
+    def in_child() -> bool:  # its own pool, its own runs
+        fresh = _pool.prepared() == []  # the parent's boxes are not the child's
+        return fresh and all(sandbox.run(["/bin/echo", "child"]).stdout == b"child\n"
+                             for _ in range(3))
+
+    in_forked_child(in_child, _pool.drain)
     # The parent's prepared boxes survived the child and still work.
     assert {id(box) for box in _pool.prepared()} == parents
     assert sandbox.run(["/bin/echo", "parent"]).stdout == b"parent\n"
