@@ -107,6 +107,8 @@ async def broker_numbers(url: str) -> dict[str, Any] | None:
         pipe.hgetall(wm.KEY + "sandbox_verdicts")
         pipe.get(wm.KEY + "sandbox_cpu_seconds")
         pipe.get(wm.KEY + "oom_kills")
+        pipe.hgetall(wm.KEY + "syntax_checks")
+        pipe.get(wm.KEY + "python_parsers_started")
         for k in keys:
             pipe.get(k)
         out = list(await pipe.execute())
@@ -119,8 +121,8 @@ async def broker_numbers(url: str) -> dict[str, Any] | None:
     rest = out[len(QUEUES) * steps :]
     unacked, verdicts = int(rest[0]), _decode(rest[1])
     latency = {q: _decode(rest[2 + i]) for i, q in enumerate(QUEUES)}
-    run, run_verdicts, cpu, oom = rest[2 + len(QUEUES) : 6 + len(QUEUES)]
-    for value in rest[6 + len(QUEUES) :]:
+    run, run_verdicts, cpu, oom, checks, parsers = rest[2 + len(QUEUES) : 8 + len(QUEUES)]
+    for value in rest[8 + len(QUEUES) :]:
         if value is not None:  # expired between SCAN and GET
             try:
                 workers.append(json.loads(value))
@@ -135,6 +137,8 @@ async def broker_numbers(url: str) -> dict[str, Any] | None:
         "run_verdicts": _decode(run_verdicts),
         "cpu": float(cpu or 0),
         "oom": int(oom or 0),
+        "syntax_checks": _decode(checks),
+        "parsers": int(parsers or 0),
         "workers": workers,
     }
 
@@ -204,6 +208,16 @@ def render(broker: dict[str, Any] | None, db: dict[str, Any] | None) -> str:
         e.family("judge_sandbox_oom_kills_total", "counter",
                  "Sandbox runs in which the kernel OOM-killed a process.")  # fmt: skip
         e.sample("judge_sandbox_oom_kills_total", broker["oom"])
+        e.family("judge_python_syntax_checks_total", "counter",
+                 "Python syntax checks, by what decided them: the worker's long-lived parser, "
+                 "or a sandbox run of their own (parser off, busy or down; failed checks).")  # fmt: skip
+        for by in ("parser", "sandbox"):
+            e.sample("judge_python_syntax_checks_total",
+                     int(broker["syntax_checks"].get(by, 0)), {"decided_by": by})  # fmt: skip
+        e.family("judge_python_parsers_started_total", "counter",
+                 "Python parser boxes started: one per worker process, plus one per "
+                 "replacement (a crash, a hang, or its planned end of life).")  # fmt: skip
+        e.sample("judge_python_parsers_started_total", broker["parsers"])
     if db is not None:
         e.family("judge_submissions", "gauge", "Submissions in the database by status.")
         for status in Status:

@@ -126,7 +126,9 @@ def compile_source(
         # (Only with the real sandbox: a test's own runner sees every compile, as before.)
         said = python_parser.check(lang.compile, {**beside, lang.source: src}, box_limits)
         if said is not None and said[0]:
+            metrics.syntax_check("parser")
             return Program(lang, {**beside, lang.source: src}), ""
+        metrics.syntax_check("sandbox")
         # A failed check is confirmed in a box of its own, and only the box's words reach the
         # user: the parser serves every submitter of this process in turn, and a source that
         # found a hole in compile() must not be able to make it print another's source as a

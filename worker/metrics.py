@@ -9,6 +9,8 @@ totals (web.metrics):
   the submission-to-verdict latency into a histogram per queue.
 - ``sandbox_run(result)``: one sandbox run (compile, test, checker); a wall-time histogram,
   runs per sandbox verdict, CPU seconds, and OOM kills.
+- ``syntax_check(decided_by)``, ``parser_started()``: Python syntax checks by where they were
+  decided (the long-lived parser or a sandbox run), and parser boxes started.
 - ``Heartbeat``: each worker node keeps a key with a short TTL; live keys are the worker count.
 
 Metrics never get in the way of grading: after a failed round trip none is tried for
@@ -156,6 +158,19 @@ def sandbox_run(verdict: str, wall_time: float, cpu_time: float, oom_killed: boo
             _last_flush = time.monotonic()
     if due:
         _send()
+
+
+def syntax_check(decided_by: str) -> None:
+    """A Python syntax check: decided by the worker's long-lived parser ("parser") or by a
+    sandbox run of its own ("sandbox": the parser was off, busy, down, or the check failed
+    and was confirmed in a box). Sent with the grading."""
+    _add("hincr", KEY + "syntax_checks", decided_by, 1)
+
+
+def parser_started() -> None:
+    """A Python parser box started (the first of a process, or one replacing another: many
+    per hour means parsers keep failing, and every check pays for a box)."""
+    _add("incr", KEY + "python_parsers_started", "", 1)
 
 
 def flush() -> None:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import sandbox
+from worker import metrics
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,7 @@ def _check_locked(
         try:
             parser = _state.parser = Parser(compile_argv)
             _state.counts["started"] += 1
+            metrics.parser_started()
         except (sandbox.SandboxError, OSError) as e:
             log.warning("python parser did not start (%s); box checks for %.0f s",
                         e, _SPAWN_BACKOFF)

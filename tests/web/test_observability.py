@@ -72,11 +72,15 @@ def value(samples: dict[str, Any], name: str, **labels: str) -> float:
 def test_metrics_count_verdicts_latency_runs_and_oom_kills(stack: Any) -> None:
     with stack.client("alice") as c, stack.client("admin") as admin:
         before = parse(admin.get("/metrics").text)
-        for source in (AB_PY, HOG_PY):
+        verdicts = []
+        for source in (AB_PY, HOG_PY, "print(1 +\n"):
             r = c.post("/api/submissions?wait=true",
                        json={"problem": "aplusb", "language": "python3", "source": source})  # fmt: skip
             assert r.status_code == 200, r.text
-        assert r.json()["verdict"] == "MLE" and r.json()["tests"][0]["oom_killed"], r.text
+            verdicts.append(r.json())
+        hog, broken = verdicts[1:]
+        assert hog["verdict"] == "MLE" and hog["tests"][0]["oom_killed"], hog
+        assert broken["verdict"] == "CE", broken
         m = admin.get("/metrics")
     assert m.headers["content-type"].startswith("text/plain; version=0.0.4")
     after = parse(m.text)
@@ -86,13 +90,19 @@ def test_metrics_count_verdicts_latency_runs_and_oom_kills(stack: Any) -> None:
 
     assert delta("judge_verdicts_total", queue="interactive", verdict="AC") == 1
     assert delta("judge_verdicts_total", queue="interactive", verdict="MLE") == 1
-    assert delta("judge_submission_latency_seconds_count", queue="interactive") == 2
+    assert delta("judge_verdicts_total", queue="interactive", verdict="CE") == 1
+    assert delta("judge_submission_latency_seconds_count", queue="interactive") == 3
     assert delta("judge_submission_latency_seconds_sum", queue="interactive") > 0
     # A+B has five tests and the hog stops at its first. Their syntax checks passed in the
-    # worker's long-lived parser (JUDGE_PYTHON_PARSER), not in sandbox runs of their own.
-    assert delta("judge_sandbox_run_seconds_count") == 6
+    # worker's long-lived parser (JUDGE_PYTHON_PARSER), not in sandbox runs of their own;
+    # the broken source's failed check is confirmed in one (the check exits 1: RE).
+    assert delta("judge_python_syntax_checks_total", decided_by="parser") == 2
+    assert delta("judge_python_syntax_checks_total", decided_by="sandbox") == 1
+    assert value(after, "judge_python_parsers_started_total") >= 1
+    assert delta("judge_sandbox_run_seconds_count") == 7
     assert delta("judge_sandbox_runs_total", verdict="OK") == 5
     assert delta("judge_sandbox_runs_total", verdict="MLE") == 1
+    assert delta("judge_sandbox_runs_total", verdict="RE") == 1
     assert delta("judge_sandbox_oom_kills_total") == 1
     assert delta("judge_sandbox_cpu_seconds_total") > 0
     assert value(after, "judge_workers") == 1
