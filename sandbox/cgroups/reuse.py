@@ -25,7 +25,6 @@ leave them alone while we live.
 from __future__ import annotations
 
 import _thread
-import atexit
 import contextlib
 import os
 import time
@@ -45,6 +44,7 @@ _owner = os.getpid()
 # The process is exiting: the final drain has run, and a cgroup released after it (a
 # long-lived box, like `spawn`'s, closed by a later exit hook or a finalizer) is removed.
 _closed = False
+_atexit = False
 stats = {"reused": 0, "kept": 0, "removed": 0, "unsettled": 0}  # for tests and the bench
 
 
@@ -104,6 +104,7 @@ def _reissue(backend: Backend, memory: int, pids: int) -> BoxCgroup | None:
 def release(cgroup: BoxCgroup) -> None:
     """The box's teardown (every process of it reaped): keep the cgroup for a later box if
     it is clean, else remove it as before."""
+    global _atexit
     if not _usable(cgroup.backend):
         cgroup.remove()
         return
@@ -122,6 +123,12 @@ def release(cgroup: BoxCgroup) -> None:
                 _idle.append((cgroup, time.monotonic(), False))
                 while len(_idle) > MAX_IDLE:
                     evicted.append(_idle.pop(0)[0])
+            register = keep and not _atexit
+            _atexit = _atexit or register
+        if register:
+            import atexit  # (here: a one-shot run keeps nothing, and imports nothing for it)
+
+            atexit.register(_final_drain)
     for old in evicted:
         _remove(old)
     if keep:
@@ -163,9 +170,6 @@ def _final_drain() -> None:
         _closed = True
     drain()
 
-
-# Registered at import, before any hook that may close a box: exit hooks run last in first.
-atexit.register(_final_drain)
 
 
 def _after_fork_in_child() -> None:
