@@ -55,6 +55,7 @@ def _usable(backend: Backend | None) -> bool:
 def claim(backend: Backend, name: str, memory: int, pids: int) -> BoxCgroup:
     """A box cgroup with these limits: an idle one that is settled, else a new one."""
     if _usable(backend):
+        _drain_at_exit()
         reused = _reissue(backend, memory, pids)
         if reused is not None:
             return reused
@@ -104,7 +105,6 @@ def _reissue(backend: Backend, memory: int, pids: int) -> BoxCgroup | None:
 def release(cgroup: BoxCgroup) -> None:
     """The box's teardown (every process of it reaped): keep the cgroup for a later box if
     it is clean, else remove it as before."""
-    global _atexit
     if not _usable(cgroup.backend):
         cgroup.remove()
         return
@@ -123,12 +123,8 @@ def release(cgroup: BoxCgroup) -> None:
                 _idle.append((cgroup, time.monotonic(), False))
                 while len(_idle) > MAX_IDLE:
                     evicted.append(_idle.pop(0)[0])
-            register = keep and not _atexit
-            _atexit = _atexit or register
-        if register:
-            import atexit  # (here: a one-shot run keeps nothing, and imports nothing for it)
-
-            atexit.register(_final_drain)
+        if keep:
+            _drain_at_exit()
     for old in evicted:
         _remove(old)
     if keep:
@@ -162,6 +158,21 @@ def drain() -> None:
         _idle.clear()
     for cgroup, _, _ in entries:
         _remove(cgroup)
+
+
+def _drain_at_exit() -> None:
+    """Have the interpreter's exit remove the idle cgroups. Registered when a box first
+    claims through here, not at import (a one-shot run must import nothing it does not
+    use), and not at the first release: a box closed by an exit hook would register it
+    too late to run. Exit hooks run last in first, so boxes whose owners registered their
+    hooks earlier (the Python parser's) close after this drain: `_closed` removes them."""
+    global _atexit
+    with _lock:
+        register, _atexit = not _atexit, True
+    if register:
+        import atexit
+
+        atexit.register(_final_drain)
 
 
 def _final_drain() -> None:
