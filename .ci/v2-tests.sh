@@ -27,7 +27,8 @@ skip() { echo "v2-tests: SKIP: $*"; exit 0; }
 
 tests=(tests/sandbox/test_limits_matrix.py tests/sandbox/test_cgroups.py tests/sandbox/test_pool.py
        tests/sandbox/test_cgroup_reuse.py tests/sandbox/test_process.py
-       tests/sandbox/hostile/test_net_reuse.py tests/sandbox/hostile/test_socket_families.py)
+       tests/sandbox/hostile/test_net_reuse.py tests/sandbox/hostile/test_socket_families.py
+       tests/sandbox/hostile/test_exec_confinement.py)
 for arg in "$@"; do
     [ -e "$arg" ] || { say "no such test path: $arg"; exit 2; }
     tests+=("$arg")

@@ -65,6 +65,9 @@ def stdin_fd(stdin: object) -> int:
                     if sent == 0:
                         break
                     offset += sent
+        # Readable by the box (a reopen of /dev/stdin), never executable: a memfd is a
+        # file Landlock cannot confine (see _exec_paths).
+        os.fchmod(fd, 0o444)
         fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_GROW |
                     fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL)
         os.lseek(fd, 0, os.SEEK_SET)

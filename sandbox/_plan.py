@@ -6,7 +6,7 @@ import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 
-from . import cgroups, files, rootfs
+from . import _exec_paths, cgroups, files, rootfs
 from . import seccomp as seccomp_policy
 from .errors import SandboxError
 from .limits import Limits
@@ -15,6 +15,7 @@ TYPE_CHECKING = False  # (typing imports re: the one-shot CLI pays for every mod
 if TYPE_CHECKING:
     from typing import Any
 
+MAX_EXECUTABLES = 200  # each is a Landlock rule, and the helper takes 256 "exec" records
 DEFAULT_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/box", "LANG": "C.UTF-8"}
 _RLIMIT = {"cpu": 0, "fsize": 1, "stack": 3, "core": 4, "nofile": 7, "memlock": 8, "msgqueue": 12}
 
@@ -85,8 +86,15 @@ def make_plan(cmd: Sequence[str], limits: Limits | Mapping[str, Any] | None, *, 
         raise SandboxError(f"stdin: cannot read {os.fspath(stdin)} (need a readable file)")
     if not hostname.isascii() or not hostname.replace("-", "").isalnum() or len(hostname) > 63:
         raise SandboxError(f"hostname: bad hostname {hostname!r}")
+    # Given executables, and files copied from executable host files: both are copied in
+    # mode 0555 and are the only files of /box the program may execute (_exec_paths).
+    runnable = set(executables) | {name for name, content in file_map.items()
+                                   if files.host_executable(content)}
+    if len(runnable) > MAX_EXECUTABLES:
+        raise SandboxError(f"executables: at most {MAX_EXECUTABLES} files may be executable "
+                           f"(got {len(runnable)}); bind a directory instead")
     return Plan(argv, lim, full_env, rootfs.validate_binds(binds), bpf, file_map,
-                set(executables), outs, stdin, hostname)
+                runnable, outs, stdin, hostname)
 
 
 def shape_key(plan: Plan) -> tuple[object, ...]:
@@ -110,6 +118,8 @@ def config_bytes(plan: Plan, uid: int, keeper: int, join: cgroups.JoinSpec, newr
         records.append(("prepared", "1"))
     if os.environ.get("SANDBOX_TRACE"):
         records.append(("trace", "1"))
+    if _exec_paths.enforced():
+        records.append(("memfdnx", "1"))
     records += [("cgtasks", path) for path in join.v1_tasks]
     if join.v2_dir:
         records.append(("cg2", join.v2_dir))
@@ -145,6 +155,9 @@ def _run_records(plan: Plan) -> list[tuple[str, str]]:
                "stack": (lim.stack, lim.stack), "nofile": (lim.open_files, lim.open_files),
                "memlock": (0, 0), "msgqueue": (0, 0)}
     records += [("rlimit", f"{_RLIMIT[k]} {s} {h}") for k, (s, h) in rlimits.items()]
+    if _exec_paths.enforced():
+        records += [("exec", path) for path in
+                    _exec_paths.allowed(plan.binds, plan.files, plan.executables)]
     return records
 
 

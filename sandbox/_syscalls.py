@@ -51,3 +51,14 @@ def detached_tmpfs(options: dict[str, str]) -> int:
         )
     finally:
         os.close(fs_fd)
+
+
+SYS_LANDLOCK_CREATE_RULESET = 444
+LANDLOCK_CREATE_RULESET_VERSION = 1 << 0
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version; 0 when it has none (not built, or not among the
+    active security modules)."""
+    version = int(_syscall(SYS_LANDLOCK_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION))
+    return max(0, version)

@@ -57,6 +57,20 @@ def _compiler() -> str:
     return found
 
 
+def _exec_confinement() -> str:
+    # Not a failure when missing (boxes still run, as before): a warning in the detail.
+    from . import _exec_paths
+    from ._syscalls import landlock_abi
+
+    if _exec_paths.enforced():
+        return (f"Landlock ABI {landlock_abi()}: programs execute only system files and "
+                "the given executables")
+    why = ("SANDBOX_EXEC_WRITTEN=1" if _exec_paths.supported()
+           else "the kernel has no Landlock (Linux 5.13+, 'landlock' among its LSMs)")
+    return (f"off ({why}): a program can exec files it wrote, and a bad header makes the "
+            "host run modprobe as root outside the box's limits")
+
+
 def _smoke() -> str:
     from ._spawn import one_shot
     from .supervisor import run
@@ -80,6 +94,7 @@ def report() -> list[dict[str, object]]:
         _check("seccomp", _seccomp),
         _check("C compiler", _compiler),
         _check("native helper", _helper),
+        _check("exec confinement", _exec_confinement),
     ]
     if all(row["ok"] for row in rows):
         rows.append(_check("smoke run", _smoke))

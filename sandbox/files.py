@@ -58,7 +58,10 @@ def copy_in(root_fd: int, files: Mapping[str, object], executables: set[str], ui
     for name, content in files.items():
         parts = box_relative(name, "files")
         data = _content(name, content)
-        mode = 0o755 if name in executables or _host_executable(content) else 0o644
+        # An executable is host root's and read-only: the program may run it, never
+        # rewrite it into something else to run (see _exec_paths).
+        runnable = name in executables or host_executable(content)
+        mode = 0o555 if runnable else 0o644
         try:
             dir_fd = _open_dirs(root_fd, parts[:-1], True, uid, gid)
         except OSError as exc:
@@ -76,14 +79,15 @@ def copy_in(root_fd: int, files: Mapping[str, object], executables: set[str], ui
                 written = os.write(fd, view)
                 view = view[written:]
             os.fchmod(fd, mode)
-            os.fchown(fd, uid, gid)
+            if not runnable:
+                os.fchown(fd, uid, gid)
         except OSError as exc:
             raise SandboxError(f"files: {name} does not fit in the box ({exc.strerror})") from None
         finally:
             os.close(fd)
 
 
-def _host_executable(content: object) -> bool:
+def host_executable(content: object) -> bool:
     if isinstance(content, (str, os.PathLike)):
         return os.access(os.fspath(content), os.X_OK) and os.path.isfile(content)
     return False

@@ -115,8 +115,10 @@ ERRNO_RULES: dict[str, tuple[int, str]] = {
 
 
 RLIMIT_CORE = 4
+MFD_EXEC = 0x10
 # (syscall, errno, [(arg, op, value)], why): errno rules on some arguments only. op "eq32"
-# compares the low 32 bits of the argument (an int in the kernel), "ne" all 64 (a pointer).
+# compares the low 32 bits of the argument (an int in the kernel), "ne" all 64 (a pointer),
+# "bits" matches when every bit of the value is set.
 ERRNO_ARG_RULES: tuple[tuple[str, int, tuple[tuple[int, str, int], ...], str], ...] = (
     # With a pipe core_pattern (Ubuntu's apport, systemd-coredump) the kernel ignores
     # RLIMIT_CORE, 0 included, and runs the host's handler as host root on every crash in
@@ -126,6 +128,10 @@ ERRNO_ARG_RULES: tuple[tuple[str, int, tuple[tuple[int, str, int], ...], str], .
     ("setrlimit", errno_codes.EPERM, ((0, "eq32", RLIMIT_CORE),), "core dumps reach the host"),
     ("prlimit64", errno_codes.EPERM, ((1, "eq32", RLIMIT_CORE), (2, "ne", 0)),
      "core dumps reach the host"),
+    # An executable memfd is a file Landlock cannot confine: exec of one the program filled
+    # would reach the kernel's module autoload (_exec_paths). Kernels before 6.3 answer the
+    # unknown flag the same way.
+    ("memfd_create", errno_codes.EINVAL, ((1, "bits", MFD_EXEC),), "executable memfds"),
 )
 
 # Socket families and protocols a box may create. A family or protocol the kernel lacks is
@@ -397,6 +403,7 @@ def _compile(policy: Policy) -> bytes:
         if name in allow:
             continue
         args = [lib.Arg(index, lib.MASKED_EQ, M32, value) if op == "eq32"
+                else lib.Arg(index, lib.MASKED_EQ, value, value) if op == "bits"
                 else lib.Arg(index, lib.NE, value) for index, op, value in errno_conditions]
         filt.add_rule(lib.ERRNO(code), _rule_target(name), *args)
     for name, code, conditions in socket_rules():

@@ -102,6 +102,9 @@ static struct {
     int n_rlimits;
     unsigned char *bpf;
     size_t bpf_len;
+    char *execs[MAX_ITEMS];          /* the only places the program may execute from */
+    int n_execs;
+    int memfd_noexec;                /* vm.memfd_noexec for the box's pid namespace */
 } cfg = { .boxfd = -1, .netfd = -1 };
 
 
@@ -249,6 +252,8 @@ static void parse_config(char *buf, size_t len) {
         else if (!strcmp(key, "prepared")) cfg.prepared = atoi(val);
         else if (!strcmp(key, "op") && cfg.n_ops < MAX_ITEMS) cfg.ops[cfg.n_ops++] = val;
         else if (!strcmp(key, "arg") && cfg.argc < MAX_ITEMS) cfg.argv[cfg.argc++] = val;
+        else if (!strcmp(key, "exec") && cfg.n_execs < MAX_ITEMS) cfg.execs[cfg.n_execs++] = val;
+        else if (!strcmp(key, "memfdnx")) cfg.memfd_noexec = atoi(val);
         else if (!strcmp(key, "env") && cfg.envc < MAX_ITEMS) cfg.envp[cfg.envc++] = val;
         else if (!strcmp(key, "rlimit") && cfg.n_rlimits < 16) {
             struct rlim_item *r = &cfg.rlimits[cfg.n_rlimits++];
@@ -358,6 +363,23 @@ static void make_device(const char *name) {
     chmod(in_root(box), 0666);
 }
 
+/* Linux 6.3+: memfds of this pid namespace are never executable (the box's files are, by
+ * Landlock, see restrict_execution; a memfd it cannot see). The value is the writer's pid
+ * namespace's, ours; written through the box's own new proc, whose /proc/sys is writable
+ * even where a container's is not. Best effort, like the sysctl itself: older kernels lack
+ * the file, and a root that is not the host's (rootless engines) may not write it; boxes run
+ * as before there (the README says what stays open). */
+static void set_memfd_noexec(const char *path) {
+    if (!cfg.memfd_noexec) return;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char value[16];
+    int n = snprintf(value, sizeof value, "%d", cfg.memfd_noexec);
+    ssize_t rc = write(fd, value, (size_t)n);
+    (void)rc;
+    close(fd);
+}
+
 static void build_rootfs(void) {
     /* Our copy of the host mount tree must not propagate anything back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("make mounts private");
@@ -390,6 +412,7 @@ static void build_rootfs(void) {
             /* init is pid 1 of the new pid namespace, so this proc shows only the box. */
             if (mount("proc", in_root(f[1]), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 fail("mount proc");
+            set_memfd_noexec(in_root("/proc/sys/vm/memfd_noexec"));
         } else if (!strcmp(kind, "mask") && n >= 2) {
             /* Hide a sensitive file by binding /dev/null over it; absent files are fine. */
             const char *p = in_root(f[1]);
@@ -545,7 +568,7 @@ __attribute__((noreturn)) static void payload_fail(int errpipe, int code) {
 }
 
 enum { STEP_SYNC = 1, STEP_IDS, STEP_CAPS, STEP_RLIMIT, STEP_SECCOMP, STEP_EXEC, STEP_CWD,
-       STEP_KEEPER, STEP_GO };
+       STEP_KEEPER, STEP_GO, STEP_LANDLOCK };
 
 /* The keeper: a process that holds the payload's seccomp filter, as init's child (CLONE_PARENT)
  * under the box's second uid, so the payload can neither signal it nor wait for it. A signal
@@ -615,6 +638,7 @@ static void await_go(int sock, int errpipe) {
     for (int i = 0; i < 3; i++)
         if (dup2(high[i], i) < 0) payload_fail(errpipe, STEP_GO);
     cfg.n_rlimits = 0;
+    cfg.n_execs = 0;
     parse_config(blob, (size_t)n);
     if (!cfg.argc) {
         errno = EINVAL;
@@ -622,6 +646,40 @@ static void await_go(int sock, int errpipe) {
     }
     set_rlimits(errpipe);
     if (chdir(cfg.cwd ? cfg.cwd : "/") < 0) payload_fail(errpipe, STEP_CWD);
+}
+
+/* Execution only from what the box cannot write: the system's read-only trees and the
+ * files given as executables (owned by host root, mode 0555). A file the program writes and
+ * executes would otherwise reach the kernel's binary-format autoload: a first 4 bytes no
+ * handler knows make exec ask for module "binfmt-XXXX", and the kernel runs modprobe as
+ * host root, outside the box's cgroup and limits, once per attempt. Landlock is applied
+ * here, at the last moment before exec: the run's files are in /box only at "go". */
+#define LL_ACCESS_FS_EXECUTE (1ULL << 0)
+#define LL_RULE_PATH_BENEATH 1
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+static void restrict_execution(int errpipe) {
+    if (!cfg.n_execs) return;
+    uint64_t handled = LL_ACCESS_FS_EXECUTE; /* the ABI 1 ruleset: one 64-bit field */
+    int ruleset = (int)syscall(SYS_landlock_create_ruleset, &handled, sizeof handled, 0);
+    if (ruleset < 0) payload_fail(errpipe, STEP_LANDLOCK);
+    for (int i = 0; i < cfg.n_execs; i++) {
+        int fd = open(cfg.execs[i], O_PATH | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT) continue; /* (a bind the host lacks is not in the box) */
+            payload_fail(errpipe, STEP_LANDLOCK);
+        }
+        struct __attribute__((packed)) { uint64_t allowed; int32_t parent_fd; } beneath =
+            {LL_ACCESS_FS_EXECUTE, fd};
+        if (syscall(SYS_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &beneath, 0) < 0)
+            payload_fail(errpipe, STEP_LANDLOCK);
+        close(fd);
+    }
+    if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) payload_fail(errpipe, STEP_LANDLOCK);
+    close(ruleset);
 }
 
 __attribute__((noreturn)) static void run_payload(int sync_rd, int errpipe, int sock) {
@@ -667,6 +725,7 @@ __attribute__((noreturn)) static void run_payload(int sync_rd, int errpipe, int 
         send_msg(sock, "N", 1, NULL, 0); /* ready, with no filter to hand over */
     }
     if (cfg.prepared) await_go(sock, errpipe);
+    restrict_execution(errpipe);
     if (drop_capabilities() < 0) payload_fail(errpipe, STEP_CAPS);
     /* Only fds 0-2 survive the exec (DESIGN 5.8). */
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -687,6 +746,7 @@ static const char *step_name(int step) {
     case STEP_CWD: return "chdir";
     case STEP_KEEPER: return "start the seccomp keeper";
     case STEP_GO: return "receive the run";
+    case STEP_LANDLOCK: return "restrict execution (Landlock)";
     default: return "setup";
     }
 }

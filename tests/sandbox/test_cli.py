@@ -167,8 +167,12 @@ def test_doctor_exits_0_and_prints_each_check(cli: Cli) -> None:
     lines = p.stdout.decode().splitlines()
     checks = {line[4:].strip().split(":")[0] for line in lines}
     assert {"kernel", "root", "user namespaces", "cgroups", "seccomp", "native helper",
-            "smoke run"} <= checks
+            "exec confinement", "smoke run"} <= checks
     assert all(line.startswith("ok") for line in lines), lines
+    confinement = next(line for line in lines if "exec confinement" in line)
+    from sandbox import _exec_paths
+
+    assert ("Landlock ABI" in confinement) == _exec_paths.supported(), confinement
 
 
 def test_doctor_json(cli: Cli) -> None:

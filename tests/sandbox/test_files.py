@@ -48,8 +48,10 @@ def test_copy_in_keeps_the_host_executable_bit(box_py: BoxPy, tmp_path: Path) ->
     data.write_text("plain\n")
     data.chmod(0o644)
     r = box_py(LIST_FILES, files={"run.sh": str(script), "data.txt": data})
-    modes = {p: v[1] for p, v in json.loads(r.stdout).items()}
-    assert modes == {"/box/run.sh": "0o755", "/box/data.txt": "0o644"}
+    seen = json.loads(r.stdout)
+    # An executable is host root's (unmapped in the box: the overflow id) and read-only.
+    assert {p: v[1] for p, v in seen.items()} == {"/box/run.sh": "0o555", "/box/data.txt": "0o644"}
+    assert seen["/box/run.sh"][2:] == [65534, 65534] and seen["/box/data.txt"][2:] == [0, 0]
     ran = sandbox.run(["./run.sh", "x"], files={"run.sh": script})
     assert ran.verdict is Verdict.OK and ran.stdout == b"ran x\n"
 
@@ -58,7 +60,7 @@ def test_bytes_are_not_executable_unless_named(box_py: BoxPy) -> None:
     script = b"#!/bin/sh\necho hi\n"
     r = box_py(LIST_FILES, files={"x.sh": script, "y.sh": script}, executables=["y.sh"])
     modes = {p: v[1] for p, v in json.loads(r.stdout).items()}
-    assert modes == {"/box/x.sh": "0o644", "/box/y.sh": "0o755"}
+    assert modes == {"/box/x.sh": "0o644", "/box/y.sh": "0o555"}
     assert sandbox.run(["./y.sh"], files={"y.sh": script}, executables=["y.sh"]).stdout == b"hi\n"
     denied = sandbox.run(["./x.sh"], files={"x.sh": script})
     assert denied.verdict is Verdict.RUNTIME_ERROR and denied.exit_code == 127
@@ -183,3 +185,9 @@ def test_unreadable_copy_in_source_is_a_sandbox_error(tmp_path: Path, kind: str)
         sandbox.run(["/bin/true"], files={"in": source})
     assert str(source) in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+def test_too_many_executables_is_one_clear_error() -> None:
+    names = [f"x{i}" for i in range(201)]
+    with pytest.raises(sandbox.SandboxError, match="at most 200 files may be executable"):
+        sandbox.run(["/bin/true"], files={n: b"" for n in names}, executables=names)
