@@ -386,16 +386,10 @@ def test_a_process_that_exits_removes_its_idle_cgroups(host_env: dict[str, str])
               "for _ in range(3):\n    assert sandbox.run(['/bin/true']).ok\n"
               "    time.sleep(0.1)\n"
               "from sandbox.cgroups import reuse\nprint(len(reuse._idle))\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], env=host_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    out, _err, left = _in_a_process(script, host_env)
     # (A cgroup not settled yet when the next run claims leaves that run a fresh one.)
     assert (int(out) >= 1) if reusing() else int(out) == 0, out
-    left = [d for d in cgroups.backend().box_dirs()
-            if os.path.basename(d).startswith(f"box-{proc.pid}-")]
     assert left == []
-
 
 
 def test_a_box_closed_after_the_final_drain_leaves_no_cgroup(host_env: dict[str, str]) -> None:
@@ -411,14 +405,22 @@ def test_a_box_closed_after_the_final_drain_leaves_no_cgroup(host_env: dict[str,
               "for _ in range(2):\n    assert sandbox.run(['/bin/true']).ok\n"
               "    time.sleep(0.1)\n"
               "boxes.append(sandbox.spawn(['/bin/cat'], {'memory': '32M', 'pids': 2}))\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], env=host_env,
+    out, err, left = _in_a_process(script, host_env)
+    assert not err, err
+    assert out.split() == [b"0", b"0", b"True"], out
+    assert left == []
+
+
+def _in_a_process(script: str, env: dict[str, str]) -> tuple[bytes, bytes, list[str]]:
+    """Run `script` in a Python process of its own: (stdout, stderr, the box cgroups of that
+    process still there after it exited)."""
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0 and not err, err
-    assert out.split() == [b"0", b"0", b"True"], out
+    assert proc.returncode == 0, err
     left = [d for d in cgroups.backend().box_dirs()
             if os.path.basename(d).startswith(f"box-{proc.pid}-")]
-    assert left == []
+    return out, err, left
 
 # ---------- data that A reads into the page cache ----------
 
