@@ -407,7 +407,9 @@ def test_a_box_closed_after_the_final_drain_leaves_no_cgroup(host_env: dict[str,
               "boxes.append(sandbox.spawn(['/bin/cat'], {'memory': '32M', 'pids': 2}))\n")
     out, err, left = _in_a_process(script, host_env)
     assert not err, err
-    assert out.split() == [b"0", b"0", b"True"], out
+    # Kept none, idle none; the final drain ran where cgroups are reused at all (not on a
+    # v2 kernel that cannot reset memory.peak: every cgroup is removed at release there).
+    assert out.split() == [b"0", b"0", b"True" if reusing() else b"False"], out
     assert left == []
 
 
