@@ -54,13 +54,15 @@ def _open_dirs(root_fd: int, parts: list[str], create: bool, uid: int, gid: int)
 
 def copy_in(root_fd: int, files: Mapping[str, object], executables: set[str], uid: int,
             gid: int) -> None:
-    """Write `files` into the fresh box tmpfs (nothing untrusted has touched it yet)."""
+    """Write `files` into the fresh box tmpfs (nothing untrusted has touched it yet).
+    `executables`: the plan's, which already counts files copied from executable host files
+    (make_plan asked the host once, and the helper's exec rules follow the same set)."""
     for name, content in files.items():
         parts = box_relative(name, "files")
         data = _content(name, content)
         # An executable is host root's and read-only: the program may run it, never
         # rewrite it into something else to run (see _exec_paths).
-        runnable = name in executables or host_executable(content)
+        runnable = name in executables
         mode = 0o555 if runnable else 0o644
         try:
             dir_fd = _open_dirs(root_fd, parts[:-1], True, uid, gid)

@@ -123,8 +123,6 @@ def release(cgroup: BoxCgroup) -> None:
                 _idle.append((cgroup, time.monotonic(), False))
                 while len(_idle) > MAX_IDLE:
                     evicted.append(_idle.pop(0)[0])
-        if keep:
-            _drain_at_exit()
     for old in evicted:
         _remove(old)
     if keep:
@@ -180,7 +178,6 @@ def _final_drain() -> None:
     with _lock:
         _closed = True
     drain()
-
 
 
 def _after_fork_in_child() -> None:
