@@ -23,11 +23,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from store.types import UTCDateTime, utcnow
-from store.vocab import Status, Verdict
+from store.vocab import IN_PROGRESS, Status, Verdict
 
 
 def _str_enum(cls: type[Status] | type[Verdict], name: str) -> Enum:
@@ -44,6 +47,20 @@ def _str_enum(cls: type[Status] | type[Verdict], name: str) -> Enum:
 
 
 STATUS = _str_enum(Status, "status")
+
+#: Not finished: waiting in the queue (or held back by worker.shares) or being graded.
+UNFINISHED = (Status.QUEUED, *IN_PROGRESS)
+# As SQL literals, never bound parameters: neither SQLite nor a generic PostgreSQL plan can
+# prove a partial index's predicate from parameters, and would scan a user's whole history.
+_UNFINISHED_SQL = ", ".join(f"'{s.value}'" for s in UNFINISHED)
+
+
+def unfinished(status: Any) -> ColumnElement[bool]:
+    """``status IN (the unfinished statuses)`` in the form that the partial index
+    ``ix_submissions_unfinished_user`` serves."""
+    return status.in_([literal_column(f"'{s.value}'") for s in UNFINISHED])  # type: ignore[no-any-return]
+
+
 VERDICT = _str_enum(Verdict, "verdict")
 
 
@@ -220,8 +237,19 @@ class ProblemFile(Base):
 
 class Submission(Base):
     __tablename__ = "submissions"
-    # The sweeper scans in-progress rows by lease expiry; keep that scan off the full table.
-    __table_args__ = (Index("ix_submissions_status_lease", "status", "lease_until"),)
+    __table_args__ = (
+        # The sweeper scans in-progress rows by lease expiry; keep that scan off the full table.
+        Index("ix_submissions_status_lease", "status", "lease_until"),
+        # worker.shares ranks a user's unfinished submissions by id at every finish; without
+        # this, the ranking read the user's whole history (17 ms at 100,000 earlier rows).
+        Index(
+            "ix_submissions_unfinished_user",
+            "user_id",
+            "id",
+            sqlite_where=text(f"status IN ({_UNFINISHED_SQL})"),
+            postgresql_where=text(f"status IN ({_UNFINISHED_SQL})"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     problem_id: Mapped[int] = mapped_column(

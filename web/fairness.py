@@ -24,11 +24,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store import Submission
-from store.vocab import Status
+from store.models import unfinished
 from web.config import Settings
 from web.errors import ApiError
-
-UNFINISHED = (Status.QUEUED, Status.COMPILING, Status.RUNNING)
 
 
 class Fairness:
@@ -44,10 +42,12 @@ class Fairness:
 
     @staticmethod
     def unfinished_submissions(session: Session, user_id: int) -> int:
+        # Through the partial index over unfinished rows: counted at every submission, this
+        # read the user's whole history (15 ms at 100,000 earlier submissions on SQLite).
         return session.scalar(
             select(func.count())
             .select_from(Submission)
-            .where(Submission.user_id == user_id, Submission.status.in_(UNFINISHED))
+            .where(Submission.user_id == user_id, unfinished(Submission.status))
         ) or 0
 
     @contextlib.contextmanager

@@ -33,12 +33,11 @@ from sqlalchemy import Integer, Table, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from store import env
-from store.models import Submission
+from store.models import Submission, unfinished
 from store.types import UTCDateTime, utcnow
-from store.vocab import IN_PROGRESS, Status
+from store.vocab import Status
 
 QUEUE = "interactive"
-_UNFINISHED = (Status.QUEUED, *IN_PROGRESS)
 
 
 def share() -> int:
@@ -100,7 +99,7 @@ def _release_statement(scope: Scope) -> Update:
     entity's: an ORM statement is copied and keyed again by the session at every run."""
     table = cast(Table, Submission.__table__)
     col = table.c
-    mine = [col.queue == QUEUE, col.status.in_(_UNFINISHED)]
+    mine = [col.queue == QUEUE, unfinished(col.status)]
     if scope == "user":
         mine.append(col.user_id == bindparam("b_user", type_=Integer()))
     elif scope == "after":
