@@ -3,7 +3,7 @@ against the bare limit of the same program runs without a sandbox or a service.
 
     python3 bench/service_throughput.py [--language python3|c] [--submissions 200] [--workers 2]
         [--clients 4] [--repeat 3] [--latency-samples 20] [--latency-gap 0.5]
-        [--quiet-below 10] [--profile [FILE]] [--keep]
+        [--quiet-below 10] [--profile [FILE]] [--null-sandbox] [--keep]
 
     python3 bench/service_throughput.py --submissions 20 --repeat 1 --latency-samples 5   # smoke
 
@@ -45,6 +45,12 @@ run, compile step, checker, each database step, metrics, Celery. With py-spy ins
 records one extra, uncounted round with ``py-spy record --idle --threads`` attached to each pool
 process (not ``--subprocesses``: that would attach to the boxed programs too), keeps the
 collapsed stacks in FILE (default ``service_profile.txt``) and prints the same split by samples.
+
+``--null-sandbox`` measures the ceiling: the same service with ``sandbox.run`` replaced in the
+worker by bench/null_sandbox.py, which runs each program unisolated in a temporary directory.
+Every other part (HTTP, queue, database, checker, Celery) is the real one, so the ratio it
+reaches is the most any sandbox could give, and the difference to a normal run is what the
+sandbox costs. Never a judge: nothing is confined.
 
 All figures are medians over ``--repeat`` rounds: the machine is shared and noisy. Before each
 half of a round (and the latency and profile parts) it waits, up to 2 minutes, until the machine
@@ -150,11 +156,13 @@ class Services:
     """redis-server, a fresh SQLite database, one Celery worker and the web app, in ``workdir``."""
 
     def __init__(
-        self, workdir: Path, workers: int, timers: Path | None, max_queued: int, user_share: int
-    ) -> None:
+        self, workdir: Path, workers: int, timers: Path | None, max_queued: int, user_share: int,
+        null_sandbox: bool = False,
+    ) -> None:  # fmt: skip
         self.workdir = workdir
         self.workers = workers
         self.timers = timers  # where the timing shim writes, or None for the plain worker
+        self.null_sandbox = null_sandbox  # programs run by bench/null_sandbox.py, unisolated
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.redis_port = _free_port()
         self.web_port = _free_port()
@@ -205,12 +213,14 @@ class Services:
 
         worker_args = ["--queues=interactive,batch", f"--concurrency={self.workers}",
                        f"--hostname=service-bench-{os.getpid()}@localhost"]  # fmt: skip
-        if self.timers is None:
+        env = self.env
+        if self.timers is None and not self.null_sandbox:
             argv = [sys.executable, "-m", "worker", *worker_args]
         else:
             argv = [sys.executable, str(Path(__file__).resolve()), "--timed-worker",
-                    str(self.timers), *worker_args]  # fmt: skip
-        self.procs["worker"] = _spawn(argv, self.env, self.log("worker"))
+                    str(self.timers or "-"), *worker_args]  # fmt: skip
+            env = {**env, _NULL_SANDBOX_ENV: "1" if self.null_sandbox else ""}
+        self.procs["worker"] = _spawn(argv, env, self.log("worker"))
 
         web = [sys.executable, "-m", "web.cli", "web", "--host", "127.0.0.1",
                "--port", str(self.web_port)]  # fmt: skip
@@ -236,14 +246,16 @@ class Services:
 # CPU accounting: where the cores went during a round, from /proc.
 
 
-def _proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of one process, its own threads only; 0 if gone."""
+def _proc_cpu(pid: int, reaped_children: bool = False) -> float:
+    """CPU seconds (user + system) of one process, its own threads only, or with
+    ``reaped_children`` those of the children it has waited for; 0 if gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0.0
     fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime
+    at = 13 if reaped_children else 11  # cutime, cstime or utime, stime
+    return (int(fields[at]) + int(fields[at + 1])) / _CLK_TCK
 
 
 def _children(pid: int) -> list[int]:
@@ -347,7 +359,9 @@ def _cpu_snapshot(services: Services) -> dict[str, float]:
         "web (HTTP, API)": _proc_cpu(services.procs["web"].pid),
         "worker main (Celery consumer)": _proc_cpu(worker),
         "worker pool (grading, sandbox orchestration)": sum(_proc_cpu(p) for p in pool),
-        "sandbox boxes (all processes in them)": _boxes_cpu(services.cgroup_parent),
+        **({"sandbox boxes (null sandbox: the pool's own children)":
+            sum(_proc_cpu(p, reaped_children=True) for p in pool)} if services.null_sandbox else
+           {"sandbox boxes (all processes in them)": _boxes_cpu(services.cgroup_parent)}),
         "redis": _proc_cpu(services.procs["redis"].pid),
         "bench client (HTTP clients, polling)": times.user + times.system,
         "kernel threads (kworkers, RCU, softirq, writeback)": _kernel_threads_cpu(),
@@ -650,8 +664,12 @@ def bare_round(n: int, workers: int, compiling: bool = False) -> tuple[float, fl
 # Profiling: phase timers inside the worker's pool processes, and py-spy.
 
 
-def _timed_worker(outdir: Path, argv: list[str]) -> None:
-    """Run ``python -m worker`` with the grading phases timed (prefork children inherit it).
+_NULL_SANDBOX_ENV = "BENCH_NULL_SANDBOX"  # tells the worker shim to run without a sandbox
+
+
+def _timed_worker(outdir: Path | None, argv: list[str]) -> None:
+    """Run ``python -m worker`` with the grading phases timed (prefork children inherit it),
+    and with ``sandbox.run`` replaced by bench/null_sandbox.py if the environment says so.
 
     Each pool process appends one JSON line per task to ``outdir/timers-<pid>.jsonl``: the
     task's wall-clock start and end and the seconds spent in each phase.
@@ -661,6 +679,14 @@ def _timed_worker(outdir: Path, argv: list[str]) -> None:
     import sandbox
     from worker import claims, execution, metrics, pipeline, tasks
     from worker.__main__ import main as worker_main
+
+    if os.environ.get(_NULL_SANDBOX_ENV) == "1":
+        import null_sandbox
+
+        setattr(sandbox, "run", null_sandbox.run)  # noqa: B010  (execution looks it up per call)
+    if outdir is None:
+        worker_main(argv)
+        return
 
     phases: dict[str, float] = defaultdict(float)
     where = ["test"]  # which kind of sandbox run is in progress: "compile" or "test"
@@ -981,8 +1007,8 @@ def print_breakdown(title: str, rows: list[tuple[str, float]], subs: int) -> Non
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--timed-worker"]:  # internal: how --profile starts the worker
-        _timed_worker(Path(argv[1]), argv[2:])
+    if argv[:1] == ["--timed-worker"]:  # internal: how --profile/--null-sandbox start the worker
+        _timed_worker(None if argv[1] == "-" else Path(argv[1]), argv[2:])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--language", default="python3", choices=["python3", "c"])
@@ -1001,6 +1027,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet-below", type=float, default=10, metavar="PCT",
                         help="before each half, wait (up to 2 min) until the machine is busy "
                              "below PCT %% of its cores; 0: do not wait")  # fmt: skip
+    parser.add_argument("--null-sandbox", action="store_true",
+                        help="the ceiling: the worker runs programs with no isolation at all "
+                             "(bench/null_sandbox.py), every other part real; not a judge")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     if min(args.submissions, args.workers, args.clients, args.repeat) < 1:
@@ -1018,7 +1047,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if timers:
         timers.mkdir()
     services = Services(workdir, args.workers, timers, max_queued=max(1000, 2 * args.submissions),
-                        user_share=args.user_share)  # fmt: skip
+                        user_share=args.user_share, null_sandbox=args.null_sandbox)  # fmt: skip
     client: Client | None = None
     keep = args.keep
     try:
@@ -1028,6 +1057,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         client = Client(services, args.clients, args.language)
         client.create_problem()
         compile_s = prepare_bare(workdir, args.language)
+        if args.null_sandbox:
+            print("NULL SANDBOX: programs run unisolated (the ceiling of any sandbox)")
         print(f"A+B in {args.language}: {len(TESTS)} tests, {args.submissions} submissions x "
               f"{args.repeat} rounds; {args.workers} worker processes, {args.clients} HTTP "
               f"clients, {os.cpu_count()} CPUs; web at {services.url}; machine busy before the "
