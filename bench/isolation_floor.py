@@ -13,7 +13,15 @@ fork + exec:
 - ``user ns``: a new user namespace;
 - ``+ pid mnt ipc uts cgroup ns``: the namespaces a box gets new per run besides the network;
 - ``+ net ns``: a new network namespace too (the sandbox lends a reused one instead);
-- ``all + seccomp``: every namespace of a box and the filter.
+- ``all + seccomp``: every namespace of a box and the filter;
+- ``a box built per run``: what boxinit's init does for a fresh box without the supervisor's
+  part: a mount namespace with the box's root built as sandbox/rootfs.py lays it out (about
+  45 mount calls: read-only binds, devices, proc and its masks, scratch tmpfs, pivot_root),
+  new pid, ipc, uts and cgroup namespaces, and the payload forked into a new user namespace
+  with the filter;
+- ``a box kept``: the same box built once, and per run only what must be fresh (the design
+  sketched in issue 19): new tmpfs for /tmp, /dev/shm and /box, a new ipc namespace,
+  ``ns_last_pid`` reset, and the payload in a new user namespace with the filter.
 
 Then, from Python, ``subprocess.run(["/bin/true"])`` against a warm ``sandbox.run`` of the
 same: the sandbox's whole cost per run, orchestration included.
@@ -21,7 +29,7 @@ same: the sandbox's whole cost per run, orchestration included.
 For each: machine CPU per run (every core busy, from /proc/stat, so kernel threads doing the
 teardown count) and wall time per run, the median of ``--rounds`` rounds, and the ratio to
 the bare baseline measured in the same round. Needs root. The gap between the sandbox and
-the "all + seccomp" floor is what reusing more of a box could at most save.
+"a box kept" is what reusing the box between runs, and a leaner supervisor, could save.
 """
 
 from __future__ import annotations
@@ -44,47 +52,186 @@ from sandbox import seccomp
 
 DRIVER = r"""
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static struct sock_filter prog[8192];
 static unsigned short nprog;
+static char root[4096];
 
-/* argv: RUNS CLONE_FLAGS [FILTER_FILE]; prints nothing, exits 0 when every child did. */
+static void must(long rc, const char *what) {
+    if (rc < 0) { perror(what); _exit(10); }
+}
+static const char *at(const char *path) {
+    static char buf[8][4096];
+    static int i;
+    i = (i + 1) % 8;
+    snprintf(buf[i], sizeof buf[i], "%s%s", root, path);
+    return buf[i];
+}
+static void touch(const char *path) {
+    int fd = open(at(path), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    must(fd, path);
+    close(fd);
+}
+static void bind_ro(const char *src, const char *dst) {
+    must(mount(src, at(dst), NULL, MS_BIND | MS_REC, NULL), dst);
+    must(mount(NULL, at(dst), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL), dst);
+}
+static void scratch(const char *dst) {
+    must(mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,nr_inodes=16384,mode=1777"), dst);
+}
+static int lastpid = -1;
+
+/* The box's root as the sandbox builds it (sandbox/rootfs.py run_ops), in init. */
+static void build(void) {
+    must(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "private");
+    must(mount("tmpfs", root, "tmpfs", MS_NOSUID, "size=1m,nr_inodes=4096,mode=0755"), "root");
+    const char *dirs[] = {"/usr", "/etc", "/etc/alternatives", "/dev", "/proc", "/tmp", "/dev/shm", "/box"};
+    for (unsigned i = 0; i < sizeof dirs / sizeof *dirs; i++) must(mkdir(at(dirs[i]), 0755), dirs[i]);
+    bind_ro("/usr", "/usr");
+    const char *links[][2] = {{"usr/bin", "/bin"}, {"usr/sbin", "/sbin"}, {"usr/lib", "/lib"}, {"usr/lib64", "/lib64"},
+                              {"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
+                              {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"}};
+    for (unsigned i = 0; i < 8; i++) must(symlink(links[i][0], at(links[i][1])), links[i][1]);
+    const char *files[] = {"/etc/passwd", "/etc/group", "/etc/hosts", "/etc/hostname"};
+    for (unsigned i = 0; i < 4; i++) {
+        int fd = open(at(files[i]), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        must(fd, files[i]);
+        must(write(fd, "root:x:0:0:root:/box:/bin/sh\n", 29), files[i]);
+        close(fd);
+    }
+    touch("/etc/ld.so.cache"); bind_ro("/etc/ld.so.cache", "/etc/ld.so.cache");
+    bind_ro("/etc/alternatives", "/etc/alternatives");
+    touch("/etc/localtime"); bind_ro("/etc/localtime", "/etc/localtime");
+    const char *devs[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"};
+    for (unsigned i = 0; i < 5; i++) { touch(devs[i]); must(mount(devs[i], at(devs[i]), NULL, MS_BIND, NULL), devs[i]); }
+    must(mount("proc", at("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "proc");
+    lastpid = open(at("/proc/sys/kernel/ns_last_pid"), O_WRONLY | O_CLOEXEC);
+    const char *masks[] = {"/proc/kcore", "/proc/keys", "/proc/key-users", "/proc/timer_list", "/proc/sched_debug",
+                           "/proc/sysrq-trigger", "/proc/kallsyms", "/proc/kpagecount", "/proc/kpageflags",
+                           "/proc/kpagecgroup", "/proc/latency_stats", "/proc/vmallocinfo"};
+    for (unsigned i = 0; i < 12; i++)
+        if (access(at(masks[i]), F_OK) == 0) must(mount("/dev/null", at(masks[i]), NULL, MS_BIND, NULL), masks[i]);
+    const char *maskdirs[] = {"/proc/acpi", "/proc/scsi", "/proc/driver"};
+    for (unsigned i = 0; i < 3; i++)
+        if (access(at(maskdirs[i]), F_OK) == 0)
+            must(mount("tmpfs", at(maskdirs[i]), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,nr_inodes=1,mode=0555"), maskdirs[i]);
+    const char *rodirs[] = {"/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs"};
+    for (unsigned i = 0; i < 4; i++)
+        if (access(at(rodirs[i]), F_OK) == 0) {
+            must(mount(at(rodirs[i]), at(rodirs[i]), NULL, MS_BIND | MS_REC, NULL), rodirs[i]);
+            must(mount(NULL, at(rodirs[i]), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL), rodirs[i]);
+        }
+    scratch(at("/tmp")); scratch(at("/dev/shm")); scratch(at("/box"));
+    must(mount(NULL, root, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL), "root ro");
+    must(chdir(root), "chdir");
+    must(syscall(SYS_pivot_root, ".", "."), "pivot");
+    must(umount2(".", MNT_DETACH), "detach");
+    must(chdir("/"), "chdir /");
+}
+
+/* In a child: the filter, if any, then exec /bin/true. */
+static int run_true(void) {
+    if (nprog) {
+        struct sock_fprog p = {nprog, prog};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p) < 0)
+            return 4;
+    }
+    char *argv[] = {"/bin/true", NULL};
+    execv(argv[0], argv);
+    return 5;
+}
+
+/* One run in a box: the payload in a new user namespace. */
+static int payload(void) {
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (pid < 0) return -1;
+    if (pid == 0) _exit(run_true());
+    int st;
+    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) return -1;
+    return 0;
+}
+
+/* Between runs in a kept box: fresh /tmp, /dev/shm and /box, a new ipc namespace, pids from 2. */
+static void reset(void) {
+    const char *s[] = {"/tmp", "/dev/shm", "/box"};
+    for (int i = 0; i < 3; i++) { must(umount2(s[i], MNT_DETACH), s[i]); scratch(s[i]); }
+    must(unshare(CLONE_NEWIPC), "ipc");
+    if (lastpid >= 0) must(pwrite(lastpid, "1", 1, 0), "ns_last_pid");
+}
+
+#define BOX_NS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
+
+/* Each child sets up its part and execs /bin/true; the driver waits for each.
+ * argv: RUNS ns CLONE_FLAGS [FILTER] | RUNS fresh|reused ROOT_DIR [FILTER] */
 int main(int argc, char **argv) {
     int runs = atoi(argv[1]);
-    long flags = strtol(argv[2], NULL, 0);
-    if (argc > 3) {
-        FILE *f = fopen(argv[3], "rb");
+    const char *mode = argv[2];
+    if (argc > 4) {
+        FILE *f = fopen(argv[4], "rb");
         if (!f) return 2;
         nprog = (unsigned short)fread(prog, sizeof prog[0], 8192, f);
         fclose(f);
     }
-    char *true_argv[] = {"/bin/true", NULL};
-    for (int i = 0; i < runs; i++) {
-        pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-        if (pid < 0) return 3;
-        if (pid == 0) {
-            if (nprog) {
-                struct sock_fprog p = {nprog, prog};
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-                    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p) < 0)
-                    _exit(4);
-            }
-            execv(true_argv[0], true_argv);
-            _exit(5);
+    if (!strcmp(mode, "ns")) {
+        long flags = strtol(argv[3], NULL, 0);
+        for (int i = 0; i < runs; i++) {
+            pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+            if (pid < 0) return 3;
+            if (pid == 0) _exit(run_true());
+            int st;
+            if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) return 6;
         }
-        int st;
-        if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) return 6;
+        return 0;
     }
+    snprintf(root, sizeof root, "%s", argv[3]);
+    if (!strcmp(mode, "fresh")) {
+        for (int i = 0; i < runs; i++) {
+            pid_t pid = (pid_t)syscall(SYS_clone, BOX_NS | SIGCHLD, 0, 0, 0, 0);
+            if (pid == 0) { build(); _exit(payload() < 0 ? 6 : 0); }
+            int st;
+            if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) return 6;
+        }
+        return 0;
+    }
+    if (strcmp(mode, "reused")) return 1;
+    int go[2], done[2];
+    if (pipe(go) < 0 || pipe(done) < 0) return 7;
+    pid_t pid = (pid_t)syscall(SYS_clone, BOX_NS | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+        close(go[1]); close(done[0]);
+        build();
+        char b;
+        while (read(go[0], &b, 1) == 1) {
+            reset();
+            b = payload() < 0 ? 'x' : 'k';
+            if (write(done[1], &b, 1) != 1) _exit(8);
+        }
+        _exit(0);
+    }
+    close(go[0]); close(done[1]);
+    for (int i = 0; i < runs; i++) {
+        char b = 'g';
+        if (write(go[1], &b, 1) != 1 || read(done[0], &b, 1) != 1 || b != 'k') return 9;
+    }
+    close(go[1]);
+    int st;
+    waitpid(pid, &st, 0);
     return 0;
 }
 """
@@ -124,9 +271,17 @@ def main() -> None:
         subprocess.run([gcc, "-O2", "-o", str(driver), str(src)], check=True)
         bpf.write_bytes(seccomp.compile_policy(seccomp.Policy()))
 
-        def native(flags: int, with_filter: bool) -> Callable[[], None]:
-            argv = [str(driver), str(args.runs), hex(flags)] + ([str(bpf)] if with_filter else [])
-            return lambda: subprocess.run(argv, check=True)
+        box_root = Path(tmp, "root")
+        box_root.mkdir()
+
+        def native(flags: int, with_filter: bool, mode: str = "ns") -> Callable[[], None]:
+            arg = hex(flags) if mode == "ns" else str(box_root)
+            argv = [str(driver), str(args.runs), mode, arg] + ([str(bpf)] if with_filter else [])
+
+            def work() -> None:
+                subprocess.run(argv, check=True)
+
+            return work
 
         limits = sandbox.Limits(cpu_time=1)
 
@@ -146,6 +301,8 @@ def main() -> None:
             ("user ns + pid mnt ipc uts cgroup ns", native(NEWUSER | BOX_NS, False)),
             ("  + net ns", native(NEWUSER | BOX_NS | NEWNET, False)),
             ("all of a box's ns (net lent) + seccomp", native(NEWUSER | BOX_NS, True)),
+            ("a box built per run (root, ns, seccomp)", native(0, True, "fresh")),
+            ("a box kept (fresh scratch, ipc, user ns)", native(0, True, "reused")),
             ("python: subprocess.run (baseline)", bare_python),
             ("python: warm sandbox.run", boxed),
         ]
