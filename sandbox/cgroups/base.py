@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import time
@@ -151,18 +152,26 @@ class Backend(ABC):
         rmdir_retry(directory, attempts=400, between=kill_tasks)
 
 
+def being_removed(exc: OSError) -> bool:
+    """ENODEV: the kernel has begun removing the cgroup (another process's rmdir, as when two
+    processes start at once and both sweep the same stale boxes): as good as gone."""
+    return exc.errno == errno.ENODEV
+
+
 def rmdir_retry(directory: str, attempts: int = 200,
                 between: Callable[[], None] | None = None) -> None:
     """rmdir a cgroup: a task that has just been reaped can hold it busy for a moment."""
     for attempt in range(attempts):
-        if between is not None:
-            between()
         try:
+            if between is not None:
+                between()
             os.rmdir(directory)
             return
         except FileNotFoundError:
             return
-        except OSError:
+        except OSError as exc:
+            if being_removed(exc):
+                return
             if attempt == attempts - 1:
                 raise
             time.sleep(0.005)
@@ -250,3 +259,7 @@ def tasks_in(directory: str, filename: str = "cgroup.procs") -> list[int]:
         return [int(x) for x in read_text(os.path.join(directory, filename)).split()]
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        if being_removed(exc):
+            return []
+        raise

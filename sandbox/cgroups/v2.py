@@ -32,6 +32,7 @@ from .base import (
     BoxCgroup,
     JoinSpec,
     Usage,
+    being_removed,
     keyed,
     read_text,
     subdirectories,
@@ -351,23 +352,31 @@ def remove_cgroup(path: str, has_kill: bool, timeout: float = 5.0) -> None:
             return
         except FileNotFoundError:
             return
-        except OSError:
+        except OSError as exc:
+            if being_removed(exc):
+                return
             if time.monotonic() >= deadline:
                 raise
-        # Busy: child cgroups, or tasks still inside (normally the box's pid namespace is gone
-        # already and a just-reaped task keeps the cgroup busy for a moment).
-        with contextlib.suppress(FileNotFoundError):
-            for entry in os.scandir(path):
-                if entry.is_dir(follow_symlinks=False):
-                    remove_cgroup(entry.path, has_kill, max(0.1, deadline - time.monotonic()))
-        if _populated(path):
-            # Nothing may outlive the run.
-            if not killed or not has_kill:
-                kill_cgroup(path, has_kill)
-                killed = True
-            _wait_unpopulated(path, min(0.5, max(0.0, deadline - time.monotonic())))
-        else:
-            time.sleep(0.002)
+        try:
+            # Busy: child cgroups, or tasks still inside (normally the box's pid namespace is
+            # gone already and a just-reaped task keeps the cgroup busy for a moment).
+            with contextlib.suppress(FileNotFoundError):
+                for entry in os.scandir(path):
+                    if entry.is_dir(follow_symlinks=False):
+                        remove_cgroup(entry.path, has_kill,
+                                      max(0.1, deadline - time.monotonic()))  # fmt: skip
+            if _populated(path):
+                # Nothing may outlive the run.
+                if not killed or not has_kill:
+                    kill_cgroup(path, has_kill)
+                    killed = True
+                _wait_unpopulated(path, min(0.5, max(0.0, deadline - time.monotonic())))
+            else:
+                time.sleep(0.002)
+        except OSError as exc:
+            if being_removed(exc):
+                return
+            raise
 
 
 class V2Backend(Backend):

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -237,6 +238,49 @@ def test_stale_box_of_a_crashed_supervisor_is_removed() -> None:
         stale.remove()
         live.remove()
     assert not any(os.path.exists(d) for d in _join_dirs(live))
+
+
+def _sweep_when_told(gate: int) -> int:
+    """In a forked child: wait for the gate, sweep stale boxes, return the warnings."""
+    os.read(gate, 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cgroups.clean_stale(cgroups.backend())
+    return len(caught)
+
+
+@root_only
+def test_processes_sweeping_the_same_stale_boxes_at_once_neither_fail_nor_warn() -> None:
+    # `judge up` starts the web app and the workers at once, and each one's first backend()
+    # sweeps stale boxes: a sweeper that found a cgroup the other was already removing got
+    # ENODEV (from its tasks file or its rmdir) and printed a warning per box.
+    chosen = cgroups.backend()
+    dead = _dead_pid()
+    stale = [chosen.create(f"box-{dead}-{i}", 64 * MiB, 8) for i in range(40)]
+    dirs = [d for box in stale for d in _join_dirs(box)]
+    gate_r, gate_w = os.pipe()
+    results_r, results_w = os.pipe()
+    children = []
+    try:
+        for _ in range(4):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.write(results_w, bytes([min(255, _sweep_when_told(gate_r))]))
+                finally:
+                    os._exit(0)
+            children.append(pid)
+        os.write(gate_w, b"go" * 2)  # one byte each: they start together
+        warned = [os.read(results_r, 1)[0] for _ in children]
+        assert warned == [0, 0, 0, 0]
+        assert not any(os.path.exists(d) for d in dirs)
+    finally:
+        for pid in children:
+            os.waitpid(pid, 0)
+        for fd in (gate_r, gate_w, results_r, results_w):
+            os.close(fd)
+        for box in stale:
+            box.remove()
 
 
 @root_only
