@@ -44,11 +44,12 @@ Judge = kit.Judge
 _names = itertools.count()
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _end_python_parser() -> Iterator[None]:
     """Grading in this process starts its long-lived Python parser (worker.python_parser):
-    by design it lives on between tests, but not past them (the sandbox suite's session
-    guard counts what the session left)."""
+    by design it lives on between tests, but not past their module. Kept to the session,
+    its box outlived the worker tests, and sandbox tests run after them in one process
+    (`pytest tests/worker tests/sandbox`) found a box of theirs left after a drain."""
     yield
     from worker import python_parser
 
