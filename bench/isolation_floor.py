@@ -47,6 +47,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from service_throughput import _machine_busy  # (bench/, this script's own directory)
+
 import sandbox
 from sandbox import seccomp
 
@@ -238,12 +240,6 @@ int main(int argc, char **argv) {
 
 NEWUSER, NEWNET = 0x10000000, 0x40000000
 BOX_NS = 0x20000 | 0x20000000 | 0x4000000 | 0x8000000 | 0x02000000  # mnt pid uts ipc cgroup
-
-
-def _machine_busy() -> float:
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:9]]
-    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _timed(work: Callable[[], None], runs: int) -> tuple[float, float]:

@@ -355,13 +355,16 @@ def _cpu_snapshot(services: Services) -> dict[str, float]:
     worker = services.procs["worker"].pid
     pool = _children(worker)
     times = os.times()
+    if services.null_sandbox:
+        boxes = ("sandbox boxes (null sandbox: the pool's own children)",
+                 sum(_proc_cpu(p, reaped_children=True) for p in pool))
+    else:
+        boxes = ("sandbox boxes (all processes in them)", _boxes_cpu(services.cgroup_parent))
     return {
         "web (HTTP, API)": _proc_cpu(services.procs["web"].pid),
         "worker main (Celery consumer)": _proc_cpu(worker),
         "worker pool (grading, sandbox orchestration)": sum(_proc_cpu(p) for p in pool),
-        **({"sandbox boxes (null sandbox: the pool's own children)":
-            sum(_proc_cpu(p, reaped_children=True) for p in pool)} if services.null_sandbox else
-           {"sandbox boxes (all processes in them)": _boxes_cpu(services.cgroup_parent)}),
+        boxes[0]: boxes[1],
         "redis": _proc_cpu(services.procs["redis"].pid),
         "bench client (HTTP clients, polling)": times.user + times.system,
         "kernel threads (kworkers, RCU, softirq, writeback)": _kernel_threads_cpu(),

@@ -53,6 +53,7 @@ UNFINISHED = (Status.QUEUED, *IN_PROGRESS)
 # As SQL literals, never bound parameters: neither SQLite nor a generic PostgreSQL plan can
 # prove a partial index's predicate from parameters, and would scan a user's whole history.
 _UNFINISHED_SQL = ", ".join(f"'{s.value}'" for s in UNFINISHED)
+_UNFINISHED_WHERE = text(f"status IN ({_UNFINISHED_SQL})")
 
 
 def unfinished(status: Any) -> ColumnElement[bool]:
@@ -246,8 +247,8 @@ class Submission(Base):
             "ix_submissions_unfinished_user",
             "user_id",
             "id",
-            sqlite_where=text(f"status IN ({_UNFINISHED_SQL})"),
-            postgresql_where=text(f"status IN ({_UNFINISHED_SQL})"),
+            sqlite_where=_UNFINISHED_WHERE,
+            postgresql_where=_UNFINISHED_WHERE,
         ),
     )
 

@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from store.models import Problem, Submission
+from store.vocab import Status
+
 
 def plans_of(session: Session, work: Callable[[], Any]) -> list[str]:
     """Run ``work`` (which uses ``session``), then EXPLAIN each statement it sent, with its
@@ -56,9 +59,6 @@ def reads_only_unfinished(plan: str) -> bool:
 def insert_history(session: Session, user_id: int, finished: int, queued: int) -> int:
     """Give ``user_id`` ``finished`` graded submissions and then ``queued`` held ones on the
     (only) problem, with statistics fresh on PostgreSQL; returns the last one's id."""
-    from store.models import Problem, Submission
-    from store.vocab import Status
-
     problem_id = session.scalars(select(Problem.id)).one()
     rows = [{"problem_id": problem_id, "user_id": user_id, "language": "python3", "source": "",
              "queue": "interactive", "status": status}
