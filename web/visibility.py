@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import Submission, TestCase, TestResult, User
-from store.vocab import FINISHED, Status, Verdict
+from store.vocab import FINISHED, Verdict
 
 HIDDEN_DETAIL = ""
 #: Shown to a non-admin instead of an internal error's text (which can quote a checker's
@@ -113,11 +113,14 @@ def test_rows(results: Iterable[TestResult], viewer: Viewer) -> list[TestView]:
 
 
 def submission_message(sub: Submission, viewer: Viewer) -> str | None:
-    """The submission's own message (set on internal errors and give-ups)."""
+    """The submission's own message (set on internal errors, give-ups and cancellations).
+
+    Until grading has ended, a message can only be an internal error's (an attempt released
+    for another try): whatever the status, a non-admin gets the notes, never the text."""
     if viewer.admin or not sub.message:
         return sub.message
     if sub.verdict == Verdict.IE:
         return INTERNAL_ERROR_NOTE
-    if sub.status == Status.QUEUED:  # released after an internal error, to be tried again
+    if sub.status not in FINISHED:
         return RETRY_NOTE
     return sub.message

@@ -71,6 +71,9 @@ _CLAIM = (
         time=None,
         memory=None,
         compile_output=None,
+        # An earlier attempt's internal-error text (``release``) is the admin's: it can quote
+        # an interactor's or checker's stderr, and with it the test it was reading.
+        message=None,
     )
     .returning(_SUB.attempts)
 )

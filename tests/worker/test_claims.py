@@ -132,6 +132,24 @@ def test_resume_takes_back_a_held_claim_under_the_same_attempt(
     assert claims.resume(sessions, back, owner="c", lease_seconds=30) is None
 
 
+def test_a_new_attempt_forgets_the_last_ones_internal_error(
+    sessions: sessionmaker[Session],
+) -> None:
+    # The text of an internal error can quote a checker's or interactor's stderr (and the test
+    # it read): it stays the admin's, and must not ride along into the next attempt.
+    (sid,) = _new(sessions)
+    first = _claim(sessions, sid)
+    assert first is not None
+    assert claims.release(sessions, first, "interactor failed: n=777777777")
+    with sessions() as s:
+        assert s.get_one(Submission, sid).message == "interactor failed: n=777777777"
+    second = _claim(sessions, sid)
+    assert second is not None and second.attempt == 2
+    with sessions() as s:
+        sub = s.get_one(Submission, sid)
+        assert (sub.status, sub.message) == (Status.COMPILING, None)
+
+
 def test_results_are_upserted_not_duplicated(sessions: sessionmaker[Session]) -> None:
     (sid,) = _new(sessions)
     c = _claim(sessions, sid)

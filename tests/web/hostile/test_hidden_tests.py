@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from web.visibility import INTERNAL_ERROR_NOTE
+
 SAMPLE_IN, SAMPLE_OUT = "1 2\n", "3\n"
 # Distinctive numbers: any of them (or its base32) in a non-admin's view is a leak.
 HIDDEN = [("918273 645546\n", "1563819\n"), ("700001 230011\n", "930012\n")]
@@ -138,6 +140,44 @@ def test_verdicts_policy_hides_time_memory_and_row_timing(stack: Any) -> None:
     assert all(t["wall_time"] is not None for t in admin["tests"])
     # 918273 % 7 = 6 and 700001 % 7 = 1: the second test slept 0.5 s longer than the third.
     assert admin["tests"][1]["wall_time"] > admin["tests"][2]["wall_time"] + 0.3
+
+
+# An interactor that logs its test (debug output, the admin's to read) and then fails with an
+# exit code no protocol defines: an internal error, retried, then given up.
+LOGGING_INTERACTOR = """import sys
+print("secret", open(sys.argv[1]).read().split()[0], file=sys.stderr)
+sys.exit(5)
+"""
+
+
+def test_an_internal_errors_text_never_reaches_the_author_even_between_attempts(
+    stack: Any,
+) -> None:
+    secret = HIDDEN[0][0].split()[0]
+    problem = _problem(
+        "hidden-ie", interactor={"language": "python3", "source": LOGGING_INTERACTOR}
+    )
+    problem["tests"] = [{"input": HIDDEN[0][0]}]
+    _create(stack, problem)
+    html = {"Accept": "text/html"}
+    with stack.client("alice") as c:
+        sid = _submit(c, "hidden-ie", "print('? 1')\n")
+        statuses, views = set(), []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            body = c.get(f"/api/submissions/{sid}").json()
+            statuses.add(body["status"])
+            views += [str(body), c.get(f"/submissions/{sid}", headers=html).text]
+            if body["status"] in ("done", "error"):
+                break
+            time.sleep(0.05)
+    # Every attempt was seen, the retries included (released: queued; then claimed again).
+    assert {"queued", "error"} <= statuses and statuses & {"compiling", "running"}, statuses
+    assert body["verdict"] == "IE" and body["message"] == INTERNAL_ERROR_NOTE
+    assert [v for v in views if secret in v] == []
+    with stack.client("admin") as c:
+        admin = c.get(f"/api/submissions/{sid}").json()
+    assert secret in admin["message"]  # it was there to leak
 
 
 def test_problem_listings_carry_no_test_data(stack: Any) -> None:
