@@ -12,7 +12,9 @@ Who is to blame decides the verdict (:func:`judge`), in this order:
 1. The solution broke one of its own limits (CPU or wall time, memory, output, a blocked
    syscall): that verdict, whatever the interactor said afterwards.
 2. The interactor failed as a program (its limits, a crash, an exit code testlib does not
-   define): an internal error, retried by the pipeline, never the submitter's verdict.
+   define): an internal error, retried by the pipeline, never the submitter's verdict. Not
+   when it failed writing to a solution that had hung up (SIGPIPE, or EPIPE in a runtime
+   that ignores SIGPIPE, like Python's exit 120): the solution ended the interaction early.
 3. The solution crashed on its own: RE. A crash that only follows the interactor hanging up
    (EOF on stdin, a broken pipe, SIGPIPE, or being killed for idleness after the interactor
    ended) is not one: the interactor's verdict stands, as contest users expect.
@@ -143,10 +145,26 @@ def _hung_up_on(solution: Program, r: sandbox.Result) -> bool:
     return any(m in r.stderr for m in markers)
 
 
+def _interactor_hung_up(r: sandbox.Result, exit_codes: frozenset[int]) -> bool:
+    """Did the interactor end only because the solution had closed the conversation? It
+    wrote to a pipe with no reader left: SIGPIPE, or, in a runtime that ignores SIGPIPE
+    (Python), EPIPE on its stderr and an exit code of its own (Python's 120 when flushing
+    stdout at exit fails). Its stdout is the solution's stdin and nothing else, so only the
+    solution can have closed it. A defined exit code is still the interactor's verdict."""
+    if r.signal == signal.SIGPIPE:
+        return True
+    return (
+        r.verdict in (sandbox.Verdict.OK, sandbox.Verdict.RUNTIME_ERROR)
+        and r.signal is None
+        and r.exit_code not in exit_codes
+        and any(m in r.stderr for m in _HANGUP_ANYWHERE)
+    )
+
+
 def _interactor_failure(r: sandbox.Result, exit_codes: frozenset[int]) -> str | None:
     """Why the interactor's run says nothing about the solution, or None if it does."""
     if r.verdict in (sandbox.Verdict.OK, sandbox.Verdict.RUNTIME_ERROR):
-        if r.signal == signal.SIGPIPE:
+        if _interactor_hung_up(r, exit_codes):
             return None  # it wrote after the solution had ended: the solution hung up first
         if r.signal is not None:
             return f"interactor crashed: {r.message}"
@@ -196,7 +214,7 @@ def judge(
     if failure is not None:
         raise InternalError(failure)
     crashed = own is not None  # RE, or killed for idleness after the interactor ended
-    if inter.signal == signal.SIGPIPE:
+    if _interactor_hung_up(inter, spoken.EXIT_CODES):
         # The interactor could not even write: the solution had closed the conversation.
         if crashed and not _hung_up_on(solution, sol):
             return Outcome(Verdict.RE, sol.message)

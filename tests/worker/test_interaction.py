@@ -78,6 +78,28 @@ def test_solution_cannot_read_or_signal_the_interactor(interactor: Program) -> N
     assert interaction.judge(solution, sol, inter).verdict is Verdict.AC
 
 
+# Closes its end of the interactor's replies, then asks: the interactor's answer can only meet
+# a pipe without a reader (EPIPE), whatever the scheduling.
+HANG_UP_FIRST = "import os\nos.close(0)\nos.write(1, b'? 1\\n')\n"
+
+
+def test_an_interactor_that_cannot_answer_a_hung_up_solution_is_not_an_internal_error(
+    interactor: Program,
+) -> None:
+    # Python ignores SIGPIPE: the interactor's reply raises BrokenPipeError, and flushing stdout
+    # at exit fails again, which makes its exit code 120, one testlib does not define. That is
+    # the solution ending the conversation (a contestant can do it at will), not the judge
+    # failing: as an internal error it was retried, and its text shown during the retry.
+    solution = _program("python3", HANG_UP_FIRST)
+    sol, inter = _play(solution, interactor, 1000)
+    assert (inter.verdict, inter.exit_code) == (sandbox.Verdict.RUNTIME_ERROR, 120), inter
+    assert b"Broken pipe" in inter.stderr
+    outcome = interaction.judge(solution, sol, inter)
+    assert (outcome.verdict, outcome.message) == (
+        Verdict.WA, "the solution ended the interaction early",
+    )  # fmt: skip
+
+
 # ---- the verdict rules, on hand-made Results ------------------------------------------------
 
 PY = Program(languages.get("python3"), {"main.py": b""})
@@ -93,6 +115,7 @@ def _said(code: int, message: str = "") -> sandbox.Result:
 
 
 IDLE = "idleness: still running 1.000 s after the other side ended"
+EPIPE = b"BrokenPipeError: [Errno 32] Broken pipe\nException ignored in: <_io.TextIOWrapper"
 
 
 @pytest.mark.parametrize(
@@ -125,6 +148,12 @@ IDLE = "idleness: still running 1.000 s after the other side ended"
         # The interactor could not write: the solution had already left.
         (C, _r(), _r("RE", None, signal=signal.SIGPIPE), Verdict.WA),
         (C, _r("RE", None, signal=11), _r("RE", None, signal=signal.SIGPIPE), Verdict.RE),
+        # ... or, ignoring SIGPIPE, it failed on EPIPE with an exit code of its own.
+        (C, _r(), _r("RE", 120, stderr=EPIPE), Verdict.WA),
+        (C, _r("RE", None, signal=11), _r("RE", 120, stderr=EPIPE), Verdict.RE),
+        # A defined exit code is the interactor's verdict, whatever its stderr says.
+        (C, _r(), _said(0, "Broken pipe"), Verdict.AC),
+        (C, _r(), _said(2, "Broken pipe"), Verdict.PE),
     ],
 )
 def test_who_is_to_blame(
