@@ -46,6 +46,13 @@ _TEST_FILE = re.compile(r"^(?:.*/)?tests/(\d+)\.(in|out)$")
 TEST_DETAILS = ("samples", "all", "verdicts")
 
 
+def shows_totals(policy: str, *, admin: bool) -> bool:
+    """Whether a viewer may see a submission's time and memory (the maxima over its tests,
+    hidden ones too): not a non-admin's under ``verdicts``, wherever they are shown (pages,
+    API, history, webhooks)."""
+    return admin or policy != "verdicts"
+
+
 class ProblemError(ValueError):
     """The problem description is invalid; the message says which field and why."""
 

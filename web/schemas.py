@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from store import Problem, Submission, SubmissionHistory
-from web.visibility import TestView, Viewer, shows_totals, submission_message, test_rows
+from store.problems import shows_totals
+from web.visibility import TestView, Viewer, submission_message, test_rows
 
 
 def _encodable(text: str) -> str:
@@ -83,13 +84,14 @@ class HistoryOut(BaseModel):
     batch: int | None = Field(description="the rejudge batch that replaced it, if any")
 
     @classmethod
-    def of(cls, h: SubmissionHistory) -> HistoryOut:
+    def of(cls, h: SubmissionHistory, *, totals: bool) -> HistoryOut:
+        """``totals``: the viewer may see time and memory (web.visibility.shows_totals)."""
         return cls(
             verdict=str(h.verdict) if h.verdict else None,
             score=h.score,
             max_score=h.max_score,
-            time=h.time,
-            memory=h.memory,
+            time=h.time if totals else None,
+            memory=h.memory if totals else None,
             tests=[str(t.get("verdict", "")) for t in h.tests],
             graded_at=h.graded_at.isoformat() if h.graded_at else None,
             replaced_at=h.replaced_at.isoformat(),
@@ -140,7 +142,7 @@ class SubmissionOut(BaseModel):
             finished_at=s.finished_at.isoformat() if s.finished_at else None,
             tests=[TestOut.of(view) for view in test_rows(s.results, viewer)],
             source=s.source if with_source else None,
-            history=[HistoryOut.of(h) for h in s.history],
+            history=[HistoryOut.of(h, totals=viewer.shows_totals) for h in s.history],
         )
 
 

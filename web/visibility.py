@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import Submission, TestCase, TestResult, User
+from store.problems import shows_totals
 from store.vocab import FINISHED, Verdict
 
 HIDDEN_DETAIL = ""
@@ -53,10 +54,6 @@ class Viewer:
     def shows_totals(self) -> bool:
         """The submission's time and memory: the maxima over its tests, hidden ones too."""
         return shows_totals(self.policy, admin=self.admin)
-
-
-def shows_totals(policy: str, *, admin: bool) -> bool:
-    return admin or policy != "verdicts"
 
 
 def viewer_for(session: Session, sub: Submission, user: User | None) -> Viewer:

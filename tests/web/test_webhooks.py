@@ -264,3 +264,33 @@ def test_a_batch_calls_back_once_when_its_last_item_ends(hooked: Any, tmp_path: 
     assert (got["event"], got["id"], got["problem"], got["total"], got["errors"]) == (
         "batch.finished", batch_id, "aplusb", 3, 1)  # fmt: skip
     assert got["verdicts"] == {"AC": 1, "WA": 1} and got["cancelled"] is False
+
+
+def test_a_verdicts_problem_keeps_time_and_memory_out_of_a_non_admins_webhook(
+    hooked: Any,
+) -> None:
+    # Under test_details "verdicts" a submission's time is its hidden tests' running time,
+    # which the problem keeps from its author: a webhook to the author's own server too.
+    problem = {"slug": "hooked-verdicts", "title": "v", "time_limit": 2,
+               "test_details": "verdicts", "tests": [{"input": "1 2\n", "output": "3\n"}]}  # fmt: skip
+    port = servers.free_port()  # nobody listens: the payload waits in the outbox
+    ids = {}
+    with hooked.client("admin") as c:
+        assert c.post("/api/problems", json=problem).status_code == 201
+    for who in ("alice", "admin"):
+        with hooked.client(who) as c:
+            r = c.post("/api/submissions", json={
+                "problem": "hooked-verdicts", "language": "python3", "source": AB_PY,
+                "callback_url": f"http://127.0.0.1:{port}/{who}"})  # fmt: skip
+            assert r.status_code == 202, r.text
+            ids[who] = r.json()["id"]
+
+    def bodies() -> dict[str, dict[str, Any]]:
+        return {d.url.rsplit("/", 1)[1]: json.loads(d.body) for d in _deliveries(hooked)
+                if f":{port}/" in d.url}  # fmt: skip
+
+    servers.wait_until(lambda: len(bodies()) == 2, 60, "both verdicts' webhooks")
+    sent = bodies()
+    assert sent["alice"]["id"] == ids["alice"] and sent["alice"]["verdict"] == "AC"
+    assert (sent["alice"]["time"], sent["alice"]["memory"]) == (None, None)
+    assert sent["admin"]["time"] is not None and sent["admin"]["memory"] is not None

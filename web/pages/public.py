@@ -177,6 +177,7 @@ def submission_page(
         {
             "sub": sub,
             "message": visibility.submission_message(sub, viewer),
+            "totals": viewer.shows_totals,
             "rows": rows,
             "finished": sub.status in FINISHED,
             "language": _language_label(sub.language),

@@ -18,7 +18,8 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from starlette.datastructures import FormData
 
 from store import User
-from web import statement_math, visibility
+from store.problems import shows_totals
+from web import statement_math
 from web.deps import SESSION_COOKIE, app_state, browser_session, reviews
 from web.errors import ApiError
 from web.security import SESSION_MAX_AGE, SessionData
@@ -74,7 +75,7 @@ VERDICT_NAMES = {
 }
 
 TEMPLATES.env.globals["verdict_names"] = VERDICT_NAMES
-TEMPLATES.env.globals["shows_totals"] = visibility.shows_totals
+TEMPLATES.env.globals["shows_totals"] = shows_totals
 TEMPLATES.env.globals["bool"] = bool
 TEMPLATES.env.filters["markdown"] = markdown
 TEMPLATES.env.filters["seconds"] = fmt_time

@@ -10,6 +10,7 @@ show the data was there to leak.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from typing import Any
 
@@ -140,6 +141,34 @@ def test_verdicts_policy_hides_time_memory_and_row_timing(stack: Any) -> None:
     assert all(t["wall_time"] is not None for t in admin["tests"])
     # 918273 % 7 = 6 and 700001 % 7 = 1: the second test slept 0.5 s longer than the third.
     assert admin["tests"][1]["wall_time"] > admin["tests"][2]["wall_time"] + 0.3
+    # The page, and the gradings a rejudge replaces, keep the totals from the author too.
+    assert _page_totals(stack, "alice", sid) == ("—", "—")
+    assert "—" not in _page_totals(stack, "admin", sid)
+    with stack.client("admin") as c:
+        batch = c.post("/api/problems/hidden-time/rejudge").json()["batch"]
+        deadline = time.monotonic() + 60
+        while c.get(f"/api/batches/{batch}").json()["status"] != "done":
+            assert time.monotonic() < deadline, "the rejudge did not end"
+            time.sleep(0.1)
+        replaced = c.get(f"/api/submissions/{sid}").json()["history"]
+    assert replaced and replaced[0]["time"] is not None and replaced[0]["memory"] is not None
+    with stack.client("alice") as c:
+        mine = _finished(c, sid)
+        page = c.get(f"/submissions/{sid}", headers={"Accept": "text/html"}).text
+    assert [(h["time"], h["memory"]) for h in mine["history"]] == [(None, None)]
+    assert _page_totals(stack, "alice", sid) == ("—", "—")
+    history = page.split('id="history"', 1)[1]
+    history_times = re.findall(r'<td class="num">([^<]*)</td>\s*<td class="msg">', history)
+    assert history_times == [""], history_times
+
+
+def _page_totals(stack: Any, who: str, sid: int) -> tuple[str, str]:
+    """The Time and Memory of the submission page's summary, as `who` sees them."""
+    with stack.client(who) as c:
+        page = c.get(f"/submissions/{sid}", headers={"Accept": "text/html"}).text
+    found = re.search(r'<dd id="time">([^<]*)</dd>\s*<dt>Memory</dt><dd id="memory">([^<]*)', page)
+    assert found, page
+    return found.group(1), found.group(2)
 
 
 # An interactor that logs its test (debug output, the admin's to read) and then fails with an
