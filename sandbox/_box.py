@@ -367,8 +367,12 @@ class Box:
         result = judge(self.plan, self.watched, self.cgroup.usage(), grace)
         for name in self.plan.copy_out:
             try:
-                result.files[name] = files.copy_out(self.root_fd, name,
-                                                    self.plan.limits.file_size)
+                if name.endswith("/"):
+                    result.files.update(files.copy_out_tree(self.root_fd, name,
+                                                            self.plan.limits.file_size))
+                else:
+                    result.files[name] = files.copy_out(self.root_fd, name,
+                                                        self.plan.limits.file_size)
             except files.CopyOutError as exc:
                 result.message = f"{result.message}; {exc}" if result.message else str(exc)
         return result

@@ -183,7 +183,9 @@ def _box_kwargs(args: Args) -> tuple[dict[str, Any], list[tuple[str, str]]]:
             raise SandboxError(f"--copy-in: cannot read {host}")
         files[box] = host
     outs = [_split_pair(spec, "--copy-out") for spec in args.copy_out]
-    for _, host in outs:
+    for box, host in outs:
+        if box.endswith("/"):
+            raise SandboxError(f"--copy-out: {box} is a directory; name a file")
         # Checked before the run: a bad destination is bad usage, not an internal error
         # after the program already ran.
         directory = os.path.dirname(os.path.abspath(host))

@@ -111,6 +111,10 @@ class CopyOutError(Exception):
     """One copy-out file was refused; the reason is a sentence for Result.message."""
 
 
+#: Files one directory copy-out may bring back (a name ending in "/").
+MAX_TREE_FILES = 256
+
+
 def copy_out(root_fd: int, name: str, cap: int) -> bytes:
     parts = box_relative(name, "copy_out")
     try:
@@ -118,13 +122,55 @@ def copy_out(root_fd: int, name: str, cap: int) -> bytes:
     except OSError as exc:
         raise CopyOutError(f"copy-out {name}: {exc.strerror}") from None
     try:
-        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY |
+        return _read_file(dir_fd, parts[-1], name, cap)
+    finally:
+        os.close(dir_fd)
+
+
+def copy_out_tree(root_fd: int, name: str, cap: int) -> dict[str, bytes]:
+    """Every file under the box directory `name` (a copy-out name ending in "/"), keyed by
+    `name` + its path below it: each by `copy_out`'s rules, at most `cap` bytes and
+    MAX_TREE_FILES files in all. Directories are walked by fd, never by a path the box
+    could redirect; a symlink or other non-regular entry refuses the whole copy-out."""
+    try:
+        top = _open_dirs(root_fd, box_relative(name, "copy_out"), False, 0, 0)
+    except OSError as exc:
+        raise CopyOutError(f"copy-out {name}: {exc.strerror}") from None
+    found: dict[str, bytes] = {}
+    pending = [(top, name if name.endswith("/") else name + "/")]
+    try:
+        while pending:
+            dir_fd, prefix = pending.pop()
+            try:
+                for entry in sorted(os.listdir(dir_fd)):
+                    path = prefix + entry
+                    if len(found) + len(pending) >= MAX_TREE_FILES:
+                        raise CopyOutError(f"copy-out {name}: more than {MAX_TREE_FILES} files")
+                    mode = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False).st_mode
+                    if stat.S_ISDIR(mode):
+                        sub = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW |
+                                      os.O_CLOEXEC, dir_fd=dir_fd)
+                        pending.append((sub, path + "/"))
+                        continue
+                    left = cap - sum(len(data) for data in found.values())
+                    found[path] = _read_file(dir_fd, entry, path, left)
+            except OSError as exc:
+                raise CopyOutError(f"copy-out {name}: {exc.strerror}") from None
+            finally:
+                os.close(dir_fd)
+    finally:
+        for dir_fd, _ in pending:
+            os.close(dir_fd)
+    return found
+
+
+def _read_file(dir_fd: int, leaf: str, name: str, cap: int) -> bytes:
+    try:
+        fd = os.open(leaf, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY |
                      os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError as exc:
         reason = "is a symlink" if exc.errno == 40 else exc.strerror
         raise CopyOutError(f"copy-out {name}: {reason}") from None
-    finally:
-        os.close(dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

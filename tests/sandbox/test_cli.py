@@ -154,7 +154,8 @@ def test_limit_flags_reach_the_box(cli: Cli) -> None:
 def test_help_and_usage_errors(cli: Cli) -> None:
     assert cli("--help").returncode == 0
     assert cli("run", "--help").returncode == 0
-    for args in ((), ("frobnicate",), ("run", "--memory"), ("run", "--no-such-flag", "--", "x")):
+    for args in ((), ("frobnicate",), ("run", "--memory"), ("run", "--no-such-flag", "--", "x"),
+                 ("run", "--copy-out", "fb/:/tmp/x", "--", "/bin/true")):
         p = cli(*args)
         assert p.returncode == 2, args
         assert _one_line(p.stderr).startswith("sandbox"), args

@@ -95,6 +95,29 @@ def test_copy_out_regular_files(box_py: BoxPy) -> None:
     assert r.files == {"out.txt": b"hello", "/box/sub/deeper/o.bin": payload, "empty": b""}
 
 
+
+def test_copy_out_of_a_directory_brings_every_file_under_it(box_py: BoxPy) -> None:
+    code = ("import os; os.makedirs('fb/sub/deeper'); open('fb/a', 'w').write('1');"
+            "open('fb/sub/deeper/b', 'wb').write(bytes(range(256)));"
+            "open('fb/empty', 'w').close(); open('outside', 'w').write('not asked')")
+    r = box_py(code, copy_out=["fb/", "/box/fb/sub/"], files={"fb/kept": b"copied in"})
+    assert r.verdict is Verdict.OK and r.message == "", r.message
+    assert r.files == {
+        "fb/a": b"1", "fb/empty": b"", "fb/kept": b"copied in",
+        "fb/sub/deeper/b": bytes(range(256)), "/box/fb/sub/deeper/b": bytes(range(256)),
+    }
+
+
+def test_copy_out_of_a_directory_keeps_to_its_caps(box_py: BoxPy) -> None:
+    many = sandbox.files.MAX_TREE_FILES + 1
+    r = box_py(f"import os; os.mkdir('d'); [open(f'd/{{i}}', 'w').close() for i in range({many})]",
+               copy_out=["d/"])
+    assert r.files == {} and f"copy-out d/: more than {many - 1} files" in r.message
+    limit = 1 << 20  # in all, not per file
+    r = box_py("pass", {"file_size": limit, "disk": "8M"}, copy_out=["d/"],
+               files={"d/x": b"x" * (limit // 2), "d/y": b"y" * (limit // 2 + 1)})
+    assert r.files == {} and "copy-out d/y: larger than" in r.message, r.message
+
 def test_copy_out_of_a_copied_in_file_sees_changes(box_py: BoxPy) -> None:
     r = box_py("open('f', 'a').write(' world')", files={"f": b"hello"}, copy_out=["f"])
     assert r.files == {"f": b"hello world"}

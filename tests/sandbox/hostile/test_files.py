@@ -21,8 +21,10 @@ from hostile_support import (
     assert_verdict,
     describe,
     lines,
+    merged,
 )
 
+import sandbox
 from sandbox import Result, Verdict
 
 
@@ -42,6 +44,20 @@ def test_copy_out_refuses_symlinks_to_host_secrets(hostile: Hostile, secret: Hos
     assert result.message.count("copy-out") == len(names), describe(result)
     assert "copy-out out: is a symlink" in result.message, describe(result)
 
+
+
+def test_a_directory_copy_out_never_follows_a_link_in_it(secret: HostSecret) -> None:
+    # The box plants links beside real files, and a link to the host's /etc in place of a
+    # directory: the walk goes by fd with O_NOFOLLOW, and any link refuses it whole.
+    code = (f"import os; os.makedirs('fb/sub'); open('fb/ok', 'w').write('fine');"
+            f"os.symlink({str(secret.path)!r}, 'fb/link'); os.symlink('/etc', 'fb/sub/etc');"
+            f"os.symlink('/etc', 'etcdir')")
+    result = sandbox.run(["/usr/bin/python3", "-c", code], merged(None),
+                         copy_out=["fb/", "etcdir/"])
+    assert_verdict(result, Verdict.OK)
+    assert_secret_absent(result, secret)
+    assert result.files == {}, describe(result)
+    assert "copy-out fb/" in result.message and "copy-out etcdir/" in result.message
 
 def test_copy_out_refuses_special_files_promptly(hostile: Hostile) -> None:
     # A FIFO opened without O_NONBLOCK would block the host forever (no writer is left).
