@@ -25,6 +25,7 @@ Who is to blame decides the verdict (:func:`judge`), in this order:
 from __future__ import annotations
 
 import signal
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Protocol
@@ -82,17 +83,17 @@ def run(
     protocol: str = "testlib",
     flags: tuple[str, ...] = (),
     tool_limits: RunLimits | None = None,
-    pass_message: bytes | None = None,
+    pass_feedback: Mapping[str, bytes] | None = None,
 ) -> tuple[sandbox.Result, sandbox.Result]:
     """One interactive test: (the solution's Result, the interactor's Result).
 
-    ``pass_message``: a pass of an ICPC multi-pass problem, with judgemessage.txt as the last
-    pass left it; the interactor's nextpass.in is then brought back. A failure of the sandbox
+    ``pass_feedback``: a pass of an ICPC multi-pass problem, with the feedback directory as
+    the last pass left it; the interactor's whole directory is then brought back. A failure of the sandbox
     itself (on either side) is InternalError, never a verdict."""
     ilimits = tool_limits or interactor_limits(time_limit, limits.wall_time())
-    if pass_message is not None:
+    if pass_feedback is not None:
         call = protocols.icpc.interactor_call(
-            test_input, answer, flags, message=pass_message, multi_pass=True
+            test_input, answer, flags, feedback=pass_feedback, multi_pass=True
         )
     else:
         call = protocols.get(protocol).interactor_call(test_input, answer, flags)

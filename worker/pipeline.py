@@ -545,18 +545,19 @@ class _Grading:
     ) -> _Passes:
         """One interactive test: one conversation, or for an ICPC multi-pass interactor
         (``passes``) another on each nextpass.in it writes, until one is not accepted or it
-        asks no more; judgemessage.txt carries over, as between a checker's passes."""
+        asks no more; the feedback directory carries over, as between a checker's passes."""
         assert self.interactor is not None
         spec = self.job.interactor or {}
         protocol = str(spec.get("protocol") or "testlib")
         passes = int(spec.get("passes", 1))
-        current, said, cpu, memory = test_input, b"", 0.0, 0
+        current, cpu, memory = test_input, 0.0, 0
+        kept: dict[str, bytes] = {}
         for _ in range(passes):
             r, inter = interaction.run(
                 self.interact, program, self.limits, self.interactor, current, answer,
                 self.job.time_limit, protocol=protocol, flags=tuple(spec.get("flags") or ()),
                 tool_limits=self._interactor_limits(),
-                pass_message=said if passes > 1 else None,
+                pass_feedback=kept if passes > 1 else None,
             )  # fmt: skip
             cpu, memory = max(cpu, r.cpu_time), max(memory, r.memory_peak)
             judged = interaction.judge(program, r, inter, protocol)
@@ -573,7 +574,7 @@ class _Grading:
             if following is None:
                 return _Passes(r, verdict, message, points, cpu, memory)
             current = following
-            said = inter.files.get(protocols.icpc.MESSAGE_FILE, said)
+            kept = protocols.icpc.carried(inter)
         why = f"interactor asked for another pass after the last of {passes}"
         return _Passes(r, Verdict.IE, why, None, cpu, memory)
 
@@ -583,7 +584,8 @@ class _Grading:
         """Run and check one test: once, or for an ICPC multi-pass validator (``passes``)
         again on each nextpass.in it writes, until a pass is not accepted or asks no more."""
         passes = int(self.job.checker.get("passes", 1))
-        current, said, cpu, memory = test_input, b"", 0.0, 0
+        current, cpu, memory = test_input, 0.0, 0
+        kept: dict[str, bytes] = {}
         for _ in range(passes):
             r = run_program(self.run_, program, self.limits, stdin=current)
             cpu, memory = max(cpu, r.cpu_time), max(memory, r.memory_peak)
@@ -593,7 +595,7 @@ class _Grading:
             if passes == 1:
                 c = check(current, r.stdout, answer)
                 return _Passes(r, c.verdict, c.message, c.points, cpu, memory)
-            c, following, said = self._validator_pass(current, r.stdout, answer, said)
+            c, following, kept = self._validator_pass(current, r.stdout, answer, kept)
             if c.verdict is not Verdict.AC or following is None:
                 return _Passes(r, c.verdict, c.message, c.points, cpu, memory)
             current = following
@@ -601,14 +603,15 @@ class _Grading:
         return _Passes(r, Verdict.IE, why, None, cpu, memory)
 
     def _validator_pass(
-        self, test_input: bytes, output: bytes, answer: bytes, said: bytes
-    ) -> tuple[checkers.CheckResult, bytes | None, bytes]:
+        self, test_input: bytes, output: bytes, answer: bytes, kept: dict[str, bytes]
+    ) -> tuple[checkers.CheckResult, bytes | None, dict[str, bytes]]:
         """One pass of a multi-pass validator: its verdict, the next pass's input (None: no
-        more) and judgemessage.txt so far (the next pass appends to it)."""
+        more) and the feedback directory so far (judgemessage.txt, which the next pass
+        appends to, and whatever state the validator keeps there)."""
         assert self.checker_program is not None
         icpc = protocols.icpc
         flags = tuple(self.job.checker.get("flags") or ())
-        call = icpc.checker_call(test_input, output, answer, flags, message=said, multi_pass=True)
+        call = icpc.checker_call(test_input, output, answer, flags, feedback=kept, multi_pass=True)
         r = run_program(
             self.run_,
             self.checker_program,
@@ -620,7 +623,7 @@ class _Grading:
         )
         result = protocols.judged(icpc, "checker", r)
         following = icpc.next_pass(r) if result.verdict is Verdict.AC else None
-        return result, following, r.files.get(icpc.MESSAGE_FILE, said)
+        return result, following, icpc.carried(r)
 
     def _checker_limits(self) -> RunLimits:
         return self._tool_limits(max(5.0, self.job.time_limit * 2), CHECKER_MEMORY)

@@ -226,3 +226,39 @@ def test_interactor_passes_belong_to_icpc_interactors() -> None:
     }
     with pytest.raises(store.ProblemError, match=r"interactor\.passes: only an icpc validator"):
         store.validate(spec)
+
+
+# The format keeps every file of the feedback directory but nextpass.in from one pass to the
+# next: a validator may keep its state there (BAPCtools' validation.h keeps a ".pass" file).
+# This one records each pass it accepted in state/seen.txt and fails (exit 1, a judge error)
+# when the record is lost or the last pass's nextpass.in is still there.
+KEEPS_STATE = r"""
+import os, sys
+k = int(open(sys.argv[1]).read())
+feedback = sys.argv[3]
+state = os.path.join(feedback, "state", "seen.txt")
+seen = open(state).read().split() if os.path.exists(state) else []
+if seen != [str(i) for i in range(k)] or os.path.exists(os.path.join(feedback, "nextpass.in")):
+    print(f"pass {k}: feedback lost, seen {seen}", file=sys.stderr)
+    sys.exit(1)
+os.makedirs(os.path.dirname(state), exist_ok=True)
+with open(state, "a") as record:
+    record.write(f"{k}\n")
+"""
+
+
+@pytest.mark.parametrize("interactive", [False, True], ids=["checker", "interactor"])
+def test_the_whole_feedback_directory_persists_between_passes(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str], interactive: bool
+) -> None:
+    """Only judgemessage.txt was carried: a validator keeping state failed in pass 2 (IE)."""
+    pkg = (_interactive_package if interactive else _package)(tmp_path / "s", 4, 4)
+    validator = pkg / "output_validator" / ("interact.py" if interactive else "validate.py")
+    body = validator.read_text().replace("feedback = sys.argv[3]\n", "", 1)
+    validator.write_text(KEEPS_STATE + body.split("\n", 3)[3])  # after its first 3 lines
+    assert cli.main(["problem", "import", str(pkg)]) == 0
+    capsys.readouterr()
+    assert cli.main(["problem", "verify", "s", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["accepted/step.py"]["verdict"] == "AC"
+    assert rows["wrong_answer/jump.py"]["verdict"] == "WA"

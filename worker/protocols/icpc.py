@@ -9,6 +9,7 @@ with the solution on its stdin and stdout. Input validators: ``validator [flags]
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import sandbox
 from store.vocab import Verdict
@@ -24,10 +25,17 @@ EXIT_CODES = frozenset({ACCEPTED, REJECTED})
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
 
 
-def _files(test_input: bytes, answer: bytes, message: bytes = b"") -> dict[str, bytes]:
+def _files(
+    test_input: bytes, answer: bytes, feedback: Mapping[str, bytes] | None
+) -> dict[str, bytes]:
     # The feedback directory must exist before the validator runs; an empty judgemessage.txt
     # makes it (validators open it for writing or appending).
-    return {INPUT: test_input, ANSWER: answer, MESSAGE_FILE: message}
+    return {INPUT: test_input, ANSWER: answer, MESSAGE_FILE: b"", **(feedback or {})}
+
+
+def _copy_out(multi_pass: bool) -> tuple[str, ...]:
+    # Multi-pass: the whole directory, which the next pass gets back (``carried``).
+    return (f"{FEEDBACK}/",) if multi_pass else (MESSAGE_FILE, SCORE)
 
 
 def checker_call(
@@ -36,16 +44,16 @@ def checker_call(
     answer: bytes,
     flags: tuple[str, ...],
     *,
-    message: bytes = b"",
+    feedback: Mapping[str, bytes] | None = None,
     multi_pass: bool = False,
 ) -> Call:
-    """``message``: judgemessage.txt as an earlier pass left it; ``multi_pass``: bring back
-    the nextpass.in the validator may write."""
+    """``feedback``: the feedback directory as an earlier pass left it (``carried``);
+    ``multi_pass``: bring the whole directory back, nextpass.in included."""
     return Call(
         args=(INPUT, ANSWER, f"{FEEDBACK}/", *flags),
-        files=_files(test_input, answer, message),
+        files=_files(test_input, answer, feedback),
         stdin=output,
-        copy_out=(MESSAGE_FILE, SCORE, NEXT_PASS) if multi_pass else (MESSAGE_FILE, SCORE),
+        copy_out=_copy_out(multi_pass),
     )
 
 
@@ -54,19 +62,31 @@ def next_pass(r: sandbox.Result) -> bytes | None:
     return r.files.get(NEXT_PASS) if r.exit_code == ACCEPTED else None
 
 
+def carried(r: sandbox.Result) -> dict[str, bytes]:
+    """What of a pass's feedback directory the next pass finds there: every file but
+    nextpass.in ("All other files inside the feedback directory are guaranteed to persist
+    between passes", the package format's multi-pass validation; a validator may keep its
+    state there, as BAPCtools' validation.h does)."""
+    return {
+        name: data
+        for name, data in r.files.items()
+        if name.startswith(f"{FEEDBACK}/") and name != NEXT_PASS
+    }
+
+
 def interactor_call(
     test_input: bytes,
     answer: bytes,
     flags: tuple[str, ...],
     *,
-    message: bytes = b"",
+    feedback: Mapping[str, bytes] | None = None,
     multi_pass: bool = False,
 ) -> Call:
     """As ``checker_call``, with the solution on the other end of stdin and stdout."""
     return Call(
         args=(INPUT, ANSWER, f"{FEEDBACK}/", *flags),
-        files=_files(test_input, answer, message),
-        copy_out=(MESSAGE_FILE, SCORE, NEXT_PASS) if multi_pass else (MESSAGE_FILE, SCORE),
+        files=_files(test_input, answer, feedback),
+        copy_out=_copy_out(multi_pass),
     )
 
 
