@@ -183,15 +183,21 @@ def _submission(
 
 
 def _annotated_in(texts: list[str], name: str) -> list[str] | None:
-    for text in texts:
-        found = _annotated(text, name)
-        if found:
-            return found
-    return None
+    # DOMjudge refuses a submission whose tags it cannot read one way only: a tag twice in a
+    # file, or tags in two of its files (hello's check_manually examples test exactly that).
+    annotated = [text for text in texts if _EXPECTED.search(text)]
+    if len(annotated) > 1:
+        raise ValueError(f"submissions/{name}: @EXPECTED_RESULTS@ in more than one file")
+    return _annotated(annotated[0], name) if annotated else None
 
 
 def _annotated(source: str, name: str) -> list[str] | None:
-    m = next((m for m in _EXPECTED.finditer(source) if not _SCORE.match(m.group(0))), None)
+    tags = [m.group(1) for m in _EXPECTED.finditer(source)]
+    verdict_tags = [m for m in _EXPECTED.finditer(source) if not _SCORE.match(m.group(0))]
+    if len(set(tags)) < len(tags) or len(verdict_tags) > 1:
+        raise ValueError(f"submissions/{name}: more than one @EXPECTED_RESULTS@ or "
+                         "@EXPECTED_SCORE@ in a file")
+    m = verdict_tags[0] if verdict_tags else None
     if not m:
         return None
     verdicts: list[str] = []

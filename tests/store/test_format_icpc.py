@@ -301,6 +301,13 @@ def test_domjudge_package(tmp_path: Path) -> None:
         "submissions/misc/c.py": "print()\n",
         "submissions/wrong_answer/d.sh": "# @EXPECTED_RESULTS@: MEMORY-LIMIT, OUTPUT-LIMIT\n",
         "submissions/compile_error/e.cpp": "# @EXPECTED_RESULTS@: COMPILER-ERROR RUN-ERROR\n",
+        # DOMjudge refuses these (hello's check_manually examples): a tag twice in a file,
+        # two kinds of verdict tag, tags in two files of one submission.
+        "submissions/accepted/twice.c": "// @EXPECTED_RESULTS@: CORRECT\n// @EXPECTED_RESULTS@: WRONG-ANSWER\n",
+        "submissions/accepted/both.c": "// @EXPECTED_SCORE@: CORRECT\n// @EXPECTED_RESULTS@: WRONG-ANSWER\n",
+        "submissions/accepted/scored.c": "// @EXPECTED_SCORE@: 50\n// @EXPECTED_RESULTS@: CORRECT\nint main(){}\n",
+        "submissions/accepted/two/a.c": "// @EXPECTED_RESULTS@: CORRECT\nint main(){}\n",
+        "submissions/accepted/two/b.c": "// @EXPECTED_RESULTS@: WRONG-ANSWER\n",
     })  # fmt: skip
     p = icpc.load(root)
     assert p["slug"] == "boolfind" and p["title"] == "Boolean Find"
@@ -312,8 +319,12 @@ def test_domjudge_package(tmp_path: Path) -> None:
         "misc/b.java": ["WA"],
         "wrong_answer/d.sh": ["MLE", "OLE"],
         "compile_error/e.cpp": ["CE", "RE", "MLE"],  # RE admits MLE: the format has no memory verdict
+        "accepted/scored.c": ["AC"],  # a score and a verdict: one of each is fine
     }
     assert any("misc/c.py" in s for s in p["package"]["skipped"])
+    for name in ("accepted/twice.c", "accepted/both.c"):
+        assert f"submissions/{name}: more than one @EXPECTED_RESULTS@ or @EXPECTED_SCORE@ in a file" in p["package"]["skipped"]
+    assert "submissions/accepted/two: @EXPECTED_RESULTS@ in more than one file" in p["package"]["skipped"]
     # DOMjudge's output rule: past the limit, output is dropped and the program runs on.
     assert p["limits"]["output_overflow"] == "truncate"
     # And its compile limits (script_memory_limit, script_filesize_limit): hello's 512 MiB
@@ -508,9 +519,13 @@ def test_expected_results_in_any_file_of_a_multi_file_submission(tmp_path: Path)
         "submissions/multiple/own/main.c": "/* @EXPECTED_RESULTS@: TIMELIMIT */\nint main(){}\n",
         "submissions/multiple/own/notes.txt": "@EXPECTED_RESULTS@: CORRECT\n",
     })  # fmt: skip
-    subs = {s["name"]: s for s in icpc.load(root)["submissions"]}
+    p = icpc.load(root)
+    subs = {s["name"]: s for s in p["submissions"]}
     assert subs["multiple/two"]["expected"] == ["AC", "WA"]
-    assert subs["multiple/own"]["expected"] == ["TLE"]  # the entry point's own tag first
+    # Tags in two files: DOMjudge refuses the submission ("Found more than one file with
+    # @EXPECTED_RESULTS@"), so it is skipped, with the reason.
+    assert "multiple/own" not in subs
+    assert "submissions/multiple/own: @EXPECTED_RESULTS@ in more than one file" in p["package"]["skipped"]
 
 
 def test_symbolic_links_inside_a_package_directory_are_followed(tmp_path: Path) -> None:
