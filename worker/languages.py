@@ -357,7 +357,8 @@ LANGUAGES: tuple[Language, ...] = (
         name="Bash",
         source="main.sh",
         compile=("/bin/bash", "-n", "main.sh"),
-        run=("/bin/bash", "main.sh"),
+        # ./main.sh: $0 then names its directory (`. ${0%/*}/lib.sh`, as BAPCtools' hello does).
+        run=("/bin/bash", "./main.sh"),
         requires=("/bin/bash",),
         version_command=("/bin/bash", "--version"),
         packages=("bash",),

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from worker import languages, run_once
+from worker.execution import CompileFailure, RunLimits, compile_source, run_program, sandbox_runner
 
 EXPECTED_IDS = {
     "c", "cpp", "python3", "java", "javascript", "rust", "ruby", "perl", "bash",
@@ -48,3 +49,15 @@ def test_run_once_compiles_and_runs() -> None:
     assert not bad.compiled and "SyntaxError" in bad.compile_output and bad.result is None
     with pytest.raises(ValueError, match="cpu_time"):
         run_once("python3", "print(1)", limits={"cpu_time": 1000})
+
+
+def test_a_bash_submission_finds_its_other_files_beside_dollar_zero() -> None:
+    # `. ${0%/*}/lib.sh`: a multi-file shell submission (BAPCtools' hello) finds its helper
+    # through $0, which must name the script's directory.
+    lang = languages.get("bash")
+    built, output = compile_source(
+        sandbox_runner, lang, ". ${0%/*}/lib.sh\ngreet\n", {"lib.sh": b"greet() { echo hi; }\n"}
+    )
+    assert not isinstance(built, CompileFailure), output
+    r = run_program(sandbox_runner, built, RunLimits(2.0, 256 << 20, 1 << 20), stdin=b"")
+    assert (r.stdout, r.stderr) == (b"hi\n", b""), r
