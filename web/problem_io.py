@@ -129,7 +129,7 @@ def _check_languages(spec: ProblemSpec) -> None:
     programs = {"interactor": spec.interactor}
     if spec.checker.get("type") == "custom":
         programs["checker"] = spec.checker
-    known = languages.ids()
+    known = languages.tool_ids()
     for field, program in programs.items():
         if program is not None and program["language"] not in known:
             raise store.ProblemError(

@@ -148,13 +148,25 @@ def compile_source(
     if not lang.artifacts:
         # A syntax check that passed has nothing to say ("Syntax OK"): keep the page quiet.
         return Program(lang, {**beside, lang.source: src}), ""
-    missing = [a for a in lang.artifacts if a not in r.files]
+    built = {n: data for n, data in r.files.items() if _is_artifact(lang, n)}
+    missing = [a for a in lang.artifacts if not any(_is_artifact(lang, n, a) for n in built)]
     if missing:
         return CompileFailure(
             f"{output}\ncompiler produced no {', '.join(missing)}".strip()
         ), output
-    # Data files stay beside the binary (a checker may open them); sources need not.
-    return Program(lang, {**beside, **{a: r.files[a] for a in lang.artifacts}}), output
+    # Data files stay beside the binary (a checker may open them); sources need not. A
+    # directory artifact (a build's whole directory) holds them already.
+    whole = any(a.endswith("/") for a in lang.artifacts)
+    return Program(lang, {**({} if whole else beside), **built}), output
+
+
+def _is_artifact(lang: Language, name: str, artifact: str | None = None) -> bool:
+    """Whether a copied-out file is one of ``lang``'s artifacts (or of ``artifact``): a name
+    given, or anything under one that ends in "/" (a build's whole directory)."""
+    for a in (artifact,) if artifact is not None else lang.artifacts:
+        if name == a or (a.endswith("/") and name.startswith(a)):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -227,7 +239,7 @@ def run_program(
         {**limits.for_sandbox(lang), "disk": box_disk(files)},
         stdin=stdin,
         files=files,
-        executables=[e for e in lang.executables if e in program.files],
+        executables=lang.executables_in(program.files),
         binds=lang.binds,
         **({"copy_out": copy_out} if copy_out else {}),
     )

@@ -102,14 +102,14 @@ def run(
         solution.command(limits.memory),
         {**limits.for_sandbox(sol_lang), "disk": box_disk(solution.files)},
         files=dict(solution.files),
-        executables=[e for e in sol_lang.executables if e in solution.files],
+        executables=sol_lang.executables_in(solution.files),
         binds=sol_lang.binds,
     )
     second = sandbox.Side(
         interactor.command(ilimits.memory) + list(call.args),
         {**ilimits.for_sandbox(int_lang), "disk": box_disk({**interactor.files, **call.files})},
         files={**interactor.files, **call.files},
-        executables=[e for e in int_lang.executables if e in interactor.files],
+        executables=int_lang.executables_in(interactor.files),
         binds=int_lang.binds,
         copy_out=call.copy_out,
     )

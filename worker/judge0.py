@@ -253,7 +253,7 @@ def execute(job: Job, run: Runner) -> dict[str, Any]:
     for _ in range(max(1, int(o.get("number_of_runs", 1)))):
         r = run_safely(
             run, cmd, limits, stdin=job.stdin, files=built.files,
-            executables=[e for e in lang.executables if e in built.files], binds=lang.binds,
+            executables=lang.executables_in(built.files), binds=lang.binds,
         )  # fmt: skip
         stdout, stderr = r.stdout, r.stderr
         if o.get("redirect_stderr_to_stdout"):

@@ -77,6 +77,12 @@ class Language:
     # parser process of the worker can answer without a box per submission (worker.python_parser).
     parser: bool = False
 
+    def executables_in(self, files: Mapping[str, bytes]) -> list[str]:
+        """Which of a program's files its run box makes executable: those named in
+        ``executables``, and every file under one that ends in "/"."""
+        dirs = tuple(e for e in self.executables if e.endswith("/"))
+        return [n for n in files if n in self.executables or (dirs and n.startswith(dirs))]
+
     def run_command(self, memory_limit: int) -> list[str]:
         mb = str(max(1, memory_limit // _MiB))
         return [arg.replace("{memory_mb}", mb) for arg in self.run]
@@ -645,6 +651,41 @@ def ids() -> tuple[str, ...]:
 def known(language_id: str) -> Language | None:
     """The language row with this id, installed here or not."""
     return _BY_ID.get(language_id)
+
+
+#: A problem program's language, never a submission's: an ICPC package program given as a
+#: directory with ``build`` and/or ``run`` scripts (the format's "Other programs"). The
+#: compile step moves its files into ``prog/`` and runs ``build`` there as a POSIX shell
+#: script (with cc, c++ and python3 on the path); ``prog/run`` is then the program, with
+#: whatever ``build`` left beside it (``run`` finds it through ``$0``), and the run's working
+#: directory holds none of it but ``prog/``. The importer gives ``run`` alone an empty build.
+PACKAGE_SCRIPTS = Language(
+    id="icpc-scripts",
+    name="ICPC package program (build and run scripts)",
+    source="build",
+    compile=(
+        "/bin/sh", "-c",
+        "mkdir prog && find . -maxdepth 1 ! -name . ! -name prog -exec mv -t prog/ -- {} +"
+        ' && cd prog && /bin/sh ./build && test -f run'
+        ' || { echo "build failed, or left no run file" >&2; exit 1; }',
+    ),
+    run=("./prog/run",),
+    artifacts=("prog/",),
+    executables=("prog/",),
+    requires=("/bin/sh",),
+)  # fmt: skip
+
+
+def tool_ids() -> tuple[str, ...]:
+    """The language ids a problem's own programs may have: every submission language, and
+    PACKAGE_SCRIPTS."""
+    return (*ids(), PACKAGE_SCRIPTS.id)
+
+
+def for_tool(language_id: str) -> Language:
+    """The language of a problem's own program (checker, interactor, input validator): a
+    submission's languages, and PACKAGE_SCRIPTS."""
+    return PACKAGE_SCRIPTS if language_id == PACKAGE_SCRIPTS.id else get(language_id)
 
 
 def available() -> list[Language]:

@@ -61,7 +61,7 @@ def check_inputs(spec: ProblemSpec, run: Runner = sandbox_runner) -> None:
 
 def _compile(run: Runner, validator: dict[str, Any], i: int, cpu: float, memory: int) -> Program:
     try:
-        lang = languages.get(str(validator.get("language")))
+        lang = languages.for_tool(str(validator.get("language")))
     except languages.UnknownLanguage as e:
         raise ProblemError(f"input_validators[{i}]: {e}") from None
     built, _ = compile_source(

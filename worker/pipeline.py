@@ -459,7 +459,7 @@ class _Grading:
         It is the problem's, not the submitter's: when it cannot be built, the problem is at
         fault (ProblemFault, not retried)."""
         try:
-            lang = languages.get(str(spec.get("language")))
+            lang = languages.for_tool(str(spec.get("language")))
         except languages.UnknownLanguage as e:
             raise ProblemFault(f"{what}: {e}") from e
         source = str(spec.get("source", ""))

@@ -37,8 +37,15 @@ _FOLDERS = {
 }
 
 
+#: worker.languages.PACKAGE_SCRIPTS: a program directory with build and/or run scripts.
+SCRIPTS_LANGUAGE = "icpc-scripts"
+_NO_BUILD = ": # the package gives no build script: its run file is the program\n"
+
+
 def program(path: Path, what: str, flags: list[str]) -> dict[str, Any]:
     """A PROGRAM mapping (icpc protocol) from a source file or a directory of sources."""
+    if path.is_dir() and ((path / "build").is_file() or (path / "run").is_file()):
+        return _scripts_program(path, what, flags)
     if path.is_dir():
         raw = program_files(path)
         texts = {n: _decode(b) for n, b in raw.items()}
@@ -59,6 +66,28 @@ def program(path: Path, what: str, flags: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"language": language, "source": source, "protocol": "icpc"}
     if files:
         out["files"] = files
+    if flags:
+        out["flags"] = flags
+    return out
+
+
+def _scripts_program(path: Path, what: str, flags: list[str]) -> dict[str, Any]:
+    """A program directory with ``build`` and/or ``run``: they, not the file extensions, say
+    how it is built and run ("Other programs" of the package format; it is built and run in a
+    directory of its own, worker.languages.PACKAGE_SCRIPTS)."""
+    raw = program_files(path)
+    build = raw.pop("build", None)
+    source = _decode(build) if build is not None else _NO_BUILD
+    if source is None:
+        raise ProblemError(f"{what}/build: not a text file (a POSIX shell script is expected)")
+    if build is None and "run" not in raw:
+        raise ProblemError(f"{what}: no run file and no build script to make one")
+    out: dict[str, Any] = {
+        "language": SCRIPTS_LANGUAGE,
+        "source": source,
+        "protocol": "icpc",
+        "files": raw,
+    }
     if flags:
         out["flags"] = flags
     return out
