@@ -1,5 +1,10 @@
-"""ICPC problem packages (Kattis problemtools, DOMjudge): the ``legacy`` format and
-``2023-07-draft``, read into the problem mapping of docs/problem-format.md.
+"""ICPC problem packages (Kattis problemtools, DOMjudge, BAPCtools): the ``legacy`` format,
+``2023-07-draft`` and ``2025-09``, read into the problem mapping of docs/problem-format.md.
+
+2025-09 renamed testdata.yaml to ``test_group.yaml``, gave each test an optional ``.yaml`` of
+arguments and added ``constants`` (``{{name}}`` in validators, submissions, test_group.yaml and
+the statement). Its scoring model, its arguments to submissions and its static validators are
+refused, not ignored: a package graded by other rules than its authors' is worse than none.
 
 ``problem.yaml`` says what kind of problem it is; ``data/`` holds the tests (icpc_data),
 ``output_validators/`` / ``output_validator/``, ``input_validators/`` and ``submissions/`` the
@@ -18,6 +23,7 @@ from __future__ import annotations
 import base64
 import configparser
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +58,14 @@ def load(root: Path) -> dict[str, Any]:
     meta = load_yaml(root / "problem.yaml", "problem.yaml")
     ini = _domjudge_ini(root)
     version = str(meta.get("problem_format_version", "legacy"))
+    if not version.startswith("legacy") and version not in VERSIONS:
+        raise ProblemError(
+            f"problem.yaml: problem_format_version {version!r} is not one this judge reads "
+            f"(legacy, {', '.join(VERSIONS)})"
+        )
     legacy = version.startswith("legacy")
     types = _types(meta, legacy)
+    dialect = _dialect(version, legacy, meta)
     validation = str(meta.get("validation", "default")).split() or ["default"]
     interactive = "interactive" in types or "interactive" in validation
     multi_pass = "multi-pass" in types or "multi-pass" in validation
@@ -63,8 +75,14 @@ def load(root: Path) -> dict[str, Any]:
         raise ProblemError("problem.yaml: grading: a mapping is expected")
     skipped: list[str] = []
 
+    if dialect.per_test_yaml:
+        _refuse_2025_unsupported(root, scoring)
+        if (root / "submissions" / "submissions.yaml").is_file():
+            skipped.append(
+                "submissions/submissions.yaml: not read (each folder's verdicts are expected)"
+            )
     data = icpc_data.load_data(
-        root, legacy=legacy, scoring=scoring, interactive=interactive, grading=grading
+        root, dialect=dialect, scoring=scoring, interactive=interactive, grading=grading
     )
     skipped.extend(data.notes)
     flags = _validator_flags(meta, data.root_config)
@@ -104,7 +122,7 @@ def load(root: Path) -> dict[str, Any]:
     out["input_validators"] = _input_validators(root, data.root_config, skipped)
     _group_input_flags(out["input_validators"], data.input_flags, data.root_config, skipped)
     out["submissions"] = icpc_programs.submissions(root, skipped)
-    statement, tex_title, pdf = _statement(root)
+    statement, tex_title, pdf = _statement(root, dialect.substitute)
     out["statement"] = _with_samples(statement, data, interactive)
     files = _attachments(root, skipped)
     if pdf is not None:
@@ -118,7 +136,99 @@ def load(root: Path) -> dict[str, Any]:
     out["title"] = title or out["slug"]
     if skipped:
         package["skipped"] = skipped
+    return _with_constants(out, dialect) if dialect.per_test_yaml else out
+
+
+#: problem_format_version values read here besides legacy. 2023-07-draft is what became
+#: 2025-09; the two "draft" spellings of 2025-09 are its own.
+VERSIONS = ("2023-07-draft", "2023-07", "2025-09-draft", "2025-09")
+_CONSTANT = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z0-9_]+))?\}\}")
+_CONSTANT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LATEX_CONSTANT = re.compile(r"\\constant\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?)\}")
+
+
+def _dialect(version: str, legacy: bool, meta: dict[str, Any]) -> icpc_data.Dialect:
+    if not version.startswith("2025-09"):
+        return icpc_data.Dialect(legacy=legacy)
+    constants = _constants(meta)
+
+    def substitute(value: Any) -> Any:
+        if isinstance(value, str):
+            return _substituted(value, constants)
+        if isinstance(value, list):
+            return [substitute(v) for v in value]
+        if isinstance(value, dict):
+            return {k: substitute(v) for k, v in value.items()}
+        return value
+
+    return icpc_data.Dialect(
+        legacy=False, config_name="test_group.yaml", per_test_yaml=True, substitute=substitute
+    )
+
+
+def _constants(meta: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """problem.yaml's ``constants``: name -> variant -> text (``value`` always there)."""
+    raw = meta.get("constants") or {}
+    if not isinstance(raw, dict):
+        raise ProblemError("problem.yaml: constants: a mapping of names to values is expected")
+    out: dict[str, dict[str, str]] = {}
+    for name, value in raw.items():
+        if not isinstance(name, str) or not _CONSTANT_NAME.fullmatch(name):
+            raise ProblemError(f"problem.yaml: constants: {name!r} is not a valid name")
+        variants = value if isinstance(value, dict) else {"value": value}
+        if "value" not in variants:
+            raise ProblemError(f"problem.yaml: constants.{name}: a value is required")
+        for key, text in variants.items():
+            if isinstance(text, bool) or not isinstance(text, int | float | str):
+                raise ProblemError(f"problem.yaml: constants.{name}.{key}: a number or text")
+        out[name] = {str(k): str(v) for k, v in variants.items()}
     return out
+
+
+def _substituted(text: str, constants: dict[str, dict[str, str]]) -> str:
+    """``{{name}}`` and ``{{name.variant}}`` replaced; an unknown one is left as it is."""
+
+    def one(m: re.Match[str]) -> str:
+        found = constants.get(m.group(1), {}).get(m.group(2) or "value")
+        return m.group(0) if found is None else found
+
+    return _CONSTANT.sub(one, text) if "{{" in text else text
+
+
+def _with_constants(out: dict[str, Any], dialect: icpc_data.Dialect) -> dict[str, Any]:
+    """The package's constants in the programs 2025-09 says they are replaced in: the
+    validators and the example submissions, their sources and text files (the statement and
+    test_group.yaml had them as they were read). Not in the tests, nor in problem.yaml."""
+
+    def program(p: dict[str, Any]) -> None:
+        p["source"] = dialect.substitute(p["source"])
+        for name, data in (p.get("files") or {}).items():
+            if isinstance(data, bytes):
+                try:
+                    data = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                p["files"][name] = dialect.substitute(data).encode()
+            elif isinstance(data, str):
+                p["files"][name] = dialect.substitute(data)
+
+    for key in ("checker", "interactor"):
+        if isinstance(out.get(key), dict) and "source" in out[key]:
+            program(out[key])
+    for p in (*out.get("input_validators", ()), *out.get("submissions", ())):
+        program(p)
+    return out
+
+
+def _refuse_2025_unsupported(root: Path, scoring: bool) -> None:
+    """What of 2025-09 would be graded by other rules here than its authors': refused."""
+    if scoring:
+        raise ProblemError(
+            "problem.yaml: type scoring: scoring by the 2025-09 rules (max_score, "
+            "score_aggregation, score_multiplier.txt) is not supported"
+        )
+    if (root / "static_validator").exists():
+        raise ProblemError("static_validator/: static validation of submissions is not supported")
 
 
 def _types(meta: dict[str, Any], legacy: bool) -> set[str]:
@@ -268,27 +378,35 @@ def _group_input_flags(
     root_config: dict[str, Any],
     skipped: list[str],
 ) -> None:
-    """A group's own input_validator_flags (problemtools runs the validators on its tests
-    with them, as oddecho checks each subtask's bounds): ``test_flags`` of each validator."""
-    root = root_config.get("input_validator_flags")
+    """A group's (or, 2025-09, a test's) own input validator arguments (problemtools runs
+    the validators on its tests with them, as oddecho checks each subtask's bounds):
+    ``test_flags`` of each validator."""
+    root = icpc_data.input_args(root_config)
     differ = {i: f for i, f in enumerate(per_test, 1) if f != root}
     if not differ or not validators:
         return
-    if any(not isinstance(f, str | None) for f in differ.values()):
-        skipped.append("testdata.yaml: per-validator input_validator_flags are not used")
+    if any(isinstance(f, dict) for f in differ.values()):
+        skipped.append("per-validator input validator arguments are not used")
         return
-    test_flags = {str(i): (f or "").split() for i, f in differ.items()}
+    test_flags = {str(i): _arg_list(f) for i, f in differ.items()}
     for validator in validators:
         validator["test_flags"] = test_flags
+
+
+def _arg_list(value: Any) -> list[str]:
+    """Validator arguments: a string of words (legacy, 2023-07) or a list (2025-09)."""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return str(value).split() if value else []
 
 
 def _input_validators(
     root: Path, root_config: dict[str, Any], skipped: list[str]
 ) -> list[dict[str, Any]]:
-    raw = root_config.get("input_validator_flags")
-    flags = raw.split() if isinstance(raw, str) else []
+    raw = icpc_data.input_args(root_config)
+    flags = [] if isinstance(raw, dict) else _arg_list(raw)
     if isinstance(raw, dict):
-        skipped.append("data/testdata.yaml: per-validator input_validator_flags are not used")
+        skipped.append("data/: per-validator input validator arguments are not used")
     out: list[dict[str, Any]] = []
     for name in ("input_validators", "input_format_validators"):
         if (root / name).is_dir():
@@ -326,8 +444,11 @@ _STATEMENT_DIRS = ("statement", "problem_statement")
 _STATEMENT_NAMES = ("problem.en.md", "problem.md", "problem.en.tex", "problem.tex")
 
 
-def _statement(root: Path) -> tuple[str, str | None, bytes | None]:
-    """(Markdown, the LaTeX \\problemname or None, the PDF statement or None)."""
+def _statement(
+    root: Path, substitute: Callable[[Any], Any] = icpc_data.identity
+) -> tuple[str, str | None, bytes | None]:
+    """(Markdown, the LaTeX \\problemname or None, the PDF statement or None). ``substitute``:
+    the package's constants, ``{{name}}`` in Markdown and ``\\constant{name}`` in LaTeX."""
     text, title = "", None
     candidates = [root / d / n for d in _STATEMENT_DIRS for n in _STATEMENT_NAMES]
     for d in _STATEMENT_DIRS:
@@ -339,9 +460,9 @@ def _statement(root: Path) -> tuple[str, str | None, bytes | None]:
             rel = path.relative_to(root).as_posix()
             source = read_text(path, rel)
             if path.suffix == ".md":
-                text = source
+                text = substitute(source)
             else:
-                text, title = latex.to_markdown(source)
+                text, title = latex.to_markdown(substitute(_LATEX_CONSTANT.sub(r"{{\1}}", source)))
             break
     pdf = None
     pdfs = [root / d / n for d in _STATEMENT_DIRS for n in ("problem.en.pdf", "problem.pdf")]

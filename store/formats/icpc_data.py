@@ -14,6 +14,7 @@ too, as problemtools' own 2023-07 examples use them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,31 @@ from store.problems import ProblemError
 _INHERITED = (
     "on_reject", "grading", "accept_score", "reject_score", "range",
     "output_validator_flags", "input_validator_flags",
+    "output_validator_args", "input_validator_args",  # 2025-09's names
 )  # fmt: skip
+# 2025-09's scoring keys: its own model (max_score per group, score.txt or
+# score_multiplier.txt per test), which the scoring tree here does not follow yet.
+_SCORING_2025 = ("max_score", "score_aggregation", "require_pass", "static_validation_score")
+
+
+def identity(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a package's version spells its test data: the group file's name (2025-09 renamed
+    testdata.yaml to test_group.yaml), its per-test ``.yaml`` files and constants (2025-09)."""
+
+    legacy: bool
+    config_name: str = "testdata.yaml"
+    per_test_yaml: bool = False
+    substitute: Callable[[Any], Any] = identity  # the package's constants, in YAML values
+
+
+def input_args(config: dict[str, Any]) -> Any:
+    """A group's (or test's) input validator arguments, by either version's name."""
+    return config.get("input_validator_args", config.get("input_validator_flags"))
 
 
 @dataclass
@@ -68,7 +93,7 @@ def number(value: Any, what: str) -> float:
 def load_data(
     root: Path,
     *,
-    legacy: bool,
+    dialect: Dialect,
     scoring: bool,
     interactive: bool,
     grading: dict[str, Any],
@@ -77,9 +102,9 @@ def load_data(
     if not data_dir.is_dir():
         raise ProblemError("data/: no test data directory")
     out = Data()
-    out.root_config = _config(data_dir, {}, legacy, grading, "data/testdata.yaml")
+    out.root_config = _config(data_dir, {}, dialect, grading, f"data/{dialect.config_name}")
     builder = _Builder(
-        root, out, legacy=legacy, scoring=scoring, interactive=interactive, grading=grading
+        root, out, dialect=dialect, scoring=scoring, interactive=interactive, grading=grading
     )
     children: list[dict[str, Any]] = []
     for part in ("sample", "secret"):
@@ -105,8 +130,8 @@ def load_data(
         }
     elif _any_rule(children) or _Builder.verdict_rule(out.root_config) != "first_error":
         out.notes.append(
-            "testdata.yaml: grader flags always_accept and accept_if_any_accepted apply only to "
-            "scoring problems here (pass-fail: the first rejection decides)"
+            f"{dialect.config_name}: grader flags always_accept and accept_if_any_accepted "
+            "apply only to scoring problems here (pass-fail: the first rejection decides)"
         )
     return out
 
@@ -125,27 +150,30 @@ class _Builder:
         root: Path,
         out: Data,
         *,
-        legacy: bool,
+        dialect: Dialect,
         scoring: bool,
         interactive: bool,
         grading: dict[str, Any],
     ) -> None:
-        self.root, self.out, self.legacy = root, out, legacy
+        self.root, self.out, self.dialect, self.legacy = root, out, dialect, dialect.legacy
         self.scoring, self.interactive, self.grading = scoring, interactive, grading
 
     def rel(self, p: Path) -> str:
         return p.relative_to(self.root).as_posix()
 
+    def where(self, directory: Path) -> str:
+        return f"{self.rel(directory)}/{self.dialect.config_name}"
+
     def group(self, directory: Path, parent: dict[str, Any]) -> dict[str, Any]:
-        where = f"{self.rel(directory)}/testdata.yaml"
-        config = _config(directory, parent, self.legacy, self.grading, where)
+        where = self.where(directory)
+        config = _config(directory, parent, self.dialect, self.grading, where)
         name = directory.relative_to(self.root / "data").as_posix()
         sample = name == "sample" or name.startswith("sample/")
         points = self.points(directory, config, name)
-        key = "output_validator_flags"
-        if config.get(key) != self.out.root_config.get(key):
-            # One checker and one set of its flags per problem: the root's.
-            self.note(f"{where}: {key} of a group are not supported (data/'s are used)")
+        for key in ("output_validator_flags", "output_validator_args"):
+            if config.get(key) != self.out.root_config.get(key):
+                # One checker and one set of its flags per problem: the root's.
+                self.note(f"{where}: {key} of a group are not supported (data/'s are used)")
         if config.get("run_samples") is False:
             self.note(f"{where}: run_samples: false is not supported (samples are run)")
         entries: list[tuple[str, Path]] = []
@@ -181,7 +209,7 @@ class _Builder:
                 "sample": sample, "name": p.relative_to(self.root / "data").with_suffix("")
                 .as_posix(),
             })  # fmt: skip
-            self.out.input_flags.append(config.get("input_validator_flags"))
+            self.out.input_flags.append(self.test_input_args(p, config))
             children.append({"test": len(self.out.tests)})
         agg = self.aggregation(directory, config, name)
         return {
@@ -192,10 +220,29 @@ class _Builder:
             "children": children,
         }
 
+    def test_input_args(self, test_in: Path, config: dict[str, Any]) -> Any:
+        """The input validator arguments of one test: its group's, or (2025-09) its own
+        ``.yaml`` file's. That file's other keys change how the test is run or checked, and
+        are refused rather than ignored."""
+        group_args = input_args(config)
+        own_file = test_in.with_suffix(".yaml")
+        if not self.dialect.per_test_yaml or not own_file.is_file():
+            return group_args
+        where = self.rel(own_file)
+        own = self.dialect.substitute(load_yaml(own_file, where))
+        if own.get("args"):
+            raise ProblemError(f"{where}: args: arguments to submissions are not supported")
+        checker_args = own.get("output_validator_args")
+        if checker_args is not None and checker_args != config.get("output_validator_args"):
+            raise ProblemError(
+                f"{where}: output_validator_args of one test are not supported (one set per problem)"
+            )
+        return own.get("input_validator_args", group_args)
+
     def points(self, directory: Path, config: dict[str, Any], name: str) -> float:
         if not self.scoring:
             return 1.0
-        where = f"{self.rel(directory)}/testdata.yaml"
+        where = self.where(directory)
         if "reject_score" in config and number(config["reject_score"], where) != 0:
             self.note(f"{where}: reject_score is not supported (rejected tests score 0)")
         # 2023-07's scoring.score, else the legacy accept_score (problemtools' own 2023-07
@@ -213,7 +260,7 @@ class _Builder:
         return score
 
     def aggregation(self, directory: Path, config: dict[str, Any], name: str) -> str:
-        where = f"{self.rel(directory)}/testdata.yaml"
+        where = self.where(directory)
         if config.get("grading", "default") != "default":
             self.note(f"{where}: custom graders are not supported (the sum is used)")
         # A subtask (a group below secret that holds tests) is won whole or not at all: its
@@ -247,7 +294,9 @@ class _Builder:
             # 2023-07 has no on_reject: a min group is lost at its first rejection anyway.
             value = "break" if self.legacy or aggregation == "min" else "continue"
         if value not in ("break", "continue"):
-            raise ProblemError(f"testdata.yaml: on_reject: break or continue, not {value!r}")
+            raise ProblemError(
+                f"{self.dialect.config_name}: on_reject: break or continue, not {value!r}"
+            )
         return str(value)
 
     def note(self, message: str) -> None:
@@ -263,13 +312,18 @@ def _scoring(config: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def _config(
-    directory: Path, parent: dict[str, Any], legacy: bool, grading: dict[str, Any], where: str
+    directory: Path, parent: dict[str, Any], dialect: Dialect, grading: dict[str, Any], where: str
 ) -> dict[str, Any]:
-    path = directory / "testdata.yaml"
-    own = load_yaml(path, where) if path.is_file() else {}
+    path = directory / dialect.config_name
+    own = dialect.substitute(load_yaml(path, where)) if path.is_file() else {}
+    if own.get("args"):
+        raise ProblemError(f"{where}: args: arguments to submissions are not supported")
+    for key in _SCORING_2025:
+        if key in own:
+            raise ProblemError(f"{where}: {key}: scoring by the 2025-09 rules is not supported")
     config = {k: v for k, v in parent.items() if k in _INHERITED}
     config.update(own)
-    if legacy:
+    if dialect.legacy:
         # problem.yaml's grading section overrides every group (problemtools' transition rule).
         for key in ("accept_score", "reject_score", "range"):
             if grading.get(key) is not None:
