@@ -59,8 +59,13 @@ def load(root: Path) -> dict[str, Any]:
     judging = problem.find("judging")
     for attr in ("input-file", "output-file"):
         if judging is not None and judging.get(attr):
-            # Contestants read stdin and write stdout here; keep what Polygon asked for.
-            package[attr.replace("-", "_")] = judging.get(attr)
+            # Its solutions read or write that file, and would be judged on an empty output
+            # here: refused, not graded by other rules than the package's.
+            raise ProblemError(
+                f"problem.xml: judging {attr}={judging.get(attr)!r}: problems that read or "
+                "write files are not supported (standard input and output only)"
+            )
+    programs.refuse_graders(problem)
     if skipped:
         package["skipped"] = skipped
     data: dict[str, Any] = {
@@ -82,12 +87,40 @@ def load(root: Path) -> dict[str, Any]:
         data["stop_on_failure"] = True
     validators = programs.validators(root, assets, files)
     if validators:
-        data["input_validators"] = validators
+        data["input_validators"] = _with_testset_args(validators, tests)
     if submissions:
         data["submissions"] = submissions
     pdf = statement.pdf(root)
     if pdf is not None:
         data["files"] = {"statement.pdf": pdf}
+    return data
+
+
+def _with_testset_args(
+    validators: list[dict[str, Any]], tests: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Polygon validates each test as ``validator --testset tests --group G`` (its scripts'
+    call): testlib's ``validator.testset()`` and ``validator.group()`` let one validator hold
+    each group's own bounds, which go unchecked without them."""
+    grouped = {
+        str(i): ["--testset", "tests", "--group", t["group"]]
+        for i, t in enumerate(tests, 1)
+        if t.get("group")
+    }
+    for validator in validators:
+        validator["flags"] = ["--testset", "tests"]
+        if grouped:
+            validator["test_flags"] = grouped
+    return validators
+
+
+def _text_file(data: bytes) -> bytes:
+    """A test as a Linux program reads it: a Windows package's tests end their lines with
+    CRLF (Polygon converts them back, towin/todos, around its own runs), and testlib's strict
+    eoln() built on Linux accepts LF only. A file whose line ends are not all CRLF is left as
+    it is: mixed ends are a test's own business."""
+    if b"\r\n" in data and data.count(b"\n") == data.count(b"\r\n"):
+        return data.replace(b"\r\n", b"\n")
     return data
 
 
@@ -159,12 +192,14 @@ def _tests(root: Path, testset: Element, *, interactive: bool) -> list[dict[str,
         if not in_path.is_file():
             how = element.get("method", "manual")
             raise ProblemError(f"test {i} ({how}): {in_rel} is missing from the package{_FULL}")
-        test: dict[str, Any] = {"name": in_rel, "input": in_path.read_bytes(), "output": b""}
+        test: dict[str, Any] = {
+            "name": in_rel, "input": _text_file(in_path.read_bytes()), "output": b""
+        }
         if answers:
             ans_rel = _fill(answers, i, "answer-path-pattern")
             ans_path = inside(root, ans_rel, "problem.xml: answer-path-pattern")
             if ans_path.is_file():
-                test["output"] = ans_path.read_bytes()
+                test["output"] = _text_file(ans_path.read_bytes())
             elif not interactive:
                 raise ProblemError(f"test {i}: answer {ans_rel} is missing from the package{_FULL}")
         if element.get("sample") == "true":

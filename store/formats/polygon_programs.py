@@ -91,6 +91,21 @@ def resources(root: Path, problem: Element) -> dict[str, bytes]:
     return out
 
 
+def refuse_graders(problem: Element) -> None:
+    """An IOI-style grader (a resource compiled with the solution: ``for-types`` and an
+    ``<asset name="solution"/>``) is not supported: without it the solutions do not even
+    compile, so the package is refused rather than its solutions judged CE."""
+    for element in problem.findall("./files/resources/file"):
+        assets = element.find("assets")
+        if element.get("for-types") or (
+            assets is not None and assets.find("asset[@name='solution']") is not None
+        ):
+            raise ProblemError(
+                f"problem.xml: resource {norm_path(element.get('path', ''))}: graders compiled "
+                "with the solution are not supported"
+            )
+
+
 def program(
     root: Path, element: Element, what: str, files: Mapping[str, bytes]
 ) -> dict[str, Any] | None:

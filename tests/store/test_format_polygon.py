@@ -428,3 +428,51 @@ def test_load_zip_detects_polygon(tmp_path: Path) -> None:
     spec = store.validate(data)
     assert spec.package == {"format": "polygon", "revision": 7}
     assert len(spec.tests) == 3 and spec.checker["type"] == "custom"
+
+
+VALIDATOR = """<validators><validator><source path="files/val.cpp" type="cpp.g++17"/>
+  <testset name="tests"><test-count>0</test-count></testset></validator></validators>"""
+
+
+def test_validators_get_polygons_testset_and_group_arguments(tmp_path: Path) -> None:
+    # Polygon runs `val --testset tests --group G`: validator.group() holds a group's bounds.
+    tests = """<test method="manual" sample="true"/>
+      <test method="manual" group="small" points="1"/><test method="manual" group="big" points="1"/>"""
+    groups = '<groups><group name="small" points-policy="each-test"/><group name="big" points-policy="each-test"/></groups>'
+    root = write_package(tmp_path, problem_xml(tests, groups=groups, assets=CHECKER + VALIDATOR))
+    (root / "files" / "val.cpp").write_text('#include "testlib.h"\nint main() {}\n')
+    (validator,) = polygon.load(root)["input_validators"]
+    assert validator["flags"] == ["--testset", "tests"]
+    assert validator["test_flags"] == {"2": ["--testset", "tests", "--group", "small"],
+                                       "3": ["--testset", "tests", "--group", "big"]}  # fmt: skip
+
+
+def test_a_windows_packages_crlf_tests_are_read_with_lf(tmp_path: Path) -> None:
+    root = write_package(tmp_path, problem_xml(PLAIN_TESTS, assets=CHECKER))
+    (root / "tests" / "01").write_bytes(b"1 2\r\n3 4\r\n")
+    (root / "tests" / "01.a").write_bytes(b"3\r\n")
+    (root / "tests" / "02").write_bytes(b"mixed\r\nends\n")  # not a Windows file: kept
+    tests = polygon.load(root)["tests"]
+    assert [t["input"] for t in tests[:2]] == [b"1 2\n3 4\n", b"mixed\r\nends\n"]
+    assert tests[0]["output"] == b"3\n"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('input-file=""', 'input-file="input.txt"'), "input-file='input.txt': problems that read"),
+        (('output-file=""', 'output-file="output.txt"'), "output-file='output.txt'"),
+        (('<file path="files/olymp.sty"/>',
+          '<file path="files/grader.cpp" for-types="cpp.*" type="cpp.g++17">'
+          '<assets><asset name="solution"/></assets></file>'),
+         "resource files/grader.cpp: graders compiled with the solution are not supported"),
+    ],
+    ids=["input-file", "output-file", "grader"],
+)  # fmt: skip
+def test_what_the_judge_cannot_grade_as_polygon_does_is_refused(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    xml = problem_xml(PLAIN_TESTS, assets=CHECKER).replace(*change)
+    root = write_package(tmp_path, xml)
+    with pytest.raises(store.ProblemError, match=message.replace("(", r"\(")):
+        polygon.load(root)

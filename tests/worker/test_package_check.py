@@ -94,3 +94,46 @@ def test_each_group_validates_with_its_own_input_validator_flags(tmp_path: Path)
     data = formats.load_path(_bounded_package(tmp_path / "bad", "7\n"))
     with pytest.raises(store.ProblemError, match="test secret/small/1: rejected by input valid"):
         check_inputs(store.validate(data))  # 7 is fine for data/'s max=10, not small's max=5
+
+
+# A Polygon validator with a group's own bound, as validator.group() gives testlib ones:
+# Polygon runs it as `val --testset tests --group G`.
+GROUP_VALIDATOR = (
+    "import sys\n"
+    "args = sys.argv[1:]\n"
+    "group = args[args.index('--group') + 1] if '--group' in args else ''\n"
+    "assert args[:2] == ['--testset', 'tests'], args\n"
+    "n = int(sys.stdin.read())\n"
+    "if group == 'small' and n > 10:\n"
+    "    print(f'FAIL n = {n} > 10 in group small', file=sys.stderr); sys.exit(3)\n"
+)
+
+
+def _polygon_package(root: Path, small_test: str) -> Path:
+    root.mkdir()
+    (root / "tests").mkdir()
+    for i, text in enumerate(("500\n", small_test), 1):
+        (root / "tests" / f"{i:02d}").write_text(text)
+        (root / "tests" / f"{i:02d}.a").write_text(text)
+    (root / "files").mkdir()
+    (root / "files" / "val.py").write_text(GROUP_VALIDATOR)
+    (root / "problem.xml").write_text(f"""<?xml version="1.0" encoding="utf-8"?>
+<problem short-name="{root.name}"><names><name language="english" value="N"/></names>
+  <judging><testset name="tests"><time-limit>1000</time-limit>
+    <input-path-pattern>tests/%02d</input-path-pattern>
+    <answer-path-pattern>tests/%02d.a</answer-path-pattern>
+    <tests><test method="manual" group="big" points="1"/><test method="manual" group="small" points="1"/></tests>
+    <groups><group name="big" points-policy="each-test"/><group name="small" points-policy="each-test"/></groups>
+  </testset></judging>
+  <assets><validators><validator><source path="files/val.py" type="python.3"/></validator></validators></assets>
+</problem>""")
+    return root
+
+
+def test_a_polygon_validator_checks_each_group_by_its_name(tmp_path: Path) -> None:
+    from store import formats
+
+    check_inputs(store.validate(formats.load_path(_polygon_package(tmp_path / "ok", "7\n"))))
+    data = formats.load_path(_polygon_package(tmp_path / "bad", "70\n"))
+    with pytest.raises(store.ProblemError, match="n = 70 > 10 in group small"):
+        check_inputs(store.validate(data))
