@@ -43,6 +43,7 @@ INTERACTOR_MEMORY = 256 << 20
 INTERACTOR_OUTPUT = 1 << 20  # of its stderr, where its message is
 # Every runtime that reports a write to a pipe without a reader prints strerror(EPIPE).
 _HANGUP_ANYWHERE = (b"Broken pipe",)
+_SHELL_SIGPIPE = 128 + signal.SIGPIPE
 
 
 class Interact(Protocol):
@@ -148,17 +149,21 @@ def _hung_up_on(solution: Program, r: sandbox.Result) -> bool:
 
 def _interactor_hung_up(r: sandbox.Result, exit_codes: frozenset[int]) -> bool:
     """Did the interactor end only because the solution had closed the conversation? It
-    wrote to a pipe with no reader left: SIGPIPE, or, in a runtime that ignores SIGPIPE
-    (Python), EPIPE on its stderr and an exit code of its own (Python's 120 when flushing
-    stdout at exit fails). Its stdout is the solution's stdin and nothing else, so only the
-    solution can have closed it. A defined exit code is still the interactor's verdict."""
+    wrote to a pipe with no reader left: SIGPIPE; or, run by a shell wrapper (an ICPC ``run``
+    script), exit 141, the shell's word for a child SIGPIPE killed; or, in a runtime that
+    ignores SIGPIPE (Python), EPIPE on its stderr and an exit code of its own (Python's 120
+    when flushing stdout at exit fails). Its stdout is the solution's stdin and nothing else,
+    so only the solution can have closed it. A defined exit code is still the interactor's
+    verdict."""
     if r.signal == signal.SIGPIPE:
         return True
     return (
         r.verdict in (sandbox.Verdict.OK, sandbox.Verdict.RUNTIME_ERROR)
         and r.signal is None
         and r.exit_code not in exit_codes
-        and any(m in r.stderr for m in _HANGUP_ANYWHERE)
+        and (
+            r.exit_code == _SHELL_SIGPIPE or any(m in r.stderr for m in _HANGUP_ANYWHERE)
+        )
     )
 
 

@@ -150,6 +150,8 @@ EPIPE = b"BrokenPipeError: [Errno 32] Broken pipe\nException ignored in: <_io.Te
         (C, _r("RE", None, signal=11), _r("RE", None, signal=signal.SIGPIPE), Verdict.RE),
         # ... or, ignoring SIGPIPE, it failed on EPIPE with an exit code of its own.
         (C, _r(), _r("RE", 120, stderr=EPIPE), Verdict.WA),
+        # ... or a shell wrapper (an ICPC run script) says its child died of SIGPIPE.
+        (C, _r(), _r("RE", 128 + signal.SIGPIPE), Verdict.WA),
         (C, _r("RE", None, signal=11), _r("RE", 120, stderr=EPIPE), Verdict.RE),
         # A defined exit code is the interactor's verdict, whatever its stderr says.
         (C, _r(), _said(0, "Broken pipe"), Verdict.AC),
