@@ -94,7 +94,7 @@ def run(
     ilimits = tool_limits or interactor_limits(time_limit, limits.wall_time())
     if pass_feedback is not None:
         call = protocols.icpc.interactor_call(
-            test_input, answer, flags, feedback=pass_feedback, multi_pass=True
+            test_input, answer, flags, feedback=pass_feedback
         )
     else:
         call = protocols.get(protocol).interactor_call(test_input, answer, flags)

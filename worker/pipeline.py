@@ -611,7 +611,7 @@ class _Grading:
         assert self.checker_program is not None
         icpc = protocols.icpc
         flags = tuple(self.job.checker.get("flags") or ())
-        call = icpc.checker_call(test_input, output, answer, flags, feedback=kept, multi_pass=True)
+        call = icpc.checker_call(test_input, output, answer, flags, feedback=kept)
         r = run_program(
             self.run_,
             self.checker_program,

@@ -33,9 +33,10 @@ def _files(
     return {INPUT: test_input, ANSWER: answer, MESSAGE_FILE: b"", **(feedback or {})}
 
 
-def _copy_out(multi_pass: bool) -> tuple[str, ...]:
-    # Multi-pass: the whole directory, which the next pass gets back (``carried``).
-    return (f"{FEEDBACK}/",) if multi_pass else (MESSAGE_FILE, SCORE)
+# The whole feedback directory comes back: what the validator chose to write is there (a
+# score.txt it did not write is no copy-out error in its message), and a multi-pass
+# validator's next pass gets it back (``carried``).
+_COPY_OUT = (f"{FEEDBACK}/",)
 
 
 def checker_call(
@@ -45,15 +46,13 @@ def checker_call(
     flags: tuple[str, ...],
     *,
     feedback: Mapping[str, bytes] | None = None,
-    multi_pass: bool = False,
 ) -> Call:
-    """``feedback``: the feedback directory as an earlier pass left it (``carried``);
-    ``multi_pass``: bring the whole directory back, nextpass.in included."""
+    """``feedback``: the feedback directory as an earlier pass left it (``carried``)."""
     return Call(
         args=(INPUT, ANSWER, f"{FEEDBACK}/", *flags),
         files=_files(test_input, answer, feedback),
         stdin=output,
-        copy_out=_copy_out(multi_pass),
+        copy_out=_COPY_OUT,
     )
 
 
@@ -80,13 +79,12 @@ def interactor_call(
     flags: tuple[str, ...],
     *,
     feedback: Mapping[str, bytes] | None = None,
-    multi_pass: bool = False,
 ) -> Call:
     """As ``checker_call``, with the solution on the other end of stdin and stdout."""
     return Call(
         args=(INPUT, ANSWER, f"{FEEDBACK}/", *flags),
         files=_files(test_input, answer, feedback),
-        copy_out=_copy_out(multi_pass),
+        copy_out=_COPY_OUT,
     )
 
 
