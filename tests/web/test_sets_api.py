@@ -118,6 +118,40 @@ def test_before_the_start_members_see_no_problems_and_cannot_submit(stack: Any) 
             "aplusb", "primes"]  # fmt: skip
 
 
+
+def test_a_hidden_problem_of_a_set_not_started_is_no_problem_even_by_its_slug(stack: Any) -> None:
+    # A contest's problem is hidden until the start; its slug is a guess away ("a").
+    tokens(stack, "sa_eve")
+    with stack.client("admin") as c:
+        r = c.post("/api/problems", json={
+            "slug": "api-secret", "title": "Secret", "statement": "S!",
+            "tests": [{"input": "1 2\n", "output": "3\n"}]})  # fmt: skip
+        assert r.status_code == 201, r.text
+    engine = create_engine(stack.db_url)  # (the admin page's visibility form, in one line)
+    with Session(engine) as s:
+        s.query(store.Problem).filter_by(slug="api-secret").update({"visibility": "hidden"})
+        s.commit()
+    engine.dispose()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    make_set(stack, slug="api-soon", title="Soon", starts_at=iso(later), everyone=True,
+             problems=["api-secret"])  # fmt: skip
+    html = {"Accept": "text/html"}
+    for who in (None, "sa_eve"):
+        with stack.client(who) as c:
+            assert c.get("/api/problems/api-secret").status_code == 404
+            assert c.get("/problems/api-secret", headers=html).status_code == 404
+            if who:
+                r = c.post("/api/submissions", json={
+                    "problem": "api-secret", "language": "python3", "source": AB})  # fmt: skip
+                assert r.status_code == 404, r.text
+    with stack.client("admin") as c:
+        assert c.get("/api/problems/api-secret").json()["statement"] == "S!"
+    # Once one of its sets has started, its link opens it again, as hidden problems open.
+    make_set(stack, slug="api-begun", title="Begun", problems=["api-secret"],
+             starts_at=iso(datetime.now(UTC) - timedelta(minutes=1)))  # fmt: skip
+    with stack.client("sa_eve") as c:
+        assert c.get("/api/problems/api-secret").json()["statement"] == "S!"
+
 def test_after_the_end_late_or_refused_as_the_set_says(stack: Any) -> None:
     tokens(stack, "sa_ann")
     start = datetime.now(UTC) - timedelta(hours=2)

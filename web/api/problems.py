@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session, selectinload
 
 import store
-from store import Problem, TestCase, User
+from store import Problem, TestCase, User, utcnow
+from store.models import ProblemSet, ProblemSetProblem
 from web import batch_io, problem_io
 from web.deps import DB, AdminUser, MaybeUser, app_state, reviews
 from web.errors import ApiError
@@ -70,15 +71,33 @@ def find(
             selectinload(Problem.tests).undefer(TestCase.input).undefer(TestCase.output)
         )
     problem = session.scalars(query).first()
-    if problem is None or not may_open(problem, viewer):
+    if problem is None or not may_open(session, problem, viewer):
         raise ApiError(404, f"no problem {slug!r}")
     return problem
 
 
-def may_open(problem: Problem, viewer: User | bool | None) -> bool:
-    if viewer is True or problem.visibility != "draft":
+def may_open(session: Session, problem: Problem, viewer: User | bool | None) -> bool:
+    """Staff and admins open every problem. Anyone else: not a draft, and not a hidden one
+    whose every problem set is still to start. A contest's problems are hidden until its
+    start: opened by its slug (a guess away: "a", "contest1-a") they leaked the statement
+    and took submissions graded on the hidden tests hours before the start."""
+    if viewer is True or (isinstance(viewer, User) and reviews(viewer)):
         return True
-    return isinstance(viewer, User) and reviews(viewer)
+    if problem.visibility == "draft":
+        return False
+    return problem.visibility != "hidden" or not _before_every_start(session, problem)
+
+
+def _before_every_start(session: Session, problem: Problem) -> bool:
+    """The problem is in some problem sets, and none of them has started (no window counts
+    as started)."""
+    starts = session.scalars(
+        select(ProblemSet.starts_at)
+        .join(ProblemSetProblem, ProblemSetProblem.set_id == ProblemSet.id)
+        .where(ProblemSetProblem.problem_id == problem.id)
+    ).all()
+    now = utcnow()
+    return bool(starts) and all(start is not None and start > now for start in starts)
 
 
 def listed(viewer: User | None) -> ColumnElement[bool]:
