@@ -322,6 +322,23 @@ class Box:
             if pidfd >= 0:
                 self.pidfd = self._keep(pidfd)
 
+    def init_stopped(self) -> bool:
+        """Whether the box's init is stopped (SIGSTOP, a debugger, a frozen cgroup): then
+        it can neither reap the program nor report, and a limit that passes meanwhile says
+        nothing of the program. The program cannot do it: nothing in the box may signal
+        its init (another user namespace's, and pid 1 of its own)."""
+        report = b"\n" + self.watched.report
+        if b"\ninit " not in report:
+            return False
+        pid = report.split(b"\ninit ", 1)[1].split(b"\n", 1)[0]
+        try:
+            with open(f"/proc/{int(pid)}/stat", "rb") as handle:
+                stat = handle.read()
+        except (OSError, ValueError):
+            return False
+        # "pid (comm) S ...": the state follows the last ")" (comm may hold any bytes).
+        return stat[stat.rfind(b")") + 2:][:1] in (b"T", b"t")
+
     def program_gone(self) -> bool:
         """Whether init has reported the run's end, which it does only after reaping every
         other process of the box ("exit" is its last line)."""

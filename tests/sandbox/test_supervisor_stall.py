@@ -11,6 +11,7 @@ around its exit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -121,3 +122,56 @@ def test_an_interactive_pair_that_ended_in_time_keeps_its_verdicts(stop_at: floa
     assert (first["verdict"], first["exit"]) == ("OK", 0), first
     assert (second["verdict"], second["exit"]) == ("OK", 0), second
     assert first["wall"] < 1.0 and second["wall"] < 1.0
+
+
+def _init_of(program: str, deadline: float) -> int:
+    """The host pid of the box init (pid 1 of its namespace) whose child runs `program`."""
+    while time.monotonic() < deadline:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/comm") as handle:
+                    if handle.read().strip() != program:
+                        continue
+                with open(f"/proc/{entry}/status") as handle:
+                    fields = dict(line.split(":", 1) for line in handle if ":" in line)
+                parent = int(fields["PPid"])
+                with open(f"/proc/{parent}/status") as handle:
+                    parent_fields = dict(line.split(":", 1) for line in handle if ":" in line)
+            except (OSError, KeyError, ValueError):
+                continue
+            if parent_fields["NSpid"].split()[-1] == "1":
+                return parent
+        time.sleep(0.005)
+    raise AssertionError(f"no box init running {program}")
+
+
+def test_a_stopped_box_init_is_an_internal_error_not_a_tle() -> None:
+    # Fault injection (helper audit): the box's own init stopped (a debugger, a frozen cgroup,
+    # SIGSTOP) cannot reap the program or report its end, and the wall limit passes. The
+    # program ended in time (sleep 0.3 s, 1.5 s of wall allowed): the verdict must be the
+    # sandbox's failure, which a judge retries, never the program's TLE.
+    import threading
+
+    import sandbox
+
+    stopped: list[int] = []
+
+    def stop_init() -> None:
+        pid = _init_of("sleep", time.monotonic() + 10)
+        os.kill(pid, signal.SIGSTOP)
+        stopped.append(pid)
+
+    stopper = threading.Thread(target=stop_init)
+    stopper.start()
+    try:
+        r = sandbox.run(["/bin/sleep", "0.3"], {"cpu_time": 1, "wall_time": 1.5})
+    finally:
+        stopper.join()
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+    assert stopped, "the init was never stopped"
+    assert r.verdict is sandbox.Verdict.INTERNAL_ERROR, (r.verdict, r.message)
+    assert "init was stopped" in r.message
