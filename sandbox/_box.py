@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from . import _netns
 
 _sequence = itertools.count()
+#: The share of a run's wall time a box process may spend runnable but waiting for a CPU
+#: before a wall-limit kill is the host's fault (an internal error), not the program's TLE.
+STARVED_SHARE = 0.5
 
 
 def _high(fd: int) -> int:
@@ -338,6 +341,28 @@ class Box:
             return False
         # "pid (comm) S ...": the state follows the last ")" (comm may hold any bytes).
         return stat[stat.rfind(b")") + 2:][:1] in (b"T", b"t")
+
+    def starved(self, now: float) -> bool:
+        """Whether the host starved the box: one of its processes spent most of the run so
+        far runnable but waiting for a CPU (its ``run_delay``) while the whole box got less
+        than half a CPU. The host's load, not the program, then ate its wall time. A program
+        that waits on its own (sleep, a read) is not runnable, and one whose processes only
+        crowd each other (a fork bomb) keeps the CPUs busy: neither counts."""
+        if self.cgroup is None:
+            return False
+        elapsed = now - (self.watched.start or self.started)
+        used = (self.cgroup.cpu_ns() - (self.watched.cpu_base or self.cgroup.cpu_floor)) / 1e9
+        if elapsed <= 0 or used >= STARVED_SHARE * elapsed:
+            return False
+        for pid in self.cgroup.procs():
+            try:
+                with open(f"/proc/{pid}/schedstat", "rb") as handle:
+                    waited = int(handle.read().split()[1]) / 1e9
+            except (OSError, ValueError, IndexError):
+                continue
+            if waited > STARVED_SHARE * elapsed:
+                return True
+        return False
 
     def program_gone(self) -> bool:
         """Whether init has reported the run's end, which it does only after reaping every

@@ -19,7 +19,7 @@ class Watched:
         self.stderr = bytearray()
         self.stdout_total = 0
         self.stderr_total = 0
-        self.killed_for: str | None = None  # "cpu", "wall", "output", "peer", "stall"
+        self.killed_for: str | None = None  # "cpu", "wall", "output", "peer", "stall", "starved"
         self.killed_at: float | None = None
         self.cpu_base = 0  # the box's CPU counter when the payload was released
         self.start = 0.0  # monotonic time the payload was released (init's "start")
@@ -98,6 +98,9 @@ def judge(plan: Plan, watch: Watched, usage: cgroups.Usage, grace: float = 0.0) 
         candidates[Verdict.INTERNAL_ERROR] = (
             "sandbox helper stalled: the box's init was stopped when the wall time limit "
             "passed, so the program's end could not be seen")
+    elif watch.killed_for == "starved":
+        candidates[Verdict.INTERNAL_ERROR] = (
+            "host overloaded: the program spent most of its wall time waiting for a CPU")
     elif status is None and watch.killed_for is None and not (lost_ns and usage.oom_kills):
         # (A lost init with OOM kills counted was the OOM killer's choice: MLE below.)
         candidates[Verdict.INTERNAL_ERROR] = "sandbox helper ended without a report"

@@ -86,9 +86,10 @@ def _check_limits(box: Box, now: float) -> float:
         watched.start = int((b"\n" + watched.report).split(b"\nstart ", 1)[1].split()[0]) / 1e9
     wall_deadline = (watched.start or box.started) + lim.effective_wall_time
     if now >= wall_deadline:
-        # A stopped init may hold a program that ended long ago: the sandbox's trouble, an
-        # internal error (the judge retries), never the program's TLE.
-        box.kill("stall" if box.init_stopped() else "wall")
+        # A stopped init may hold a program that ended long ago, and a host too loaded to run
+        # the program eats its wall time: the sandbox's trouble, an internal error (the judge
+        # retries), never the program's TLE.
+        box.kill("stall" if box.init_stopped() else "starved" if box.starved(now) else "wall")
         return _MAX_SLEEP
     if not watched.cpu_base and b"cpu_base " in watched.report:
         watched.cpu_base = max(0, int(watched.report.split(b"cpu_base ", 1)[1].split()[0]))

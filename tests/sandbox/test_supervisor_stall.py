@@ -175,3 +175,33 @@ def test_a_stopped_box_init_is_an_internal_error_not_a_tle() -> None:
     assert stopped, "the init was never stopped"
     assert r.verdict is sandbox.Verdict.INTERNAL_ERROR, (r.verdict, r.message)
     assert "init was stopped" in r.message
+
+
+def test_a_program_starved_of_cpu_by_the_host_is_an_internal_error_not_a_tle() -> None:
+    # Fault audit: under a load of 6 on 2 cores (other boxes), correct programs got 0.1 s of
+    # CPU per second and were judged TLE by the wall limit. Here 8 boxes per core spin (each
+    # box is a cgroup of its own, weighed like the program's): the program gets a ninth of a
+    # CPU, and 0.3 s of its work take more than its 1 s of wall. It was runnable all along, so
+    # the wall time went to the host's load, not to the program.
+    import sandbox
+
+    work = ["/bin/sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"]
+    spin = ["/bin/sh", "-c", "while :; do :; done"]
+    hogs = [sandbox.spawn(spin, {"cpu_time": 30, "wall_time": 30})
+            for _ in range(8 * len(os.sched_getaffinity(0)))]  # fmt: skip
+    try:
+        time.sleep(0.3)
+        r = sandbox.run(work, {"cpu_time": 5, "wall_time": 1})
+    finally:
+        for hog in hogs:
+            hog.close()
+    assert r.verdict is sandbox.Verdict.INTERNAL_ERROR, (r.verdict, r.message, r.cpu_time)
+    assert "waiting for a CPU" in r.message
+    # The same work on a quiet host ends in time, and a sleeper's wall time is its own.
+    assert sandbox.run(work, {"cpu_time": 5, "wall_time": 5}).verdict is sandbox.Verdict.OK
+    slept = sandbox.run(["/bin/sleep", "3"], {"cpu_time": 1, "wall_time": 1})
+    assert slept.verdict is sandbox.Verdict.TIME_LIMIT and "wall time limit" in slept.message
+    # Nor are processes of the program crowding each other: the box keeps the CPUs busy.
+    crowd = "for i in 1 2 3 4 5 6 7 8; do (while :; do :; done) & done; wait"
+    crowded = sandbox.run(["/bin/sh", "-c", crowd], {"cpu_time": 20, "wall_time": 1})
+    assert crowded.verdict is sandbox.Verdict.TIME_LIMIT, (crowded.verdict, crowded.message)
