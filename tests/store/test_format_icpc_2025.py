@@ -10,20 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_format_icpc import write
 
 import store
 from store.formats import icpc
 from store.problems import ProblemError
 
 HEAD = "problem_format_version: 2025-09\nname: {name}\nuuid: 8ee7605a-0000-0000-0000-000000000000\n"
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def package(root: Path, extra: dict[str, str] | None = None, head: str = "") -> Path:

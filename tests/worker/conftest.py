@@ -56,6 +56,16 @@ def _end_python_parser() -> Iterator[None]:
     python_parser.shutdown()
 
 
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A SQLite database for `judge` commands run in this process (web.cli.main); their
+    metrics go nowhere (no Redis listens on port 1)."""
+    url = f"sqlite:///{tmp_path}/j.db"
+    monkeypatch.setenv("JUDGE_DATABASE_URL", url)
+    monkeypatch.setenv("JUDGE_REDIS_URL", "redis://127.0.0.1:1/0")
+    return url
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     server = servers.RedisServer(tmp_path_factory.mktemp("redis"))

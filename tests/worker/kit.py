@@ -156,3 +156,12 @@ class Judge:
         for w in self.workers:
             w.stop()
         self.engine.dispose()
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """A package directory of our own: each file's text at its relative path under ``root``."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from worker_test_kit import write_tree
 
 import store
 from store import formats
@@ -41,14 +42,6 @@ STEP = "print(int(input()) + 1)\n"
 JUMP = "print(int(input()) + 2)\n"  # right on the first pass from 1 to 3 only by luck: WA
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
 def _package(root: Path, passes: int, target: int) -> Path:
     files = {
         "problem.yaml": (
@@ -61,15 +54,8 @@ def _package(root: Path, passes: int, target: int) -> Path:
         "submissions/accepted/step.py": STEP,
         "submissions/wrong_answer/jump.py": JUMP,
     }
-    return _write(root, files)
+    return write_tree(root, files)
 
-
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path}/j.db"
-    monkeypatch.setenv("JUDGE_DATABASE_URL", url)
-    monkeypatch.setenv("JUDGE_REDIS_URL", "redis://127.0.0.1:1/0")  # metrics: skipped
-    return url
 
 
 def test_the_passes_come_from_the_package(tmp_path: Path) -> None:
@@ -184,7 +170,7 @@ def _interactive_package(root: Path, passes: int, target: int) -> Path:
         "submissions/wrong_answer/jump.py": JUMP,
         "submissions/wrong_answer/late.py": "k = int(input())\nprint(k + 1 if k < 2 else 0)\n",
     }
-    return _write(root, files)
+    return write_tree(root, files)
 
 
 def test_an_interactive_problem_talks_once_per_pass(

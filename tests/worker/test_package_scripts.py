@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
+from worker_test_kit import write_tree
 
 from store import formats
 from web import cli
@@ -42,16 +43,8 @@ INPUT_RUN = (
 )
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
 def _package(root: Path) -> Path:
-    return _write(root, {
+    return write_tree(root, {
         "problem.yaml": "problem_format_version: 2023-07-draft\nname: Square\nlimits:\n  time_limit: 2\n",
         "output_validator/v/build": BUILD,
         "output_validator/v/run": RUN,
@@ -63,13 +56,6 @@ def _package(root: Path) -> Path:
         "submissions/wrong_answer/double.py": "n = int(input())\nprint(2 * n)\n",
     })  # fmt: skip
 
-
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path}/j.db"
-    monkeypatch.setenv("JUDGE_DATABASE_URL", url)
-    monkeypatch.setenv("JUDGE_REDIS_URL", "redis://127.0.0.1:1/0")  # metrics: skipped
-    return url
 
 
 def test_the_scripts_say_how_the_program_is_built_and_run(tmp_path: Path) -> None:

@@ -141,13 +141,6 @@ def test_every_exception_names_a_domjudge_environment_probe() -> None:
         assert d.probe not in PROBES and len(d.reason) > 40, d
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path}/judge.db"
-    monkeypatch.setenv("JUDGE_DATABASE_URL", url)
-    monkeypatch.setenv("JUDGE_REDIS_URL", "redis://127.0.0.1:1/0")  # metrics: skipped
-    return url
-
 
 @pytest.mark.skipif(not PACKAGES, reason=f"{PACKAGES_VAR} names no directory of packages")
 @pytest.mark.parametrize("name", sorted(PACKAGES))

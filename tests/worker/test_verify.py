@@ -34,13 +34,6 @@ def _sub(name: str, source: str, *expected: str) -> dict[str, Any]:
     return {"name": name, "language": "python3", "source": source, "expected": list(expected)}
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path}/j.db"
-    monkeypatch.setenv("JUDGE_DATABASE_URL", url)
-    monkeypatch.setenv("JUDGE_REDIS_URL", "redis://127.0.0.1:1/0")  # metrics: skipped
-    return url
-
 
 def test_verify_matches_and_reports_a_mislabelled_submission(
     tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
