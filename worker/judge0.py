@@ -206,9 +206,21 @@ def unpack(raw: bytes | None) -> dict[str, bytes]:
                     raise ValueError(f"additional_files: unpacks to more than {MAX_EXTRACT} bytes")
                 left -= len(data)
                 out[str(path)] = data
+            _no_file_is_a_directory(out)
             return out
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
         raise ValueError(f"additional_files: not a readable zip: {e}") from None
+
+
+def _no_file_is_a_directory(files: Mapping[str, bytes]) -> None:
+    """A zip holding both ``a`` and ``a/b`` cannot be laid out in a box: refused here, with
+    the name, not found out in the box as an internal error the caller caused."""
+    for name in files:
+        parts = PurePosixPath(name).parts
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent in files:
+                raise ValueError(f"additional_files: {parent!r} is both a file and a directory")
 
 
 def _limits(lang: languages.Language, o: Mapping[str, Any]) -> dict[str, Any]:

@@ -173,3 +173,15 @@ def test_unsafe_archives_are_refused() -> None:
         zf.writestr("big", b"\0" * (judge0.MAX_EXTRACT + 1))
     with pytest.raises(ValueError, match="more than"):
         judge0.unpack(bomb.getvalue())
+    # A file that is also a directory cannot be laid out in the box: the caller's mistake,
+    # named at submission (Judge0's 422), not an internal error in the worker.
+    both = io.BytesIO()
+    with zipfile.ZipFile(both, "w") as zf:
+        zf.writestr("data", "x")
+        zf.writestr("data/inner.txt", "y")
+    with pytest.raises(ValueError, match="'data' is both a file and a directory"):
+        judge0.unpack(both.getvalue())
+    with zipfile.ZipFile(fine := io.BytesIO(), "w") as zf:
+        zf.writestr("data/inner.txt", "y")
+        zf.writestr("data2", "x")
+    assert judge0.unpack(fine.getvalue()) == {"data/inner.txt": b"y", "data2": b"x"}
