@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from store import webhooks
-from store.models import Judge0Submission
+from store.models import Judge0Submission, User
 from store.types import utcnow
 from worker import judge0_status as st
 from worker import languages, wakeups
@@ -76,41 +76,101 @@ def lease_for(language: str, options: Mapping[str, Any], base: float) -> float:
     return base + compile_wall + runs * (float(options.get("wall_time_limit", 10.0)) + 1.0)
 
 
+@dataclass(frozen=True)
+class Busy:
+    """The row's user has another row running: it waits (its message comes back after
+    ``retry_in`` seconds, or sooner when that row ends, :func:`next_of_user`)."""
+
+    retry_in: float
+
+
+#: Seconds before a held row's message comes back, should the release at its user's last
+#: finish be lost.
+BUSY_RETRY = 5.0
+
+
 def claim(
     sessions: sessionmaker[Session], row_id: int, *, owner: str, settings: Settings
-) -> Job | None:
-    """Take the row if queued, or in progress under an expired lease; None if not ours to run."""
+) -> Job | Busy | None:
+    """Take the row if queued, or in progress under an expired lease; None if not ours to run.
+
+    One row of a user runs at a time, unless the user is staff or an admin (an integration's
+    token): Judge0 lets each row ask for 20 runs of 20 s, and one account's rows held every
+    worker while other users' submissions waited (hostile audit: 50 s for an A+B)."""
     with sessions() as s:
         row = s.get(Judge0Submission, row_id)
         if row is None or row.status_id not in st.UNFINISHED:
             return None
         lease = lease_for(row.language, row.options, settings.lease_seconds)
+        user_id = (
+            row.user_id if row.user_id is not None and not _privileged(s, row.user_id) else None
+        )
     now = utcnow()
+    conditions = [
+        Judge0Submission.id == row_id,
+        Judge0Submission.attempts < settings.max_attempts,
+        or_(
+            Judge0Submission.status_id == st.IN_QUEUE,
+            and_(Judge0Submission.status_id == st.PROCESSING, Judge0Submission.lease_until < now),
+        ),
+    ]
+    if user_id is not None:
+        conditions.append(~_running_of(user_id, now, other_than=row_id))
     stmt = (
         update(Judge0Submission)
-        .where(
-            Judge0Submission.id == row_id,
-            Judge0Submission.attempts < settings.max_attempts,
-            or_(
-                Judge0Submission.status_id == st.IN_QUEUE,
-                and_(Judge0Submission.status_id == st.PROCESSING,
-                     Judge0Submission.lease_until < now),
-            ),
-        )
+        .where(*conditions)
         .values(status_id=st.PROCESSING, attempts=Judge0Submission.attempts + 1,
                 lease_until=now + timedelta(seconds=lease), lease_owner=owner)
         .returning(Judge0Submission.attempts)
         .execution_options(synchronize_session=False)
     )  # fmt: skip
     with sessions.begin() as s:
+        if user_id is not None and s.get_bind().dialect.name == "postgresql":
+            # Two workers claiming two rows of one user at once must not both see the other
+            # still queued (READ COMMITTED): one at a time per user.
+            s.execute(select(func.pg_advisory_xact_lock(_LOCK_BASE + user_id)))
         attempt = s.execute(stmt).scalar_one_or_none()
         if attempt is None:
+            if user_id is not None and s.scalar(select(_running_of(user_id, now, row_id))):
+                return Busy(BUSY_RETRY)
             return None
         row = s.get(Judge0Submission, row_id)
         assert row is not None
         return Job(row.id, row.token, attempt, owner, row.language, row.source_code,
                    row.stdin or b"", row.expected_output, row.additional_files,
                    dict(row.options))  # fmt: skip
+
+
+_LOCK_BASE = 0x4A30_0000_0000  # pg advisory lock keys: this base plus a user id
+
+
+def _privileged(s: Session, user_id: int) -> bool:
+    user = s.get(User, user_id)
+    return user is not None and (user.is_admin or user.is_staff)
+
+
+def _running_of(user_id: int, now: datetime, other_than: int) -> Any:
+    """EXISTS: another row of the user in progress under a live lease."""
+    other = aliased(Judge0Submission)
+    return exists().where(
+        other.user_id == user_id,
+        other.id != other_than,
+        other.status_id == st.PROCESSING,
+        other.lease_until >= now,
+    )
+
+
+def next_of_user(sessions: sessionmaker[Session], job: Job) -> int | None:
+    """The oldest row of ``job``'s user still queued: its turn, now that ``job`` has ended."""
+    with sessions() as s:
+        user_id = s.scalar(select(Judge0Submission.user_id).where(Judge0Submission.id == job.id))
+        if user_id is None:
+            return None
+        return s.scalar(
+            select(func.min(Judge0Submission.id)).where(
+                Judge0Submission.user_id == user_id, Judge0Submission.status_id == st.IN_QUEUE
+            )
+        )
 
 
 def _mine(job: Job) -> Any:
@@ -305,6 +365,9 @@ def grade(
     job = claim(sessions, row_id, owner=owner, settings=settings)
     if job is None:
         return "nothing to claim"
+    if isinstance(job, Busy):
+        send(row_id, job.retry_in)
+        return "waits for its user's other run"
     try:
         values = execute(job, run)
     except InternalError as e:
@@ -319,6 +382,9 @@ def grade(
         notify(job.token)
     except Exception as e:  # the result is stored; a waiting request falls back to the row
         log.warning("judge0 %s: the done notice was not sent: %s", job.token, e)
+    following = next_of_user(sessions, job)
+    if following is not None:
+        send(following, 0.0)  # (a held row's own message comes back anyway: BUSY_RETRY)
     return st.DESCRIPTIONS.get(int(values["status_id"]), "?")
 
 

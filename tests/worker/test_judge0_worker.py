@@ -185,3 +185,53 @@ def test_unsafe_archives_are_refused() -> None:
         zf.writestr("data/inner.txt", "y")
         zf.writestr("data2", "x")
     assert judge0.unpack(fine.getvalue()) == {"data/inner.txt": b"y", "data2": b"x"}
+
+
+def _user(sessions: sessionmaker[Session], name: str, admin: bool = False) -> int:
+    with sessions.begin() as s:
+        user = store.User(name=f"{name}-{uuid.uuid4().hex[:8]}", is_admin=admin)
+        s.add(user)
+        s.flush()
+        return user.id
+
+
+def test_one_row_of_a_user_runs_at_a_time(sessions: sessionmaker[Session]) -> None:
+    # Hostile audit: Judge0 lets a row ask for 20 runs of 20 s, and one account's rows held
+    # every worker while others' submissions waited. A non-staff user's second row waits for
+    # the first; other users and admins (an integration's token) are not held back by it.
+    eve, ann, root = _user(sessions, "eve"), _user(sessions, "ann"), _user(sessions, "root", True)
+    first, second = (add(sessions, "python3", "print(1)", user_id=eve) for _ in range(2))
+    job = judge0.claim(sessions, first, owner="w:1", settings=SETTINGS)
+    assert isinstance(job, judge0.Job)
+    assert judge0.claim(sessions, second, owner="w:2", settings=SETTINGS) == judge0.Busy(
+        judge0.BUSY_RETRY
+    )
+    other = add(sessions, "python3", "print(1)", user_id=ann)
+    assert isinstance(judge0.claim(sessions, other, owner="w:3", settings=SETTINGS), judge0.Job)
+    admin_rows = [add(sessions, "python3", "print(1)", user_id=root) for _ in range(2)]
+    assert all(isinstance(judge0.claim(sessions, r, owner="w:4", settings=SETTINGS), judge0.Job)
+               for r in admin_rows)  # fmt: skip
+    # The first one ends: its worker hands the second its turn, which it then takes.
+    assert judge0.finish(sessions, job, {"status_id": st.ACCEPTED, "verdict": "OK"})
+    assert judge0.next_of_user(sessions, job) == second
+    assert isinstance(judge0.claim(sessions, second, owner="w:2", settings=SETTINGS), judge0.Job)
+
+
+def test_a_held_row_comes_back_and_runs_when_its_turn_comes(
+    sessions: sessionmaker[Session],
+) -> None:
+    eve = _user(sessions, "eve")
+    first, second = (add(sessions, "python3", "print(1)", user_id=eve) for _ in range(2))
+    held = judge0.claim(sessions, first, owner="w:1", settings=SETTINGS)
+    assert isinstance(held, judge0.Job)
+    outcome, sent, _ = grade(sessions, second)  # while the first is in progress
+    assert outcome == "waits for its user's other run" and sent == [(second, judge0.BUSY_RETRY)]
+    assert judge0.finish(sessions, held, {"status_id": st.ACCEPTED, "verdict": "OK"})
+    outcome, sent, told = grade(sessions, second)
+    assert outcome == "Accepted" and sent == [] and len(told) == 1
+    # A third, queued meanwhile, is woken by the second's end, not left to the retry.
+    third = add(sessions, "python3", "print(1)", user_id=eve)
+    assert (
+        judge0.next_of_user(sessions, judge0.Job(second, "", 1, "", "", b"", b"", None, None, {}))
+        == third
+    )
