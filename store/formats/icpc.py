@@ -75,7 +75,7 @@ def load(root: Path) -> dict[str, Any]:
         raise ProblemError("problem.yaml: grading: a mapping is expected")
     skipped: list[str] = []
 
-    if dialect.per_test_yaml:
+    if dialect.spec_2025:
         _refuse_2025_unsupported(root, scoring)
         if (root / "submissions" / "submissions.yaml").is_file():
             skipped.append(
@@ -136,7 +136,7 @@ def load(root: Path) -> dict[str, Any]:
     out["title"] = title or out["slug"]
     if skipped:
         package["skipped"] = skipped
-    return _with_constants(out, dialect) if dialect.per_test_yaml else out
+    return _with_constants(out, dialect) if dialect.spec_2025 else out
 
 
 #: problem_format_version values read here besides legacy. 2023-07-draft is what became
@@ -162,7 +162,7 @@ def _dialect(version: str, legacy: bool, meta: dict[str, Any]) -> icpc_data.Dial
         return value
 
     return icpc_data.Dialect(
-        legacy=False, config_name="test_group.yaml", per_test_yaml=True, substitute=substitute
+        legacy=False, config_name="test_group.yaml", spec_2025=True, substitute=substitute
     )
 
 

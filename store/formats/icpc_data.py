@@ -46,7 +46,7 @@ class Dialect:
 
     legacy: bool
     config_name: str = "testdata.yaml"
-    per_test_yaml: bool = False
+    spec_2025: bool = False  # 2025-09: per-test .yaml files, and what it refuses (icpc.load)
     substitute: Callable[[Any], Any] = identity  # the package's constants, in YAML values
 
 
@@ -226,7 +226,7 @@ class _Builder:
         are refused rather than ignored."""
         group_args = input_args(config)
         own_file = test_in.with_suffix(".yaml")
-        if not self.dialect.per_test_yaml or not own_file.is_file():
+        if not self.dialect.spec_2025 or not own_file.is_file():
             return group_args
         where = self.rel(own_file)
         own = self.dialect.substitute(load_yaml(own_file, where))
