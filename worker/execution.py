@@ -14,7 +14,7 @@ import sandbox
 from store.vocab import Verdict
 from worker import metrics, python_parser
 from worker.errors import InternalError
-from worker.languages import Language
+from worker.languages import Language, named_in
 
 COMPILE_OUTPUT_LIMIT = 64 << 10  # characters of compiler messages kept for the submitter
 
@@ -148,8 +148,8 @@ def compile_source(
     if not lang.artifacts:
         # A syntax check that passed has nothing to say ("Syntax OK"): keep the page quiet.
         return Program(lang, {**beside, lang.source: src}), ""
-    built = {n: data for n, data in r.files.items() if _is_artifact(lang, n)}
-    missing = [a for a in lang.artifacts if not any(_is_artifact(lang, n, a) for n in built)]
+    built = lang.artifacts_in(r.files)
+    missing = [a for a in lang.artifacts if not any(named_in((a,), n) for n in built)]
     if missing:
         return CompileFailure(
             f"{output}\ncompiler produced no {', '.join(missing)}".strip()
@@ -158,15 +158,6 @@ def compile_source(
     # directory artifact (a build's whole directory) holds them already.
     whole = any(a.endswith("/") for a in lang.artifacts)
     return Program(lang, {**({} if whole else beside), **built}), output
-
-
-def _is_artifact(lang: Language, name: str, artifact: str | None = None) -> bool:
-    """Whether a copied-out file is one of ``lang``'s artifacts (or of ``artifact``): a name
-    given, or anything under one that ends in "/" (a build's whole directory)."""
-    for a in (artifact,) if artifact is not None else lang.artifacts:
-        if name == a or (a.endswith("/") and name.startswith(a)):
-            return True
-    return False
 
 
 @dataclass(frozen=True)

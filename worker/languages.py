@@ -78,10 +78,12 @@ class Language:
     parser: bool = False
 
     def executables_in(self, files: Mapping[str, bytes]) -> list[str]:
-        """Which of a program's files its run box makes executable: those named in
-        ``executables``, and every file under one that ends in "/"."""
-        dirs = tuple(e for e in self.executables if e.endswith("/"))
-        return [n for n in files if n in self.executables or (dirs and n.startswith(dirs))]
+        """Which of a program's files its run box makes executable (``executables``)."""
+        return [n for n in files if named_in(self.executables, n)]
+
+    def artifacts_in(self, files: Mapping[str, bytes]) -> dict[str, bytes]:
+        """The compile box's files that are the program's (``artifacts``)."""
+        return {n: data for n, data in files.items() if named_in(self.artifacts, n)}
 
     def run_command(self, memory_limit: int) -> list[str]:
         mb = str(max(1, memory_limit // _MiB))
@@ -93,6 +95,12 @@ class Language:
     def version(self) -> str:
         """The toolchain's version line, asked once per process; "" when it cannot say."""
         return _version(self.version_command)
+
+
+def named_in(entries: tuple[str, ...], name: str) -> bool:
+    """Whether ``entries`` (artifacts, executables) name a file: by its name, or by a
+    directory above it (an entry ending in "/", a build's whole directory)."""
+    return any(name == e or (e.endswith("/") and name.startswith(e)) for e in entries)
 
 
 def _rust_toolchain() -> str:
