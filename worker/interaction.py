@@ -89,8 +89,8 @@ def run(
     """One interactive test: (the solution's Result, the interactor's Result).
 
     ``pass_feedback``: a pass of an ICPC multi-pass problem, with the feedback directory as
-    the last pass left it; the interactor's whole directory is then brought back. A failure of the sandbox
-    itself (on either side) is InternalError, never a verdict."""
+    the last pass left it; the interactor's whole directory is then brought back. A failure
+    of the sandbox itself (on either side) is InternalError, never a verdict."""
     ilimits = tool_limits or interactor_limits(time_limit, limits.wall_time())
     if pass_feedback is not None:
         call = protocols.icpc.interactor_call(
